@@ -1,0 +1,51 @@
+# Every habit of the project is a target here. A fresh machine needs only python3 and make:
+# the first target that needs tools creates .venv and installs the project with its dev extras.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+REGION ?= us-east-1
+# sam build needs an interpreter matching the python3.13 runtime; pyenv provides one here.
+SAM_PYTHON_VERSION ?= 3.13.0
+
+.PHONY: install lint validate unit integration e2e test run bench build clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+validate: install
+	$(BIN)/sam validate --lint --template template.yaml --region $(REGION)
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+test: lint validate
+	$(BIN)/pytest
+
+run: install
+	$(BIN)/pollgate run
+
+bench: install
+	$(BIN)/python -m bench
+
+build: install
+	PYENV_VERSION=$(SAM_PYTHON_VERSION) PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" \
+		$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
+
+clean:
+	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

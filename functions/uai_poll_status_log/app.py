@@ -1,0 +1,36 @@
+"""GET /uai/2.0/updates/statusLog/{pollingId} (or ?pollingId=): 202 while pending, 200 with the outcome when done."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.api import json_response
+from pollgate.uai import http
+from pollgate.uai.status_log import poll_status_log
+
+logger = Logger()
+app = http.resolver()
+
+
+def _answer(polling_id: str | None) -> Response[Any]:
+    if app.current_event.headers.get("authorization"):
+        http.authenticate_device(app)  # no token is fine; a bad one is 401
+    poll = poll_status_log(polling_id)
+    return http.accepted(poll.url) if poll.outcome is None else json_response(200, poll.outcome)
+
+
+@app.get("/uai/2.0/updates/statusLog/<pollingId>")
+def get_by_path(pollingId: str) -> Response[Any]:
+    return _answer(pollingId)
+
+
+@app.get("/uai/2.0/updates/statusLog")
+def get_by_query() -> Response[Any]:
+    return _answer(app.current_event.get_query_string_value("pollingId"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

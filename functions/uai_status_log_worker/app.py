@@ -1,0 +1,15 @@
+"""Step Functions task: log one status report in the device history and finish its operation."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.uai.status_log import record_status_log
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(correlation_id_path="pollingId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    status = record_status_log(str(event["pollingId"]))
+    return {"pollingId": event["pollingId"], "status": status}

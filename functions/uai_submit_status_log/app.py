@@ -1,0 +1,27 @@
+"""POST /uai/2.0/updates/statusLog: a device reports update progress; answer 202 with the URL to poll."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.uai import http
+from pollgate.uai.models import StatusLogRequest
+from pollgate.uai.status_log import status_log_url, submit_status_log
+
+logger = Logger()
+app = http.resolver()
+
+
+@app.post("/uai/2.0/updates/statusLog")
+def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any]:
+    token = http.authenticate_device(app)
+    operation = submit_status_log(report, token.key_id)
+    return http.accepted(status_log_url(operation.id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

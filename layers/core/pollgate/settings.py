@@ -1,0 +1,36 @@
+"""Configuration, read from the environment once per process (the template sets every variable)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    table_name: str = Field(alias="TABLE_NAME")
+    stage: str = Field(default="local", alias="STAGE")
+    result_retention_seconds: int = Field(default=86_400, ge=86_400, alias="RESULT_RETENTION_SECONDS")
+    # How long an expired polling ID keeps answering 410 before its record is deleted for good (then 404).
+    tombstone_seconds: int = Field(default=7 * 86_400, ge=0, alias="TOMBSTONE_SECONDS")
+    # A Pending operation older than this is re-driven by the sweeper; after max_start_attempts it fails.
+    workflow_deadline_seconds: int = Field(default=120, ge=1, alias="WORKFLOW_DEADLINE_SECONDS")
+    max_start_attempts: int = Field(default=3, ge=1, alias="MAX_START_ATTEMPTS")
+    retry_after_seconds: int = Field(default=1, ge=1, alias="RETRY_AFTER_SECONDS")
+    uai_status_log_state_machine_arn: str = Field(default="", alias="UAI_STATUS_LOG_STATE_MACHINE_ARN")
+    key_cache_seconds: int = Field(default=300, ge=0, alias="KEY_CACHE_SECONDS")
+    key_rotation_grace_seconds: int = Field(default=86_400, ge=0, alias="KEY_ROTATION_GRACE_SECONDS")
+    admin_secret_arn: str = Field(default="", alias="ADMIN_SECRET_ARN")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local runtime change the environment between runs)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Face 1: Revenera FlexNet Operations "Updates and Insights" status log."""

@@ -1,0 +1,51 @@
+"""The Updates and Insights face over HTTP: its resolver, authentication of requests, and its answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
+from pollgate.settings import get_settings
+from pollgate.uai import messages
+from pollgate.uai.auth import DeviceToken, require_admin, verify_device_token
+from pollgate.uai.messages import UaiError
+
+
+def _domain(error: Any) -> Response[Any]:
+    return json_response(error.status, error.body)
+
+
+def _invalid(problems: list[FieldProblem]) -> Response[Any]:
+    first = problems[0] if problems else FieldProblem("", "invalid", "")
+    if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
+        return json_response(400, messages.BODY_INVALID.render(first.problem))
+    return json_response(400, messages.FIELD_INVALID.render(first.field, first.problem))
+
+
+ERRORS = FaceErrors(
+    domain_error=UaiError,
+    domain_response=_domain,
+    invalid_input=_invalid,
+    not_found=lambda path: json_response(404, messages.ROUTE_NOT_FOUND.render(path)),
+    internal_error=lambda: json_response(500, messages.INTERNAL_ERROR.render()),
+)
+
+
+def resolver() -> APIGatewayHttpResolver:
+    return face_resolver(ERRORS)
+
+
+def authenticate_device(app: APIGatewayHttpResolver) -> DeviceToken:
+    return verify_device_token(app.current_event.headers.get("authorization"))
+
+
+def authenticate_admin(app: APIGatewayHttpResolver) -> None:
+    require_admin(app.current_event.headers.get("authorization"))
+
+
+def accepted(url: str, status: int = 202) -> Response[Any]:
+    """202 with the polling URL in the body and in Location, and how long to wait before polling."""
+    retry_after = str(get_settings().retry_after_seconds)
+    return json_response(status, {"url": url}, {"Location": url, "Retry-After": retry_after})

@@ -1,0 +1,157 @@
+"""Device-token public keys: upload, rotation with a grace period, immediate revocation, and a warm cache.
+
+Rotation (README, "Key rotation"):
+- Uploading a new key makes it active at once; every other active key becomes *retiring* and is still
+  accepted for KEY_ROTATION_GRACE_SECONDS, so devices still holding tokens signed by the old key keep working.
+- `revokeOthers: true` on upload, or DELETE .../update-authorization-key/{keyId}, revokes at once.
+- Warm functions trust their copy of the keys for KEY_CACHE_SECONDS, but the workflow re-reads the key that
+  signed each report (consistent read) before recording it: a report signed by a revoked key is never logged,
+  even if it was accepted by a warm function in the moments after revocation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from pollgate import clock
+from pollgate.settings import get_settings
+from pollgate.store import Item, Table, is_condition_failure
+from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD, UaiError
+from pollgate.uai.models import KeyView
+
+KEYS_PK = "UAI#KEYS"
+MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key_id: str
+    der_b64: str
+    uploaded_at: str
+    revoked: bool
+    not_after: float | None  # epoch seconds after which a retiring key is refused
+
+    def state(self, now: float) -> Literal["active", "retiring", "revoked"]:
+        if self.revoked or (self.not_after is not None and now >= self.not_after):
+            return "revoked"
+        return "active" if self.not_after is None else "retiring"
+
+    def usable(self, now: float) -> bool:
+        return self.state(now) != "revoked"
+
+    def rsa(self) -> RSAPublicKey:
+        key = load_der_public_key(base64.b64decode(self.der_b64))
+        assert isinstance(key, RSAPublicKey)  # only RSA keys are ever stored
+        return key
+
+    @classmethod
+    def from_item(cls, item: Item) -> PublicKey:
+        return cls(
+            key_id=item["keyId"], der_b64=item["publicKey"], uploaded_at=item["uploadedAt"],
+            revoked=bool(item.get("revoked", False)), not_after=item.get("notAfter"),
+        )
+
+
+def parse_public_key(der_b64: str) -> tuple[str, str]:
+    """Validate an uploaded key; answer its key ID (SHA-256 of the DER, base64url) and canonical base64."""
+    try:
+        der = base64.b64decode(der_b64.strip(), validate=True)
+        key = load_der_public_key(der)
+    except (binascii.Error, ValueError) as error:
+        raise UaiError(400, KEY_INVALID, type(error).__name__) from None
+    if not isinstance(key, RSAPublicKey):
+        raise UaiError(400, KEY_INVALID, "not an RSA key")
+    if key.key_size < MIN_RSA_BITS:
+        raise UaiError(400, KEY_INVALID, f"{key.key_size} bits")
+    key_id = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")[:22]
+    return key_id, base64.b64encode(der).decode()
+
+
+class KeyStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def all(self, *, consistent: bool = False) -> list[PublicKey]:
+        return [PublicKey.from_item(item) for item in self.table.query(KEYS_PK, "KEY#", consistent=consistent)]
+
+    def upload(self, der_b64: str, *, revoke_others: bool = False) -> PublicKey:
+        key_id, canonical = parse_public_key(der_b64)
+        now = clock.epoch()
+        existing = {key.key_id: key for key in self.all(consistent=True)}
+        if key_id in existing and existing[key_id].state(now) == "revoked":
+            raise UaiError(409, KEY_REVOKED_REUPLOAD, key_id)
+        if key_id not in existing or existing[key_id].not_after is not None:
+            self.table.put({"pk": KEYS_PK, "sk": f"KEY#{key_id}", "keyId": key_id, "publicKey": canonical,
+                            "uploadedAt": clock.iso(now), "revoked": False})
+        grace_end = now + get_settings().key_rotation_grace_seconds
+        for other in existing.values():
+            if other.key_id == key_id or other.state(now) == "revoked":
+                continue
+            if revoke_others:
+                self.revoke(other.key_id)
+            elif other.not_after is None:
+                self.table.update(KEYS_PK, f"KEY#{other.key_id}", "SET notAfter = :end",
+                                  values={":end": int(grace_end)})
+        return PublicKey(key_id, canonical, clock.iso(now), False, None)
+
+    def revoke(self, key_id: str) -> None:
+        try:
+            self.table.update(KEYS_PK, f"KEY#{key_id}", "SET revoked = :yes, revokedAt = :now",
+                              condition="attribute_exists(pk)", values={":yes": True, ":now": clock.iso()})
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise UaiError(404, KEY_NOT_FOUND, key_id) from None
+            raise
+        _cache.invalidate()
+
+    def get(self, key_id: str) -> PublicKey | None:
+        item = self.table.get(KEYS_PK, f"KEY#{key_id}", consistent=True)
+        return PublicKey.from_item(item) if item else None
+
+
+class _KeyCache:
+    """Keys held across warm invocations, so a warm request costs no read (DESIGN.md)."""
+
+    def __init__(self) -> None:
+        self._keys: list[PublicKey] = []
+        self._loaded_at: float | None = None
+
+    def usable_keys(self, store: KeyStore) -> list[PublicKey]:
+        now = clock.epoch()
+        ttl = get_settings().key_cache_seconds
+        if self._loaded_at is None or now - self._loaded_at >= ttl or not self._keys:
+            # An empty ring is re-read every time: the first upload must work at once.
+            self._keys = store.all()
+            self._loaded_at = now
+        return [key for key in self._keys if key.usable(now)]
+
+    def invalidate(self) -> None:
+        self._loaded_at = None
+
+
+_cache = _KeyCache()
+
+
+def usable_keys(store: KeyStore | None = None) -> list[PublicKey]:
+    return _cache.usable_keys(store or KeyStore())
+
+
+def invalidate_key_cache() -> None:
+    _cache.invalidate()
+
+
+def list_key_views(store: KeyStore | None = None) -> list[KeyView]:
+    now = clock.epoch()
+    return [
+        KeyView(keyId=key.key_id, state=key.state(now), uploadedAt=key.uploaded_at,
+                notAfter=clock.iso(key.not_after) if key.not_after is not None else None)
+        for key in (store or KeyStore()).all(consistent=True)
+    ]

@@ -1,0 +1,130 @@
+"""The status log: accept a report (202 + polling URL), answer polls, and record reports in the device history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.operations import Workflow, register_workflow, submit_operation
+from pollgate.store import Operation, OperationStore, Table, to_attributes
+from pollgate.uai import messages
+from pollgate.uai.keys import KeyStore
+from pollgate.uai.messages import UaiError
+from pollgate.uai.models import StatusLogRequest
+
+KIND = "uai.statusLog"
+TENANT = "uai"
+STATUS_LOG_PATH = "/uai/2.0/updates/statusLog"
+HISTORY_RETENTION_SECONDS = 400 * 86_400
+
+register_workflow(Workflow(
+    kind=KIND,
+    state_machine_arn=lambda settings: settings.uai_status_log_state_machine_arn,
+    failure_result=lambda reason: messages.STATUS_FAILED.render(reason),
+))
+
+
+def status_log_url(polling_id: str) -> str:
+    return f"{STATUS_LOG_PATH}/{polling_id}"
+
+
+def submit_status_log(report: StatusLogRequest, key_id: str, store: OperationStore | None = None) -> Operation:
+    """Record the report as a Pending operation and start the workflow that logs it."""
+    return submit_operation(KIND, TENANT, {"report": report.model_dump(mode="json"), "keyId": key_id}, store)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What a poll answers: still pending (202 + url) or the outcome (200)."""
+
+    polling_id: str
+    outcome: dict[str, Any] | None
+
+    @property
+    def url(self) -> str:
+        return status_log_url(self.polling_id)
+
+
+def poll_status_log(polling_id: str | None, store: OperationStore | None = None) -> Poll:
+    if not polling_id:
+        raise UaiError(400, messages.POLLING_ID_MISSING)
+    operation = (store or OperationStore()).get(polling_id) if _looks_like_id(polling_id) else None
+    if operation is None or operation.kind != KIND:
+        raise UaiError(404, messages.POLLING_NOT_FOUND, polling_id)
+    if clock.epoch() >= operation.available_until:
+        raise UaiError(410, messages.POLLING_EXPIRED, polling_id)
+    return Poll(polling_id, operation.result if operation.finished else None)
+
+
+def _looks_like_id(polling_id: str) -> bool:
+    return 0 < len(polling_id) <= 64 and all(c.isalnum() or c == "-" for c in polling_id)
+
+
+def record_status_log(polling_id: str, store: OperationStore | None = None, keys: KeyStore | None = None) -> str:
+    """The workflow's task: log the report once in the device history and finish the operation.
+
+    Safe to run more than once for the same operation (Step Functions retries): the first outcome stands.
+    Returns the operation's final status.
+    """
+    store = store or OperationStore()
+    operation = store.get(polling_id, consistent=True)
+    if operation is None:
+        raise LookupError(f"no operation {polling_id}")
+    if operation.finished:
+        return operation.status
+    report = StatusLogRequest.model_validate(operation.work["report"])
+    key_id = str(operation.work.get("keyId", ""))
+    signing_key = (keys or KeyStore(store.table)).get(key_id)
+    if signing_key is None or not signing_key.usable(clock.epoch()):
+        store.finish(polling_id, "Failed", messages.KEY_REVOKED.render(key_id), reason="signing key revoked")
+        return "Failed"
+    device = device_label(report)
+    entry = history_entry(report, polling_id)
+    logged = messages.STATUS_LOGGED.render(report.statusCode, report.updateId, device)
+    try:
+        store.table.transact(
+            {"Put": {"TableName": store.table.name, "Item": to_attributes(entry),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            store.finish_transact_item(polling_id, "Succeeded", logged),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            duplicate = messages.STATUS_DUPLICATE.render(report.statusCode, report.updateId, device)
+            store.finish(polling_id, "Succeeded", duplicate)
+        elif len(reasons) < 2 or reasons[1] != "ConditionalCheckFailed":
+            raise
+    final = store.get(polling_id, consistent=True)
+    return final.status if final else "Failed"
+
+
+def device_label(report: StatusLogRequest) -> str:
+    return f"{report.idType}:{report.id}" if report.id else "anonymous"
+
+
+def history_entry(report: StatusLogRequest, polling_id: str) -> dict[str, Any]:
+    """One line of a device's update history; the same report sent twice maps to the same key."""
+    body = report.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+    owner = f"{report.idType}#{report.id}" if report.id else f"ANONYMOUS#{report.publisherName}"
+    return {
+        "pk": f"UAI#DEVICE#{owner}",
+        "sk": f"STATUS#{report.timeStamp}#{digest}",
+        **body,
+        "pollingId": polling_id,
+        "loggedAt": clock.iso(),
+        "expiresAt": int(clock.epoch()) + HISTORY_RETENTION_SECONDS,
+    }
+
+
+def device_history(report_owner: StatusLogRequest, table: Table | None = None) -> list[dict[str, Any]]:
+    """A device's logged statuses, oldest first (the same partition `history_entry` writes)."""
+    pk = history_entry(report_owner, "")["pk"]
+    return list((table or Table()).query(pk, "STATUS#", consistent=True))
