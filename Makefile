@@ -7,6 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 REGION ?= us-east-1
 # sam build needs an interpreter matching the python3.13 runtime; pyenv provides one here.
 SAM_PYTHON_VERSION ?= 3.13.0
+# No telemetry, no update checks: CI and developer machines reach only the package registries.
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install lint validate unit integration e2e test run bench build clean
 

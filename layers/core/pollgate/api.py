@@ -57,11 +57,11 @@ class FaceErrors:
 def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    @app.exception_handler(errors.domain_error)
+    @app.exception_handler(errors.domain_error)  # type: ignore[untyped-decorator]
     def _domain(error: Exception) -> Response[Any]:
         return errors.domain_response(error)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
         return errors.invalid_input(field_problems(error.errors()))
 
@@ -69,7 +69,7 @@ def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
     def _not_found(_: Exception) -> Response[Any]:
         return errors.not_found(app.current_event.path)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _internal(error: Exception) -> Response[Any]:
         logger.exception("unhandled error", extra={"error": type(error).__name__})
         return errors.internal_error()

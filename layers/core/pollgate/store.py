@@ -123,7 +123,7 @@ class Table:
                 yield item["pk"], item["sk"]
 
     def transact(self, *operations: Mapping[str, Any]) -> None:
-        aws.dynamodb().transact_write_items(TransactItems=[dict(op) for op in operations])
+        aws.dynamodb().transact_write_items(TransactItems=[dict(op) for op in operations])  # type: ignore[misc]
 
     def _paginate(self, kwargs: dict[str, Any], limit: int | None) -> Iterator[Item]:
         seen = 0
@@ -183,7 +183,7 @@ class Operation:
             tenant=item.get("tenant", ""),
             status=item["status"],
             created_at=item["createdAt"],
-            updated_at=item.get("updatedAt", item["createdAt"]),
+            updated_at=str(item.get("updatedAt", item["createdAt"])),
             available_until=int(item.get("availableUntil", 0)),
             work=item.get("work", {}),
             result=item.get("result"),
