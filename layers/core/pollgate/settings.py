@@ -24,6 +24,11 @@ class Settings(BaseModel):
     key_cache_seconds: int = Field(default=300, ge=0, alias="KEY_CACHE_SECONDS")
     key_rotation_grace_seconds: int = Field(default=86_400, ge=0, alias="KEY_ROTATION_GRACE_SECONDS")
     admin_secret_arn: str = Field(default="", alias="ADMIN_SECRET_ARN")
+    # Webhook engine: the delivery queue, the SSRF allow-list (comma-separated hosts or CIDRs; empty = none,
+    # the production default) and the per-request timeout (15 s in production; tests shorten it).
+    webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
+    webhook_allow_hosts: str = Field(default="", alias="WEBHOOK_ALLOW_HOSTS")
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60, alias="WEBHOOK_TIMEOUT_SECONDS")
 
 
 @lru_cache(maxsize=1)
