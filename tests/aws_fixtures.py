@@ -33,8 +33,9 @@ def create_table(name: str) -> None:
     client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
-def http_event(method: str, path: str, *, route: str | None = None, body: Any = None, headers: dict[str, str] | None = None,
-               path_parameters: dict[str, str] | None = None, query: dict[str, str] | None = None,
+def http_event(method: str, path: str, *, route: str | None = None, body: Any = None,
+               headers: dict[str, str] | None = None, path_parameters: dict[str, str] | None = None,
+               query: dict[str, str] | None = None,
                raw_body: bytes | None = None) -> dict[str, Any]:
     """An API Gateway HTTP API payload-2.0 event, as API Gateway would send it."""
     encoded = raw_body is not None

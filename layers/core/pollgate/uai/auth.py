@@ -10,7 +10,7 @@ import jwt
 from pollgate import clock
 from pollgate.settings import get_settings
 from pollgate.uai import messages
-from pollgate.uai.keys import KeyStore, usable_keys
+from pollgate.uai.keys import KeySource, usable_keys
 from pollgate.uai.messages import UaiError
 
 # Device clocks drift; a token that expired this recently is still accepted.
@@ -32,7 +32,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def verify_device_token(authorization: str | None, store: KeyStore | None = None) -> DeviceToken:
+def verify_device_token(authorization: str | None, store: KeySource | None = None) -> DeviceToken:
     """Check a device's `Authorization: Bearer <JWT>`: RS256, signed by a usable key, with an `exp` in the future."""
     token = bearer_token(authorization)
     if token is None:

@@ -15,7 +15,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -75,6 +75,10 @@ def parse_public_key(der_b64: str) -> tuple[str, str]:
     return key_id, base64.b64encode(der).decode()
 
 
+class KeySource(Protocol):
+    def all(self, *, consistent: bool = False) -> list[PublicKey]: ...
+
+
 class KeyStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
@@ -124,7 +128,7 @@ class _KeyCache:
         self._keys: list[PublicKey] = []
         self._loaded_at: float | None = None
 
-    def usable_keys(self, store: KeyStore) -> list[PublicKey]:
+    def usable_keys(self, store: KeySource) -> list[PublicKey]:
         now = clock.epoch()
         ttl = get_settings().key_cache_seconds
         if self._loaded_at is None or now - self._loaded_at >= ttl or not self._keys:
@@ -140,7 +144,7 @@ class _KeyCache:
 _cache = _KeyCache()
 
 
-def usable_keys(store: KeyStore | None = None) -> list[PublicKey]:
+def usable_keys(store: KeySource | None = None) -> list[PublicKey]:
     return _cache.usable_keys(store or KeyStore())
 
 

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-
-class IdType(StrEnum):
-    UNKNOWN = "UNKNOWN"
-    STRING = "STRING"
-    ETHERNET = "ETHERNET"
-    FLEXID9 = "FLEXID9"
-    FLEXID10 = "FLEXID10"
-    VM_UUID = "VM_UUID"
-    INTERNET = "INTERNET"
-    INTERNET6 = "INTERNET6"
-    USER = "USER"
-    TOLERANT = "TOLERANT"
-    EXTENDED = "EXTENDED"
-    PUBLISHER_DEFINED = "PUBLISHER_DEFINED"
-    CONTAINER_ID = "CONTAINER_ID"
+# The vendor's device ID types; "" for an anonymous device.
+IdType = Literal[
+    "", "UNKNOWN", "STRING", "ETHERNET", "FLEXID9", "FLEXID10", "VM_UUID", "INTERNET", "INTERNET6", "USER",
+    "TOLERANT", "EXTENDED", "PUBLISHER_DEFINED", "CONTAINER_ID",
+]
 
 
 class StatusLogRequest(BaseModel):
@@ -31,7 +20,9 @@ class StatusLogRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(default="", max_length=256, description="Device ID; empty for an anonymous device.")
-    idType: IdType | Literal[""] = Field(default="", description="Type of the device ID.")
+    idType: IdType = Field(
+        default="", validate_default=True, description="Type of the device ID; required when id is given."
+    )
     language: int = Field(strict=True, ge=0, le=0xFFFF, description="Windows LCID, e.g. 1033.")
     packageId: str = Field(min_length=1, max_length=256)
     platform: str = Field(min_length=1, max_length=64, description="e.g. WIN64")
@@ -56,11 +47,12 @@ class StatusLogRequest(BaseModel):
             raise ValueError("must be an ISO-8601 date and time, e.g. 2026-11-22T10:15:00Z") from None
         return value
 
-    @model_validator(mode="after")
-    def _identity_complete(self) -> StatusLogRequest:
-        if self.id and not self.idType:
+    @field_validator("idType")
+    @classmethod
+    def _identity_complete(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("id") and not value:
             raise ValueError("idType is required when id is given")
-        return self
+        return value
 
 
 class PollingUrl(BaseModel):
