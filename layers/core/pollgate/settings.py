@@ -29,6 +29,12 @@ class Settings(BaseModel):
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
     webhook_allow_hosts: str = Field(default="", alias="WEBHOOK_ALLOW_HOSTS")
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60, alias="WEBHOOK_TIMEOUT_SECONDS")
+    # ThingSpace: the device-action workflow, and which provisioning backend applies transitions ("table" keeps
+    # device state in the table; "http" calls a carrier system at THINGSPACE_BACKEND_URL).
+    thingspace_device_action_state_machine_arn: str = Field(
+        default="", alias="THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN")
+    thingspace_backend: str = Field(default="table", pattern="^(table|http)$", alias="THINGSPACE_BACKEND")
+    thingspace_backend_url: str = Field(default="", alias="THINGSPACE_BACKEND_URL")
 
 
 @lru_cache(maxsize=1)
