@@ -35,6 +35,9 @@ class Settings(BaseModel):
         default="", alias="THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN")
     thingspace_backend: str = Field(default="table", pattern="^(table|http)$", alias="THINGSPACE_BACKEND")
     thingspace_backend_url: str = Field(default="", alias="THINGSPACE_BACKEND_URL")
+    # Densify: the secret that signs API tokens (HS256), and the UTC hour of the nightly push of subscriptions.
+    densify_token_secret_arn: str = Field(default="", alias="DENSIFY_TOKEN_SECRET_ARN")
+    densify_push_hour_utc: int = Field(default=2, ge=0, le=23, alias="DENSIFY_PUSH_HOUR_UTC")
 
 
 @lru_cache(maxsize=1)
