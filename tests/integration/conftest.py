@@ -16,13 +16,13 @@ from moto import mock_aws
 from tests.aws_fixtures import LambdaContext, create_table, http_event
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOKEN = "local-admin-token-for-tests-only"  # noqa: S105 - a test secret, not a credential
+ADMIN_TOKEN = "local-admin-token-for-tests-only"
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A fresh moto account with the stack's table and admin secret; functions see them through the environment."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         create_table("pollgate-test")
         monkeypatch.setenv("TABLE_NAME", "pollgate-test")
         arn = boto3.client("secretsmanager").create_secret(Name="pollgate-admin", SecretString=ADMIN_TOKEN)["ARN"]
