@@ -1,0 +1,164 @@
+"""Lambda functions run in this process: each its own module namespace, a pool of warm instances, a deadline.
+
+Every function in the template has an `app.py`, so each is loaded under its own module name
+(`pollgate_local.fn.<LogicalId>.<n>`). Like Lambda, one instance serves one invocation at a time: a function
+invoked concurrently gets more instances (each a fresh load of its module, so module-level state such as the
+Powertools resolver's current event is never shared between two requests in flight), up to `max_instances`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pollgate_local import ACCOUNT, REGION
+
+Handler = Callable[[Any, Any], Any]
+
+# How long an invocation waits for a free instance once max_instances are busy (Lambda would throttle).
+_INSTANCE_WAIT_SECONDS = 30.0
+
+
+class FunctionError(Exception):
+    """A handler raised or timed out; carries what real Lambda puts in its error payload."""
+
+    def __init__(self, error_type: str, message: str, stack_trace: list[str] | None = None) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.stack_trace = stack_trace or []
+
+    def payload(self) -> dict[str, Any]:
+        return {"errorType": self.error_type, "errorMessage": self.message, "stackTrace": self.stack_trace}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the real Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    deadline: float
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    """One function of the template, ready to run in process."""
+
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str  # "module.attribute", e.g. "app.lambda_handler"
+    timeout_seconds: float
+    memory_mb: int
+    environment: dict[str, str]
+    max_instances: int = 16
+    _free: list[Handler] = field(default_factory=list, repr=False)
+    _created: int = field(default=0, repr=False)
+    _pool: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    def invoke(self, event: Any) -> Any:
+        """Run the handler once with `event`; raises FunctionError as Lambda reports an unhandled error."""
+        handler = self._checkout()
+        started = time.monotonic()
+        context = LambdaContext(
+            function_name=self.name, invoked_function_arn=self.arn, memory_limit_in_mb=self.memory_mb,
+            aws_request_id=str(uuid.uuid4()), deadline=started + self.timeout_seconds,
+            log_group_name=f"/aws/lambda/{self.name}",
+        )
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = handler(event, context)
+            except Exception as error:  # every handler error becomes Lambda's error payload
+                outcome["error"] = FunctionError(
+                    type(error).__name__, str(error), traceback.format_exception(error)[1:])
+            finally:
+                self._checkin(handler)  # a timed-out instance stays busy until its handler really returns
+
+        # The handler runs on its own thread so that a timeout answers like Lambda even though Python
+        # cannot kill it; the instance only returns to the pool when the handler ends.
+        worker = threading.Thread(target=run, name=f"lambda-{self.logical_id}", daemon=True)
+        worker.start()
+        worker.join(self.timeout_seconds)
+        if worker.is_alive():
+            raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.timeout_seconds:.2f} seconds")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
+    def _checkout(self) -> Handler:
+        deadline = time.monotonic() + _INSTANCE_WAIT_SECONDS
+        with self._pool:
+            while not self._free and self._created >= self.max_instances:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise FunctionError("TooManyRequestsException", f"{self.logical_id}: all instances busy")
+                self._pool.wait(remaining)
+            if self._free:
+                return self._free.pop()
+            self._created += 1
+            number = self._created
+        try:
+            return self._load(number)
+        except BaseException:
+            with self._pool:
+                self._created -= 1
+                self._pool.notify()
+            raise
+
+    def _checkin(self, handler: Handler) -> None:
+        with self._pool:
+            self._free.append(handler)
+            self._pool.notify()
+
+    def _load(self, number: int) -> Handler:
+        """A cold start: load the handler's module under a name of its own and return the handler."""
+        module_path, _, attribute = self.handler.rpartition(".")
+        source = self.code_dir / (module_path.replace(".", "/") + ".py")
+        module_name = f"pollgate_local.fn.{self.logical_id}.{number}"
+        spec = importlib.util.spec_from_file_location(module_name, source)
+        if spec is None or spec.loader is None:
+            raise FunctionError("Runtime.ImportModuleError", f"cannot load {source}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # pydantic and dataclasses resolve annotations through sys.modules
+        with _IMPORT_LOCK:
+            code_dir = str(self.code_dir)
+            sys.path.insert(0, code_dir)  # a handler may import helpers that sit beside it
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:
+                sys.modules.pop(module_name, None)
+                raise FunctionError("Runtime.ImportModuleError", f"{source}: {error}") from error
+            finally:
+                sys.path.remove(code_dir)
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise FunctionError("Runtime.HandlerNotFound", f"{self.handler} is not a function in {source}")
+        return handler  # type: ignore[no-any-return]
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"

@@ -1,0 +1,72 @@
+"""Threaded werkzeug servers on loopback, started and stopped from any thread (no signal handlers)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+LOOPBACK = "127.0.0.1"
+
+# werkzeug logs every request on its own; the runtime writes its own one line per request instead.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class PortInUseError(RuntimeError):
+    """A port the runtime was told to use is taken; the message names the port and the flag that changes it."""
+
+    def __init__(self, port: int, flag: str) -> None:
+        super().__init__(f"port {port} is already in use on {LOOPBACK}; choose another with {flag} <port>")
+        self.port = port
+        self.flag = flag
+
+
+class BackgroundServer:
+    """A WSGI app served by werkzeug's threaded server on a daemon thread."""
+
+    def __init__(self, app: Any, port: int = 0, *, flag: str = "--port", name: str = "server") -> None:
+        self._app = app
+        self._requested_port = port
+        self._flag = flag
+        self._name = name
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{self._name} is not started")
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> str:
+        if self._server is not None:
+            return self.url
+        try:
+            self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(self._requested_port, self._flag) from None
+            raise
+        except SystemExit:  # werkzeug exits instead of raising when the port is taken on some versions
+            raise PortInUseError(self._requested_port, self._flag) from None
+        self._server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name=self._name, daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
