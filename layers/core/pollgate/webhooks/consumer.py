@@ -1,0 +1,48 @@
+"""The SQS consumer behind WebhookDeliveryFunction: each record of a batch is one attempt, made concurrently.
+
+The records of a batch run side by side on threads (Powertools' AsyncBatchProcessor, each record handed to a
+thread), so one receiver that is slow up to the timeout never holds up the other deliveries in its batch.
+A record fails (and SQS redelivers it) only when the engine itself could not finish: an AWS error, or an
+owner's handler that raised after its attempt was recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pollgate import aws
+from pollgate.webhooks.engine import DeliveryMessage, handle_message
+
+# The template's BatchSize: one thread per record of the largest batch.
+MAX_BATCH_SIZE = 10
+
+
+@cache
+def _threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=MAX_BATCH_SIZE, thread_name_prefix="webhook")
+
+
+def handle_record(record: SQSRecord) -> None:
+    handle_message(DeliveryMessage.from_json(record.body))
+
+
+async def _handle_record_on_thread(record: SQSRecord) -> None:
+    await asyncio.get_running_loop().run_in_executor(_threads(), handle_record, record)
+
+
+def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
+    """Make the attempts an SQS batch carries; answer the ids of records to redeliver (ReportBatchItemFailures)."""
+    # boto3 creates clients unsafely across threads: make them here, once, before the batch fans out.
+    aws.dynamodb()
+    aws.client("sqs")
+    processor = AsyncBatchProcessor(event_type=EventType.SQS)
+    return async_process_partial_response(event=event, record_handler=_handle_record_on_thread,
+                                          processor=processor, context=context)

@@ -1,0 +1,312 @@
+"""The webhook engine: record a delivery, attempt it from the queue, record every attempt, retry on schedule.
+
+Life of a delivery (see README "Webhooks"):
+1. `enqueue_delivery` stores it (state scheduled, due a grace period from now) and sends a queue message.
+2. The delivery consumer takes the message, claims the attempt (a conditional write with a lease, so no
+   two consumers make the same attempt), POSTs once, and records the attempt and the delivery's next state
+   in one transaction.
+3. A retry within 15 minutes goes back on the queue with DelaySeconds; a longer one waits in the `due`
+   index for the retrier. Either way the delivery stays in the index, so nothing is lost.
+4. The owner's outcome handler runs after every attempt; until it returns, the outcome stays pending on the
+   delivery and is handed to the handler again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pollgate import aws, clock
+from pollgate.settings import get_settings
+from pollgate.webhooks.models import (
+    MAX_RETRY_AFTER_SECONDS,
+    SVIX_SCHEDULE,
+    AttemptRecord,
+    DeliveryOutcome,
+    RetrySchedule,
+    WebhookTarget,
+)
+from pollgate.webhooks.signing import secret_key, signature_headers
+from pollgate.webhooks.ssrf import AllowList
+from pollgate.webhooks.store import Delivery, DeliveryRef, DeliveryState, DeliveryStore
+from pollgate.webhooks.transport import PostResult, post
+
+logger = Logger(child=True)
+
+# SQS can hold a message back at most 15 minutes; longer waits are the retrier's job.
+MAX_QUEUE_DELAY_SECONDS = 900
+# Longer than the delivery function's timeout (60 s): a lease lapses only when its holder is gone.
+LEASE_SECONDS = 90.0
+# How long past its time a queued attempt may be before the retrier re-queues it (queue messages come first).
+DUE_GRACE_SECONDS = 120.0
+# A queue message may arrive this early (DelaySeconds is whole seconds) and still count as on time.
+EARLY_TOLERANCE_SECONDS = 1.0
+
+_SIGNATURE_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length",
+                      "host", "connection"}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+OutcomeHandler = Callable[[DeliveryOutcome], None]
+_HANDLERS: dict[str, OutcomeHandler] = {}
+
+
+class DeliveryNotFound(LookupError):
+    """No such delivery under that owner (never made, or expired)."""
+
+
+def register_outcome_handler(owner_kind: str, handler: OutcomeHandler) -> None:
+    """`handler` is called after every attempt of this owner kind's deliveries. It must be idempotent: it can be
+    called again with the same outcome when an earlier call raised or its consumer died."""
+    _HANDLERS[owner_kind] = handler
+
+
+def new_delivery_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+# ----------------------------------------------------------------------------------------- enqueue
+
+def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: WebhookTarget,
+                     payload: Mapping[str, Any], event_type: str, schedule: RetrySchedule = SVIX_SCHEDULE,
+                     store: DeliveryStore | None = None) -> str:
+    """Record a delivery (its id is the `webhook-id` header) and hand it to the delivery queue; returns the id.
+
+    Never blocks on the receiver: the POST happens in the delivery consumer. A URL the SSRF guard refuses is
+    not an error here: its first attempt is recorded as refused, and the owner's handler hears of it.
+    Raises ValueError for a malformed secret or auth header, PayloadTooLarge for a payload that cannot be stored.
+    """
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), target, body, event_type,
+                    schedule, store or DeliveryStore())
+
+
+def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: str,
+                    store: DeliveryStore | None = None) -> str:
+    """A new delivery (new id, fresh schedule) of the same payload to the same target; returns its id."""
+    store = store or DeliveryStore()
+    original = store.get(DeliveryRef(owner_kind, tenant, owner_id, delivery_id))
+    if original is None:
+        raise DeliveryNotFound(delivery_id)
+    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), original.target, original.body,
+                    original.event_type, original.schedule, store, resent_from=delivery_id)
+
+
+def list_attempts(owner_kind: str, owner_id: str, tenant: str, limit: int = 100,
+                  store: DeliveryStore | None = None) -> list[AttemptRecord]:
+    """Every recorded attempt of this owner's deliveries, newest first (one query)."""
+    return (store or DeliveryStore()).attempts(owner_kind, tenant, owner_id, limit=max(1, min(limit, 1000)))
+
+
+def _enqueue(ref: DeliveryRef, target: WebhookTarget, body: bytes, event_type: str, schedule: RetrySchedule,
+             store: DeliveryStore, resent_from: str | None = None) -> str:
+    secret_key(target.secret)  # raises ValueError now rather than on every attempt
+    if target.auth_header is not None:
+        name, value = target.auth_header
+        if not _HEADER_NAME.match(name) or name.lower() in _SIGNATURE_HEADERS or "\r" in value or "\n" in value:
+            raise ValueError(f"{name!r} cannot be a webhook's auth header")
+    # Due a grace period from now: the queue message comes first, the retrier only if it was lost.
+    store.create(ref, event_type=event_type, target=target, body=body, schedule=schedule,
+                 due_at=clock.epoch() + DUE_GRACE_SECONDS, resent_from=resent_from)
+    send_to_queue(ref, attempt=1, delay=0)
+    return ref.delivery_id
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# ------------------------------------------------------------------------------------------- queue
+
+@dataclass(frozen=True)
+class DeliveryMessage:
+    """A queue message: make attempt number `attempt` of this delivery (or finish handling it)."""
+
+    ref: DeliveryRef
+    attempt: int
+
+    def to_json(self) -> str:
+        return json.dumps({"ownerKind": self.ref.owner_kind, "tenant": self.ref.tenant, "ownerId": self.ref.owner_id,
+                           "deliveryId": self.ref.delivery_id, "attempt": self.attempt})
+
+    @classmethod
+    def from_json(cls, text: str) -> DeliveryMessage:
+        data = json.loads(text)
+        ref = DeliveryRef(str(data["ownerKind"]), str(data["tenant"]), str(data["ownerId"]), str(data["deliveryId"]))
+        return cls(ref, int(data["attempt"]))
+
+
+def send_to_queue(ref: DeliveryRef, *, attempt: int, delay: float) -> bool:
+    """Best effort: False (logged) when the message could not be sent; the due index still holds the delivery."""
+    queue_url = get_settings().webhook_queue_url
+    if not queue_url:
+        logger.error("WEBHOOK_QUEUE_URL is not set; the retrier will pick the delivery up",
+                     extra={"deliveryId": ref.delivery_id})
+        return False
+    try:
+        aws.client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=DeliveryMessage(ref, attempt).to_json(),
+            DelaySeconds=max(0, min(MAX_QUEUE_DELAY_SECONDS, math.ceil(delay))),
+        )
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("could not queue a delivery; the retrier will pick it up",
+                       extra={"deliveryId": ref.delivery_id, "error": type(error).__name__})
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------- attempt
+
+def deliver_once(target: WebhookTarget, body: bytes, message_id: str, *, timeout: float | None = None,
+                 allow: AllowList | None = None) -> PostResult:
+    """Sign and POST once, recording nothing: the primitive every attempt uses (and a "send test event")."""
+    settings = get_settings()
+    headers = dict([target.auth_header]) if target.auth_header else {}
+    # Signed at send time, every attempt: receivers refuse timestamps more than 5 minutes old.
+    headers.update(signature_headers(target.secret, message_id, int(clock.epoch()), body))
+    return post(
+        target.url, body, headers,
+        timeout=settings.webhook_timeout_seconds if timeout is None else timeout,
+        allow=allow if allow is not None else AllowList.parse(settings.webhook_allow_hosts),
+    )
+
+
+class OutcomeHandlerFailed(RuntimeError):
+    """The owner's handler raised; the attempt is recorded and the outcome will be handed over again."""
+
+
+def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None) -> DeliveryOutcome | None:
+    """Do what one queue message asks: make the attempt it names, if it is still due and nobody else is making it.
+
+    Returns the outcome of the attempt made, or None when there was nothing to do (stale or early message,
+    delivery already final, attempt claimed elsewhere). Raises OutcomeHandlerFailed after recording an
+    attempt whose handler failed, so the message is retried and the handler called again.
+    """
+    store = store or DeliveryStore()
+    delivery = store.get(message.ref)
+    if delivery is None:
+        logger.warning("no such delivery (expired?)", extra={"deliveryId": message.ref.delivery_id})
+        return None
+    now = clock.epoch()
+    if delivery.outcome_pending and not delivery.leased(now):
+        _hand_over(delivery, DeliveryOutcome(**delivery.last_outcome or {}), store)
+    if delivery.final or message.attempt != delivery.attempts + 1:
+        return None  # a duplicate or stale message: that attempt was made already
+    wait = (delivery.next_attempt_at or now) - now
+    if wait > EARLY_TOLERANCE_SECONDS:
+        if wait <= MAX_QUEUE_DELAY_SECONDS:
+            send_to_queue(delivery.ref, attempt=message.attempt, delay=wait)
+        return None  # early (a retried message); a later message or the retrier makes the attempt
+    token = store.claim(delivery, lease_seconds=LEASE_SECONDS, grace_seconds=DUE_GRACE_SECONDS)
+    if token is None:
+        return None
+    return _attempt(delivery, token, store)
+
+
+def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOutcome | None:
+    started_at = clock.iso()
+    result = deliver_once(delivery.target, delivery.body, delivery.ref.delivery_id)
+    number = delivery.attempts + 1
+    gone = result.status_code == 410
+    succeeded: bool = result.succeeded
+    final = succeeded or gone or result.refused or number >= delivery.schedule.max_attempts
+    now = clock.epoch()
+    delay = None if final else delivery.schedule.delay_after(number)
+    if delay is not None and result.retry_after is not None:
+        # Honour the receiver's Retry-After, within bounds: never sooner than it asks, never more than an hour
+        # later than our own schedule would have come back.
+        delay = max(delay, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
+    next_at = None if delay is None else now + delay
+    state: DeliveryState = "succeeded" if succeeded else "gone" if gone else "failed" if final else "scheduled"
+    queued = next_at is not None and delay is not None and delay <= MAX_QUEUE_DELAY_SECONDS
+    # Due again: a grace period after the next attempt if a queue message carries it, at it if not; a final
+    # delivery stays due (for its handler) until the handler has returned.
+    due_at = (next_at + DUE_GRACE_SECONDS) if queued and next_at else (next_at or now + DUE_GRACE_SECONDS)
+    record = AttemptRecord(
+        deliveryId=delivery.ref.delivery_id, attempt=number, at=started_at, url=delivery.target.url,
+        statusCode=result.status_code, error=result.error, durationMs=result.duration_ms,
+        responseBody=result.body, nextAttemptAt=clock.iso(next_at) if next_at else None, final=final,
+        eventType=delivery.event_type,
+    )
+    outcome = DeliveryOutcome(
+        delivery_id=delivery.ref.delivery_id, owner_kind=delivery.ref.owner_kind, owner_id=delivery.ref.owner_id,
+        tenant=delivery.ref.tenant, attempt=number, succeeded=succeeded, final=final, gone=gone,
+        status_code=result.status_code, error=result.error, at=started_at, event_type=delivery.event_type,
+        next_attempt_at=record.nextAttemptAt,
+    )
+    if not store.record_attempt(delivery, token, record, state=state, next_attempt_at=next_at, due_at=due_at,
+                                outcome=dataclasses.asdict(outcome)):
+        logger.warning("lease lost before the attempt was recorded; another consumer owns the delivery",
+                       extra={"deliveryId": delivery.ref.delivery_id, "attempt": number})
+        return None
+    logger.info("webhook attempt", extra={"deliveryId": delivery.ref.delivery_id, "attempt": number,
+                                          "statusCode": result.status_code, "error": result.error,
+                                          "durationMs": result.duration_ms, "final": final})
+    if queued and delay is not None:
+        send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
+    moved_on = dataclasses.replace(delivery, attempts=number, state=state)
+    _hand_over(moved_on, outcome, store)
+    return outcome
+
+
+def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStore) -> None:
+    handler = _HANDLERS.get(delivery.ref.owner_kind)
+    if handler is None:
+        logger.error("no outcome handler registered for this owner kind; outcome recorded only",
+                     extra={"ownerKind": delivery.ref.owner_kind, "deliveryId": delivery.ref.delivery_id})
+    else:
+        try:
+            handler(outcome)
+        except Exception as error:
+            logger.exception("outcome handler failed; it will be called again",
+                             extra={"ownerKind": delivery.ref.owner_kind, "deliveryId": delivery.ref.delivery_id})
+            raise OutcomeHandlerFailed(delivery.ref.delivery_id) from error
+    store.mark_handled(delivery, outcome.attempt)
+
+
+# ----------------------------------------------------------------------------------------- retrier
+
+@dataclass
+class RequeueReport:
+    requeued: int = 0
+    skipped: int = 0
+
+
+def requeue_due_deliveries(*, limit: int = 200, store: DeliveryStore | None = None) -> RequeueReport:
+    """The retrier's run: put every overdue delivery back on the queue (long retries, lost messages, crashed
+    attempts, handlers still owed an outcome). Each is postponed first, so two retriers queue it once."""
+    store = store or DeliveryStore()
+    report = RequeueReport()
+    for ref in store.overdue(limit=limit):
+        delivery = store.get(ref)
+        if delivery is None or delivery.due_at is None or delivery.leased(clock.epoch()):
+            report.skipped += 1
+            continue
+        if delivery.final and not delivery.outcome_pending:
+            store.settle(delivery)  # finished and handed over: it has no business in the index
+            report.skipped += 1
+            continue
+        if not store.postpone(delivery, delivery.due_at, clock.epoch() + DUE_GRACE_SECONDS):
+            report.skipped += 1
+            continue
+        # A final delivery is only here because its handler is owed the outcome: the message for the attempt
+        # already made hands it over.
+        attempt = delivery.attempts if delivery.final else delivery.attempts + 1
+        wait = max(0.0, (delivery.next_attempt_at or 0) - clock.epoch()) if not delivery.final else 0.0
+        if send_to_queue(ref, attempt=attempt, delay=wait):
+            report.requeued += 1
+    return report

@@ -1,0 +1,93 @@
+"""What the webhook engine is given (targets, schedules) and what it reports back (outcomes, attempt records)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+# Replies are kept up to this many bytes per attempt: enough to read a receiver's error, bounded item size.
+MAX_KEPT_REPLY_BYTES = 20 * 1024
+# A receiver's Retry-After is honoured up to this many seconds; a longer ask is cut to it.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where a delivery goes and how it proves itself."""
+
+    url: str
+    secret: str  # Standard Webhooks signing secret "whsec_<base64>"
+    auth_header: tuple[str, str] | None = None  # e.g. ("Authorization", "Bearer x") from authType/authValue
+
+    def __repr__(self) -> str:  # never print secrets into logs
+        return f"WebhookTarget(url={self.url!r}, secret='***', auth_header={'***' if self.auth_header else None})"
+
+
+@dataclass(frozen=True)
+class RetrySchedule:
+    """Delays between attempts: `delays[i]` seconds before attempt i + 2; len(delays) + 1 attempts in all."""
+
+    delays: tuple[float, ...]
+    jitter: float = 0.2  # each delay is drawn from [delay * (1 - jitter), delay * (1 + jitter)]
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.jitter < 1 or any(d < 0 for d in self.delays):
+            raise ValueError("delays must be >= 0 and 0 <= jitter < 1")
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.delays) + 1
+
+    def delay_after(self, attempt: int, rng: random.Random | None = None) -> float | None:
+        """Seconds to wait after attempt number `attempt` (1-based) failed; None when it was the last."""
+        if attempt >= self.max_attempts:
+            return None
+        base = self.delays[attempt - 1]
+        # Jitter spreads retries so that receivers recovering from an outage are not hit by a thundering herd.
+        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else 1.0
+        return base * spread
+
+
+# The reference schedule (Svix): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, +-20% jitter; 8 attempts over ~28 h.
+SVIX_SCHEDULE = RetrySchedule((5, 300, 1800, 7200, 18000, 36000, 36000))
+# ThingSpace's CarrierService callbacks, as the vendor does it: 3 retries 5 minutes apart.
+THINGSPACE_SCHEDULE = RetrySchedule((300, 300, 300), jitter=0.0)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """Passed to the owner's handler after every attempt (at least once; handlers must be idempotent)."""
+
+    delivery_id: str
+    owner_kind: str
+    owner_id: str
+    tenant: str
+    attempt: int
+    succeeded: bool
+    final: bool  # no more attempts will be made: success, gone, refused URL, or retries exhausted
+    gone: bool  # the receiver answered 410: the owner should deactivate its webhook
+    status_code: int | None
+    error: str | None
+    at: str  # ISO time of the attempt
+    event_type: str = ""
+    next_attempt_at: str | None = None
+
+
+class AttemptRecord(BaseModel):
+    """One recorded attempt, as `list_attempts` returns it (field names are the JSON the faces show)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deliveryId: str
+    attempt: int
+    at: str
+    url: str
+    statusCode: int | None
+    error: str | None
+    durationMs: int
+    responseBody: str
+    nextAttemptAt: str | None
+    final: bool
+    eventType: str = ""

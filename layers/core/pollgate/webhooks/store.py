@@ -1,0 +1,271 @@
+"""Deliveries and their attempts in the single table, kept under the owner so one query lists them.
+
+- delivery   WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>
+             target, signed body (zlib), schedule, attempts made, state, lease, last outcome, due fields
+- attempt    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / ATTEMPT#<at ISO>#<deliveryId>#<attempt>   (sorts by time)
+
+A delivery not yet final is always in the `due` index (category WEBHOOK): at its next attempt when no queue
+message carries it, or a grace period later when one does, or at the end of an attempt's lease. The retrier
+re-queues whatever is overdue, so a lost message or a crashed attempt never loses a delivery.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.store import Item, Table, due_partition, is_condition_failure, to_attributes
+from pollgate.webhooks.models import AttemptRecord, RetrySchedule, WebhookTarget
+
+DUE_CATEGORY = "WEBHOOK"
+DELIVERY_PREFIX = "DELIVERY#"
+ATTEMPT_PREFIX = "ATTEMPT#"
+RECORD_RETENTION_SECONDS = 30 * 86_400  # a schedule spans ~28 h; records stay a month for the owner to list
+# DynamoDB items hold 400 KB; the compressed body must leave room for the rest of the delivery record.
+MAX_STORED_BODY_BYTES = 350_000
+
+DeliveryState = Literal["scheduled", "succeeded", "failed", "gone"]
+
+
+class PayloadTooLarge(ValueError):
+    """The payload, compressed, does not fit in a delivery record."""
+
+
+@dataclass(frozen=True)
+class DeliveryRef:
+    """Names one delivery; what a queue message and the due index carry."""
+
+    owner_kind: str
+    tenant: str
+    owner_id: str
+    delivery_id: str
+
+    @property
+    def pk(self) -> str:
+        return owner_pk(self.owner_kind, self.tenant, self.owner_id)
+
+    @property
+    def sk(self) -> str:
+        return DELIVERY_PREFIX + self.delivery_id
+
+    @classmethod
+    def from_keys(cls, pk: str, sk: str) -> DeliveryRef:
+        _, kind, tenant, owner_id = pk.split("#", 3)
+        return cls(kind, tenant, owner_id, sk.removeprefix(DELIVERY_PREFIX))
+
+
+def owner_pk(owner_kind: str, tenant: str, owner_id: str) -> str:
+    if "#" in owner_kind or "#" in tenant:
+        raise ValueError("owner_kind and tenant may not contain '#'")
+    return f"WEBHOOK#{owner_kind}#{tenant}#{owner_id}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ref: DeliveryRef
+    event_type: str
+    target: WebhookTarget
+    body: bytes
+    schedule: RetrySchedule
+    attempts: int
+    state: DeliveryState
+    next_attempt_at: float | None
+    created_at: str
+    lease_until: float | None = None
+    last_outcome: dict[str, Any] | None = None
+    outcome_handled: int = 0
+    resent_from: str | None = None
+    due_at: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.state != "scheduled"
+
+    @property
+    def outcome_pending(self) -> bool:
+        """An attempt was recorded but its owner's handler has not (yet) returned."""
+        return self.last_outcome is not None and self.outcome_handled < self.attempts
+
+    def leased(self, now: float) -> bool:
+        return self.lease_until is not None and self.lease_until > now
+
+    @classmethod
+    def from_item(cls, item: Item) -> Delivery:
+        auth = item.get("authHeader")
+        raw_body: Any = item["body"]  # a boto3 Binary
+        return cls(
+            ref=DeliveryRef.from_keys(item["pk"], item["sk"]),
+            event_type=item.get("eventType", ""),
+            target=WebhookTarget(item["url"], item["secret"], (auth[0], auth[1]) if auth else None),
+            body=zlib.decompress(bytes(raw_body.value if hasattr(raw_body, "value") else raw_body)),
+            schedule=RetrySchedule(tuple(item.get("delays", [])), float(item.get("jitter", 0))),
+            attempts=int(item.get("attempts", 0)),
+            state=item["state"],
+            next_attempt_at=float(item["nextAttemptAt"]) if item.get("nextAttemptAt") is not None else None,
+            created_at=item["createdAt"],
+            lease_until=float(item["leaseUntil"]) if item.get("leaseUntil") is not None else None,
+            last_outcome=item.get("lastOutcome"),
+            outcome_handled=int(item.get("outcomeHandled", 0)),
+            resent_from=item.get("resentFrom"),
+            due_at=item.get("dueAt"),
+        )
+
+
+class DeliveryStore:
+    """Every write that moves a delivery on is conditional, so two consumers never make the same attempt."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def create(self, ref: DeliveryRef, *, event_type: str, target: WebhookTarget, body: bytes,
+               schedule: RetrySchedule, due_at: float, resent_from: str | None = None) -> Delivery:
+        compressed = zlib.compress(body, 6)
+        if len(compressed) > MAX_STORED_BODY_BYTES:
+            raise PayloadTooLarge(f"the payload is {len(compressed)} bytes compressed; at most "
+                                  f"{MAX_STORED_BODY_BYTES} fit in a delivery record")
+        now = clock.epoch()
+        item: dict[str, Any] = {
+            "pk": ref.pk,
+            "sk": ref.sk,
+            "deliveryId": ref.delivery_id,
+            "ownerKind": ref.owner_kind,
+            "tenant": ref.tenant,
+            "ownerId": ref.owner_id,
+            "eventType": event_type,
+            "url": target.url,
+            "secret": target.secret,
+            "authHeader": list(target.auth_header) if target.auth_header else None,
+            "body": compressed,
+            "delays": list(schedule.delays),
+            "jitter": schedule.jitter,
+            "attempts": 0,
+            "state": "scheduled",
+            "nextAttemptAt": now,
+            "createdAt": clock.iso(now),
+            "resentFrom": resent_from,
+            "expiresAt": int(now) + RECORD_RETENTION_SECONDS,
+            "duePk": due_partition(DUE_CATEGORY, ref.delivery_id),
+            "dueAt": clock.iso(due_at),
+        }
+        self.table.put(item, condition="attribute_not_exists(pk)")
+        return Delivery.from_item(item)
+
+    def get(self, ref: DeliveryRef, *, consistent: bool = True) -> Delivery | None:
+        item = self.table.get(ref.pk, ref.sk, consistent=consistent)
+        return Delivery.from_item(item) if item else None
+
+    def claim(self, delivery: Delivery, *, lease_seconds: float, grace_seconds: float) -> str | None:
+        """Take the next attempt for `lease_seconds`; None when another consumer holds it or made it.
+
+        While leased the delivery is due at the lease's end plus grace: a consumer that dies mid-attempt
+        leaves it to the queue's redelivery or, failing that, the retrier.
+        """
+        now = clock.epoch()
+        token = uuid.uuid4().hex
+        try:
+            self.table.update(
+                delivery.ref.pk, delivery.ref.sk,
+                "SET leaseToken = :token, leaseUntil = :until, duePk = :duePk, dueAt = :dueAt",
+                condition="#state = :scheduled AND attempts = :made "
+                          "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+                names={"#state": "state"},
+                values={":token": token, ":until": now + lease_seconds, ":now": now, ":scheduled": "scheduled",
+                        ":made": delivery.attempts, ":duePk": due_partition(DUE_CATEGORY, delivery.ref.delivery_id),
+                        ":dueAt": clock.iso(now + lease_seconds + grace_seconds)},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return token
+
+    def record_attempt(self, delivery: Delivery, token: str, record: AttemptRecord, *, state: DeliveryState,
+                       next_attempt_at: float | None, due_at: float, outcome: Mapping[str, Any]) -> bool:
+        """Write the attempt and move the delivery on, in one transaction; False when the lease was lost."""
+        ref = delivery.ref
+        attempt_item = {
+            "pk": ref.pk,
+            "sk": f"{ATTEMPT_PREFIX}{record.at}#{ref.delivery_id}#{record.attempt:03d}",
+            **record.model_dump(),
+            "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
+        }
+        values: dict[str, Any] = {
+            ":attempts": record.attempt, ":state": state, ":outcome": dict(outcome), ":token": token,
+            ":duePk": due_partition(DUE_CATEGORY, ref.delivery_id), ":dueAt": clock.iso(due_at),
+            ":now": clock.iso(),
+        }
+        expression = ("SET attempts = :attempts, #state = :state, lastOutcome = :outcome, updatedAt = :now, "
+                      "duePk = :duePk, dueAt = :dueAt")
+        if next_attempt_at is None:
+            expression += " REMOVE leaseToken, leaseUntil, nextAttemptAt"
+        else:
+            expression += ", nextAttemptAt = :next REMOVE leaseToken, leaseUntil"
+            values[":next"] = next_attempt_at
+        try:
+            self.table.transact(
+                {"Put": {"TableName": self.table.name, "Item": to_attributes(attempt_item)}},
+                {"Update": {
+                    "TableName": self.table.name,
+                    "Key": to_attributes({"pk": ref.pk, "sk": ref.sk}),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "leaseToken = :token",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": to_attributes(values),
+                }},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def mark_handled(self, delivery: Delivery, attempt: int) -> None:
+        """The owner's handler returned for `attempt`; a final delivery then leaves the due index for good."""
+        expression = "SET outcomeHandled = :n" + (" REMOVE duePk, dueAt" if delivery.final else "")
+        try:
+            self.table.update(
+                delivery.ref.pk, delivery.ref.sk, expression,
+                condition="attempts = :n AND (attribute_not_exists(outcomeHandled) OR outcomeHandled < :n)",
+                values={":n": attempt},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def postpone(self, delivery: Delivery, seen_due_at: str, until: float) -> bool:
+        """The retrier's claim on an overdue delivery: push dueAt on, once, before re-queueing it."""
+        try:
+            self.table.update(delivery.ref.pk, delivery.ref.sk, "SET dueAt = :until",
+                              condition="dueAt = :seen", values={":until": clock.iso(until), ":seen": seen_due_at})
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def settle(self, delivery: Delivery) -> None:
+        """Take a final delivery out of the due index."""
+        try:
+            self.table.update(delivery.ref.pk, delivery.ref.sk, "REMOVE duePk, dueAt",
+                              condition="#state <> :scheduled", names={"#state": "state"},
+                              values={":scheduled": "scheduled"})
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def overdue(self, *, limit: int) -> Iterator[DeliveryRef]:
+        for pk, sk in self.table.due(DUE_CATEGORY, clock.iso(), limit=limit):
+            yield DeliveryRef.from_keys(pk, sk)
+
+    def attempts(self, owner_kind: str, tenant: str, owner_id: str, *, limit: int) -> list[AttemptRecord]:
+        """Newest first."""
+        items = self.table.query(owner_pk(owner_kind, tenant, owner_id), ATTEMPT_PREFIX, limit=limit,
+                                 descending=True)
+        fields = AttemptRecord.model_fields
+        return [AttemptRecord.model_validate({k: v for k, v in item.items() if k in fields}) for item in items]
