@@ -1,0 +1,28 @@
+"""POST /api/m2m/v1/devices/actions/{activate|deactivate|suspend|restore}: answer {requestId} at once."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.api import json_response
+from pollgate.thingspace import http
+from pollgate.thingspace.actions import submit_device_action
+from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
+
+logger = Logger()
+app = http.resolver()
+
+
+@app.post("/api/m2m/v1/devices/actions/<action>")
+def post_action(action: DeviceAction) -> Response[Any]:
+    session = http.authenticate_m2m(app)
+    request = http.parse_body(app, DeviceActionRequest)
+    operation = submit_device_action(action, request, session)
+    return json_response(200, {"requestId": operation.id})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

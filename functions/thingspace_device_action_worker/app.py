@@ -1,0 +1,25 @@
+"""Step Functions tasks of the device-action workflow: plan the devices, apply one, finish the request."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.thingspace.actions import apply_device, finish, plan
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(correlation_id_path="pollingId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    polling_id = str(event["pollingId"])
+    task = event.get("task")
+    if task == "plan":
+        return plan(polling_id)
+    if task == "apply":
+        index = int(event["index"])
+        return {"pollingId": polling_id, "index": index, "status": apply_device(polling_id, index)}
+    if task == "finish":
+        error = event.get("error") or {}
+        reason = f"{error.get('Error', '')}: {error.get('Cause', '')}"[:500] if error else None
+        return {"pollingId": polling_id, "status": finish(polling_id, reason=reason)}
+    raise ValueError(f"unknown task {task!r}")

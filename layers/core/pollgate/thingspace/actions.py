@@ -1,0 +1,213 @@
+"""Device actions: accept a request (a Pending operation + its workflow), apply it per device, answer status.
+
+The workflow (statemachines/thingspace_device_action.asl.json) calls three tasks of one worker:
+- `plan`: the device indexes of the request, for a Map state;
+- `apply`: one device through the provisioning backend; its outcome is recorded once per (request, device),
+  so a retried step or a re-driven workflow never provisions a device twice;
+- `finish`: fold the device outcomes into the operation (Succeeded when every device succeeded, else
+  Failed), then queue the CarrierService callbacks. It also runs after the workflow's MarkFailed state, so a
+  request that failed as a whole still tells its listener.
+
+Items: TS#REQUEST#<requestId>/DEVICE#<index> {deviceIds, status, state | fault, callback...}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.operations import Workflow, register_workflow, submit_operation
+from pollgate.store import Item, Operation, OperationStore, Table, is_condition_failure
+from pollgate.thingspace import errors
+from pollgate.thingspace.auth import Session, require_account
+from pollgate.thingspace.errors import ThingSpaceError
+from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend, configured_backend
+from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
+
+logger = Logger(child=True)
+
+KIND = "thingspace.deviceAction"
+
+
+def _failure_result(reason: str) -> dict[str, Any]:
+    return {"fault": {"faultcode": errors.UNEXPECTED.code, "faultstring": reason}}
+
+
+register_workflow(Workflow(
+    kind=KIND,
+    state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
+    failure_result=_failure_result,
+))
+
+
+def submit_device_action(action: DeviceAction, request: DeviceActionRequest, session: Session,
+                         store: OperationStore | None = None) -> Operation:
+    require_account(session, request.accountName)
+    work = {
+        "action": action.value,
+        "accountName": request.accountName,
+        "devices": [[{"kind": d.kind.value, "id": d.id} for d in entry.deviceIds] for entry in request.devices],
+        "options": request.options(),
+        "submittedAt": clock.epoch(),
+    }
+    return submit_operation(KIND, request.accountName, work, store)
+
+
+STATUS_NAMES: dict[str, Literal["Pending", "Success", "Failed"]] = {
+    "Pending": "Pending", "Succeeded": "Success", "Failed": "Failed",
+}
+
+
+def request_status(account: str, request_id: str, session: Session,
+                   store: OperationStore | None = None) -> Literal["Pending", "Success", "Failed"]:
+    """The status of a single-device request of this account; any other request is not found, as the vendor says."""
+    require_account(session, account)
+    operation = (store or OperationStore()).get(request_id) if _looks_like_id(request_id) else None
+    if (operation is None or operation.kind != KIND or operation.tenant != account
+            or clock.epoch() >= operation.available_until):
+        raise ThingSpaceError.vendor(errors.REQUEST_NOT_FOUND, request_id[:64], account[:64])
+    devices = len(operation.work.get("devices", []))
+    if devices != 1:
+        raise ThingSpaceError.vendor(errors.MULTIPLE_DEVICES, request_id, devices)
+    return STATUS_NAMES[operation.status]
+
+
+def _looks_like_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and all(c.isalnum() or c == "-" for c in value)
+
+
+# ------------------------------------------------------------------------------------------ per-device results
+
+@dataclass(frozen=True)
+class DeviceResult:
+    request_id: str
+    index: int
+    device_ids: list[dict[str, str]]
+    succeeded: bool
+    state: str | None
+    fault_code: str | None
+    fault_message: str | None
+
+    @classmethod
+    def from_item(cls, item: Item) -> DeviceResult:
+        return cls(item["requestId"], int(item["index"]), item["deviceIds"], item["status"] == "Success",
+                   item.get("state"), item.get("faultCode"), item.get("faultMessage"))
+
+    def summary(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"deviceIds": self.device_ids, "status": "Success" if self.succeeded else "Failed"}
+        if self.succeeded:
+            body["state"] = self.state
+        else:
+            body["fault"] = {"faultcode": self.fault_code, "faultstring": self.fault_message}
+        return body
+
+
+class DeviceResultStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def record(self, result: DeviceResult, expires_at: int) -> bool:
+        """Keep the first outcome of a device; False when one was already recorded."""
+        item = {"pk": f"TS#REQUEST#{result.request_id}", "sk": f"DEVICE#{result.index:05d}",
+                "requestId": result.request_id, "index": result.index, "deviceIds": result.device_ids,
+                "status": "Success" if result.succeeded else "Failed", "state": result.state,
+                "faultCode": result.fault_code, "faultMessage": result.fault_message, "recordedAt": clock.iso(),
+                "expiresAt": expires_at}
+        try:
+            self.table.put(item, condition="attribute_not_exists(pk)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, request_id: str, index: int) -> Item | None:
+        return self.table.get(f"TS#REQUEST#{request_id}", f"DEVICE#{index:05d}", consistent=True)
+
+    def all(self, request_id: str) -> list[Item]:
+        return list(self.table.query(f"TS#REQUEST#{request_id}", "DEVICE#", consistent=True))
+
+    def update(self, request_id: str, index: int, expression: str, *, condition: str | None = None,
+               values: Mapping[str, Any] | None = None) -> bool:
+        try:
+            self.table.update(f"TS#REQUEST#{request_id}", f"DEVICE#{index:05d}", expression,
+                              condition=condition, values=values)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+
+# ------------------------------------------------------------------------------------------ workflow tasks
+
+def _operation(polling_id: str, store: OperationStore) -> Operation:
+    operation = store.get(polling_id, consistent=True)
+    if operation is None or operation.kind != KIND:
+        raise LookupError(f"no device action {polling_id}")
+    return operation
+
+
+def plan(polling_id: str, store: OperationStore | None = None) -> dict[str, Any]:
+    operation = _operation(polling_id, store or OperationStore())
+    indexes = [] if operation.finished else list(range(len(operation.work["devices"])))
+    return {"pollingId": polling_id, "devices": indexes}
+
+
+def transition_for(operation: Operation, index: int) -> DeviceTransition:
+    ids = operation.work["devices"][index]
+    return DeviceTransition(
+        request_id=operation.id, index=index, account=operation.tenant,
+        action=DeviceAction(operation.work["action"]),
+        device_ids=tuple((d["kind"], d["id"]) for d in ids),
+        options=operation.work.get("options", {}),
+    )
+
+
+def apply_device(polling_id: str, index: int, store: OperationStore | None = None,
+                 backend: ProvisioningBackend | None = None, results: DeviceResultStore | None = None) -> str:
+    """Apply the action to one device and record its outcome once. Answers the recorded status."""
+    store = store or OperationStore()
+    results = results or DeviceResultStore(store.table)
+    operation = _operation(polling_id, store)
+    recorded = results.get(polling_id, index)
+    if recorded is not None:
+        return str(recorded["status"])
+    if operation.finished:
+        return "Skipped"
+    transition = transition_for(operation, index)
+    outcome = (backend or configured_backend()).apply(transition)
+    result = DeviceResult(polling_id, index, operation.work["devices"][index], outcome.succeeded, outcome.state,
+                          outcome.error_code, outcome.error_message)
+    results.record(result, operation.available_until)
+    final = results.get(polling_id, index)
+    return str(final["status"]) if final else "Failed"
+
+
+def finish(polling_id: str, store: OperationStore | None = None, results: DeviceResultStore | None = None,
+           reason: str | None = None) -> str:
+    """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
+    from pollgate.thingspace.callbacks import queue_carrier_service_results  # callbacks import this module
+
+    store = store or OperationStore()
+    results = results or DeviceResultStore(store.table)
+    operation = _operation(polling_id, store)
+    why = reason or operation.reason or "the device step did not finish"
+    for index in range(len(operation.work["devices"])):
+        if results.get(polling_id, index) is None:
+            results.record(DeviceResult(polling_id, index, operation.work["devices"][index], False, None,
+                                        errors.UNEXPECTED.code, why), operation.available_until)
+    device_results = [DeviceResult.from_item(item) for item in results.all(polling_id)]
+    if not operation.finished:
+        everything_done = all(result.succeeded for result in device_results)
+        status: Literal["Succeeded", "Failed"] = "Succeeded" if everything_done else "Failed"
+        summary = {"action": operation.work["action"], "devices": [r.summary() for r in device_results]}
+        store.finish(polling_id, status, summary, None if everything_done else "one or more devices failed")
+        operation = _operation(polling_id, store)
+    queue_carrier_service_results(operation, device_results, results)
+    return STATUS_NAMES[operation.status]

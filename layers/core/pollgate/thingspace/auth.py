@@ -1,0 +1,294 @@
+"""Who may call the face: OAuth client credentials, one-hour bearer tokens, and M2M user sessions.
+
+- `POST /api/ts/v1/oauth2/token` trades `Basic base64(key:secret)` for a bearer token valid one hour; asking
+  again within that hour answers the same token with the time it has left. The token is an HMAC of a stored
+  nonce under the client secret, so it can be handed out again without ever being stored: the table keeps
+  only the nonce and a SHA-256 of the token.
+- `POST /api/m2m/v1/session/login` trades a user's password (with a bearer token) for a session token that
+  expires after 20 minutes without use; every call that presents it slides the expiry. Five failed logins
+  in a row lock the user until an operator unlocks it.
+
+Items: TS#CLIENT#<key>/CLIENT {secretHash}, TS#CLIENT#<key>/TOKEN {nonce, notAfter},
+TS#BEARER#<sha256>/BEARER {clientKey, notAfter}, TS#USER#<name>/USER {passwordHash, accounts, failedLogins,
+locked}, TS#SESSION#<sha256>/SESSION {username, accounts, lastUsed}.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.store import Item, Table, is_condition_failure
+from pollgate.thingspace import errors
+from pollgate.thingspace.errors import ThingSpaceError
+from pollgate.thingspace.hashing import (
+    derived_token,
+    dummy_hash,
+    hash_secret,
+    new_token,
+    token_digest,
+    verify_secret,
+)
+
+TOKEN_SECONDS = 3600
+SESSION_IDLE_SECONDS = 20 * 60
+MAX_FAILED_LOGINS = 5
+TOKEN_SCOPE = "m2m"
+# Expired sessions and tokens stay in the table this long (then the TTL removes them), so a late call is told
+# "expired", not "invalid".
+_KEEP_AFTER_EXPIRY_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+    def body(self) -> dict[str, Any]:
+        return {"access_token": self.access_token, "token_type": "bearer", "expires_in": self.expires_in,
+                "scope": TOKEN_SCOPE}
+
+
+@dataclass(frozen=True)
+class Session:
+    username: str
+    accounts: tuple[str, ...]
+
+
+class CredentialStore:
+    """Clients, issued tokens, users and sessions."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    # -- operator commands
+    def add_client(self, key: str, secret: str) -> None:
+        self.table.put({"pk": f"TS#CLIENT#{key}", "sk": "CLIENT", "secretHash": hash_secret(secret),
+                        "createdAt": clock.iso()})
+        self.table.delete(f"TS#CLIENT#{key}", "TOKEN")  # a new secret ends the token derived from the old one
+
+    def add_user(self, username: str, password: str, accounts: Sequence[str]) -> None:
+        self.table.put({"pk": f"TS#USER#{username}", "sk": "USER", "passwordHash": hash_secret(password),
+                        "accounts": sorted(set(accounts)), "failedLogins": 0, "locked": False,
+                        "createdAt": clock.iso()})
+
+    def unlock_user(self, username: str) -> None:
+        self.table.update(f"TS#USER#{username}", "USER", "SET failedLogins = :zero, locked = :no",
+                          condition="attribute_exists(pk)", values={":zero": 0, ":no": False})
+
+    # -- reads and writes behind the face
+    def client(self, key: str) -> Item | None:
+        return self.table.get(f"TS#CLIENT#{key}", "CLIENT")
+
+    def current_token(self, key: str) -> Item | None:
+        return self.table.get(f"TS#CLIENT#{key}", "TOKEN", consistent=True)
+
+    def save_token(self, key: str, nonce: str, not_after: float, digest: str, replacing: str | None) -> bool:
+        """Record the client's token for this window; False when a concurrent request recorded another first."""
+        expires = int(not_after) + _KEEP_AFTER_EXPIRY_SECONDS
+        self.table.put({"pk": f"TS#BEARER#{digest}", "sk": "BEARER", "clientKey": key, "notAfter": not_after,
+                        "expiresAt": expires})
+        try:
+            self.table.put(
+                {"pk": f"TS#CLIENT#{key}", "sk": "TOKEN", "nonce": nonce, "notAfter": not_after, "expiresAt": expires},
+                condition="attribute_not_exists(pk) OR nonce = :replacing",
+                values={":replacing": replacing or "-"},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def bearer(self, digest: str) -> Item | None:
+        return self.table.get(f"TS#BEARER#{digest}", "BEARER")
+
+    def user(self, username: str) -> Item | None:
+        return self.table.get(f"TS#USER#{username}", "USER", consistent=True)
+
+    def count_failed_login(self, username: str) -> int:
+        item = self.table.update(f"TS#USER#{username}", "USER", "ADD failedLogins :one",
+                                 condition="attribute_exists(pk)", values={":one": 1})
+        failed = int(item.get("failedLogins", 0))
+        if failed >= MAX_FAILED_LOGINS:
+            self.table.update(f"TS#USER#{username}", "USER", "SET locked = :yes", values={":yes": True})
+        return failed
+
+    def clear_failed_logins(self, username: str) -> None:
+        self.table.update(f"TS#USER#{username}", "USER", "SET failedLogins = :zero", values={":zero": 0})
+
+    def open_session(self, digest: str, username: str, accounts: Sequence[str]) -> None:
+        now = clock.epoch()
+        self.table.put({"pk": f"TS#SESSION#{digest}", "sk": "SESSION", "username": username,
+                        "accounts": list(accounts), "lastUsed": now,
+                        "expiresAt": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
+                       condition="attribute_not_exists(pk)")
+
+    def touch_session(self, digest: str) -> Item | None:
+        """Slide a live session's expiry in one conditional write; None when it is unknown or expired."""
+        now = clock.epoch()
+        try:
+            return self.table.update(
+                f"TS#SESSION#{digest}", "SESSION", "SET lastUsed = :now, expiresAt = :ttl",
+                condition="attribute_exists(pk) AND lastUsed > :cutoff",
+                values={":now": now, ":cutoff": now - SESSION_IDLE_SECONDS,
+                        ":ttl": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+
+    def session(self, digest: str) -> Item | None:
+        return self.table.get(f"TS#SESSION#{digest}", "SESSION", consistent=True)
+
+    def close_session(self, digest: str) -> None:
+        self.table.delete(f"TS#SESSION#{digest}", "SESSION")
+
+
+# ------------------------------------------------------------------------------------------ OAuth tokens
+
+def basic_credentials(authorization: str | None) -> tuple[str, str]:
+    if not authorization or not authorization.strip():
+        raise errors.missing_credentials("Basic")
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise errors.missing_credentials("Basic")
+    try:
+        key, colon, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise errors.invalid_credentials() from None
+    if not colon or not key or not secret:
+        raise errors.invalid_credentials()
+    return key, secret
+
+
+def issue_token(authorization: str | None, grant_type: str | None, store: CredentialStore | None = None) -> IssuedToken:
+    """Client credentials -> the client's bearer token for the current hour (the same one if already issued)."""
+    key, secret = basic_credentials(authorization)
+    store = store or CredentialStore()
+    client = store.client(key)
+    if not verify_secret(secret, client["secretHash"] if client else dummy_hash()) or client is None:
+        raise errors.invalid_credentials()
+    if not grant_type:
+        raise ThingSpaceError(400, {"error": "invalid_request", "error_description": "Missing grant_type parameter value"})
+    if grant_type != "client_credentials":
+        raise ThingSpaceError(400, {"error": "unsupported_grant_type",
+                                    "error_description": f"Unsupported grant_type value {grant_type[:64]!r}"})
+    for _ in range(3):  # bounded: another request can win the race at most once per window
+        now = clock.epoch()
+        current = store.current_token(key)
+        if current and float(current["notAfter"]) > now:
+            return IssuedToken(derived_token(secret, current["nonce"]), int(float(current["notAfter"]) - now))
+        nonce = secrets.token_hex(16)
+        token = derived_token(secret, nonce)
+        not_after = now + TOKEN_SECONDS
+        if store.save_token(key, nonce, not_after, token_digest(token), current["nonce"] if current else None):
+            return IssuedToken(token, TOKEN_SECONDS)
+    raise ThingSpaceError.vendor(errors.UNEXPECTED, status=500)
+
+
+class _BearerCache:
+    """Verified bearer tokens held across warm invocations until they expire: a warm call reads nothing.
+
+    Safe because a bearer token is never revoked before its hour is up; bounded so it cannot grow without limit.
+    """
+
+    MAX_ENTRIES = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[str, float]] = {}
+
+    def get(self, digest: str) -> str | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[1] <= clock.epoch():
+            self._entries.pop(digest, None)
+            return None
+        return entry[0]
+
+    def put(self, digest: str, client_key: str, not_after: float) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[digest] = (client_key, not_after)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_bearers = _BearerCache()
+
+
+def forget_cached_bearers() -> None:
+    _bearers.clear()
+
+
+def verify_bearer(authorization: str | None, store: CredentialStore | None = None) -> str:
+    """The client key behind `Authorization: Bearer <token>`; gateway faults when missing, unknown or expired."""
+    if not authorization or not authorization.strip():
+        raise errors.missing_credentials()
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.missing_credentials()
+    digest = token_digest(token.strip())
+    cached = _bearers.get(digest)
+    if cached is not None:
+        return cached
+    item = (store or CredentialStore()).bearer(digest)
+    if item is None or float(item["notAfter"]) <= clock.epoch():
+        raise errors.invalid_credentials()
+    _bearers.put(digest, item["clientKey"], float(item["notAfter"]))
+    return str(item["clientKey"])
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+def login(username: str, password: str, store: CredentialStore | None = None) -> str:
+    """A new session token for the user; counts failures and locks the user at the fifth in a row."""
+    store = store or CredentialStore()
+    user = store.user(username)
+    matches = verify_secret(password, user["passwordHash"] if user else dummy_hash())
+    if user is None:
+        raise ThingSpaceError.vendor(errors.LOGIN_FAILED)
+    if user.get("locked"):
+        raise ThingSpaceError.vendor(errors.USER_LOCKED)
+    if not matches:
+        failed = store.count_failed_login(username)
+        raise ThingSpaceError.vendor(errors.USER_LOCKED if failed >= MAX_FAILED_LOGINS else errors.LOGIN_FAILED)
+    if int(user.get("failedLogins", 0)):
+        store.clear_failed_logins(username)
+    token = new_token()
+    store.open_session(token_digest(token), username, user.get("accounts", []))
+    return token
+
+
+def authenticate_session(token: str | None, store: CredentialStore | None = None) -> Session:
+    """The session behind a VZ-M2M-Token, its idle expiry slid forward by this call."""
+    if not token or not token.strip():
+        raise ThingSpaceError.vendor(errors.SESSION_TOKEN_INVALID)
+    store = store or CredentialStore()
+    digest = token_digest(token.strip())
+    item = store.touch_session(digest)
+    if item is None:
+        expired = store.session(digest) is not None
+        raise ThingSpaceError.vendor(errors.SESSION_TOKEN_EXPIRED if expired else errors.SESSION_TOKEN_INVALID)
+    return Session(item["username"], tuple(item.get("accounts", [])))
+
+
+def logout(token: str | None, store: CredentialStore | None = None) -> str:
+    store = store or CredentialStore()
+    session = authenticate_session(token, store)
+    store.close_session(token_digest(str(token).strip()))
+    return session.username
+
+
+def require_account(session: Session, account_name: str) -> None:
+    """A user sees only the accounts it was given; any other answers as if it did not exist."""
+    if account_name not in session.accounts:
+        raise ThingSpaceError.vendor(errors.ACCOUNT_NOT_FOUND, account_name[:64])

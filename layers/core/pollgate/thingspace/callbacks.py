@@ -1,0 +1,181 @@
+"""Callback listeners (register, list, delete) and the CarrierService results POSTed to them.
+
+Importing this module registers the outcome handler with the webhook engine, which is why the delivery
+function imports it. Deliveries go through the shared engine (SSRF guard, Standard Webhooks signatures,
+attempts recorded) on the vendor's schedule: the first attempt and 3 retries, 5 minutes apart.
+
+Item: TS#ACCOUNT#<name>/CALLBACK#<serviceName> {url, username, password, signingSecret}. The password must be
+kept to send it (as Basic auth) to the listener, so unlike our own credentials it cannot be a hash; it is never
+returned by the API and the table is encrypted at rest.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from pollgate import aws, clock
+from pollgate.store import Item, Operation, Table, is_condition_failure, to_attributes
+from pollgate.thingspace import errors
+from pollgate.thingspace.actions import DeviceResult, DeviceResultStore
+from pollgate.thingspace.auth import Session, require_account
+from pollgate.thingspace.errors import ThingSpaceError
+from pollgate.thingspace.models import CallbackRegistration
+from pollgate.webhooks import (
+    THINGSPACE_SCHEDULE,
+    DeliveryOutcome,
+    WebhookTarget,
+    enqueue_delivery,
+    new_signing_secret,
+    register_outcome_handler,
+)
+
+logger = Logger(child=True)
+
+OWNER_KIND = "thingspace.carrierService"
+EVENT_TYPE = "CarrierService"
+CARRIER_SERVICE = "CarrierService"
+
+
+class CallbackStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def put(self, account: str, name: str, url: str, username: str | None, password: str | None,
+            signing_secret: str) -> None:
+        self.table.put({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}", "accountName": account,
+                        "name": name, "url": url, "username": username, "password": password,
+                        "signingSecret": signing_secret, "registeredAt": clock.iso()})
+
+    def get(self, account: str, name: str) -> Item | None:
+        return self.table.get(f"TS#ACCOUNT#{account}", f"CALLBACK#{name}", consistent=True)
+
+    def all(self, account: str) -> list[Item]:
+        return list(self.table.query(f"TS#ACCOUNT#{account}", "CALLBACK#", consistent=True))
+
+    def delete(self, account: str, name: str, *, only_url: str | None = None) -> bool:
+        """Remove a registration (only while it still points at `only_url`, when given); False if none matched."""
+        kwargs: dict[str, Any] = {"TableName": self.table.name,
+                                  "Key": to_attributes({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}"}),
+                                  "ConditionExpression": "attribute_exists(pk)"}
+        if only_url:
+            kwargs["ConditionExpression"] += " AND #url = :url"
+            kwargs["ExpressionAttributeNames"] = {"#url": "url"}
+            kwargs["ExpressionAttributeValues"] = to_attributes({":url": only_url})
+        try:
+            aws.dynamodb().delete_item(**kwargs)
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+
+def register_callback(account: str, registration: CallbackRegistration, session: Session,
+                      store: CallbackStore | None = None) -> dict[str, str]:
+    """Register (or replace) the account's listener for one service. The signing secret survives a replace."""
+    require_account(session, account)
+    store = store or CallbackStore()
+    existing = store.get(account, registration.name)
+    secret = str(existing["signingSecret"]) if existing else new_signing_secret()
+    store.put(account, registration.name, registration.url, registration.username, registration.password, secret)
+    # signingSecret is ours: the vendor signs nothing; receivers verify our Standard Webhooks signature with it.
+    return {"accountName": account, "serviceName": registration.name, "signingSecret": secret}
+
+
+def list_callbacks(account: str, session: Session, store: CallbackStore | None = None) -> list[dict[str, str]]:
+    require_account(session, account)
+    listed = []
+    for item in (store or CallbackStore()).all(account):
+        view = {"accountName": account, "name": item["name"], "url": item["url"]}
+        if item.get("username"):
+            view["username"] = item["username"]
+        listed.append(view)
+    return listed
+
+
+def delete_callback(account: str, name: str, session: Session, store: CallbackStore | None = None) -> dict[str, str]:
+    require_account(session, account)
+    store = store or CallbackStore()
+    if not store.delete(account, name):
+        raise ThingSpaceError.vendor(errors.CALLBACK_NOT_FOUND, name[:64], account)
+    return {"accountName": account, "serviceName": name}
+
+
+def carrier_service_body(operation: Operation, result: DeviceResult) -> dict[str, Any]:
+    """The vendor's CarrierService callback for one device of a request."""
+    action = str(operation.work["action"])
+    body: dict[str, Any] = {
+        "requestId": operation.id,
+        "deviceIds": result.device_ids,
+        "status": "Success" if result.succeeded else "Failed",
+        "maxCallbackThreshold": THINGSPACE_SCHEDULE.max_attempts,
+    }
+    if result.succeeded:
+        body["deviceResponse"] = {f"{action}Response": {"deviceIds": result.device_ids, "state": result.state}}
+    else:
+        body["faultResponse"] = {"faultcode": result.fault_code, "faultstring": result.fault_message}
+    return body
+
+
+def _target(registration: Item) -> WebhookTarget:
+    auth = None
+    if registration.get("username"):
+        pair = f"{registration['username']}:{registration.get('password') or ''}".encode()
+        auth = ("Authorization", "Basic " + base64.b64encode(pair).decode())
+    return WebhookTarget(url=str(registration["url"]), secret=str(registration["signingSecret"]), auth_header=auth)
+
+
+def queue_carrier_service_results(operation: Operation, device_results: Sequence[DeviceResult],
+                                  results: DeviceResultStore) -> int:
+    """Queue each device's result for the account's CarrierService listener, once. Answers how many were queued.
+
+    A device is marked after its delivery is queued: a crash in between queues it again on the retry (at least
+    once, as webhooks are); nothing is lost.
+    """
+    registration = CallbackStore(results.table).get(operation.tenant, CARRIER_SERVICE)
+    if registration is None:
+        return 0  # as the vendor: no listener, no callback
+    target = _target(registration)
+    queued = 0
+    for result in device_results:
+        recorded = results.get(operation.id, result.index)
+        if recorded is None or recorded.get("callbackDeliveryId"):
+            continue
+        delivery_id = enqueue_delivery(
+            owner_kind=OWNER_KIND, owner_id=f"{operation.id}:{result.index}", tenant=operation.tenant,
+            target=target, payload=carrier_service_body(operation, result), event_type=EVENT_TYPE,
+            schedule=THINGSPACE_SCHEDULE,
+        )
+        results.update(operation.id, result.index,
+                       "SET callbackDeliveryId = :id, callbackUrl = :url, callbackStatus = :queued",
+                       values={":id": delivery_id, ":url": target.url, ":queued": "Queued"})
+        queued += 1
+    return queued
+
+
+def handle_delivery_outcome(outcome: DeliveryOutcome) -> None:
+    """Record each attempt's outcome on the device result; a listener answering 410 is deregistered."""
+    request_id, _, index = outcome.owner_id.rpartition(":")
+    status = "Delivered" if outcome.succeeded else ("Failed" if outcome.final else "Retrying")
+    results = DeviceResultStore()
+    # Outcomes arrive at least once and maybe out of order: a later attempt's record is never overwritten.
+    results.update(request_id, int(index),
+                   "SET callbackStatus = :status, callbackAttempts = :attempt, callbackAt = :at",
+                   condition="attribute_exists(pk) AND (attribute_not_exists(callbackAttempts) "
+                             "OR callbackAttempts <= :attempt)",
+                   values={":status": status, ":attempt": outcome.attempt, ":at": outcome.at})
+    if outcome.gone:
+        recorded = results.get(request_id, int(index))
+        url = str(recorded.get("callbackUrl", "")) if recorded else ""
+        if url:
+            CallbackStore(results.table).delete(outcome.tenant, CARRIER_SERVICE, only_url=url)
+            logger.warning("CarrierService listener answered 410 and was deregistered",
+                           extra={"account": outcome.tenant})
+
+
+register_outcome_handler(OWNER_KIND, handle_delivery_outcome)

@@ -1,0 +1,92 @@
+"""The ThingSpace face's error answers (README, "ThingSpace error codes").
+
+Two shapes, as the vendor answers them:
+- the M2M services: `400 {"errorCode": "<CLASS>.<Specific>", "errorMessage": "..."}`; clients match the code,
+  never the message (the vendor prefixes a service name, e.g. `UnifiedWebService.`, and tells clients to
+  ignore it: we leave it out);
+- the API gateway in front of them: `401 {"fault": {"code", "message", "description"}}` for a missing (900902)
+  or bad/expired (900901) OAuth credential, 900906 for a path it does not serve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    template: str
+
+    def body(self, *arguments: object) -> dict[str, str]:
+        return {"errorCode": self.code, "errorMessage": self.template.format(*arguments)}
+
+
+CONTENT_TYPE_INVALID = ErrorCode("INPUT_INVALID.ContentType.Invalid", "Content-Type must be application/json.")
+BODY_INVALID = ErrorCode("INPUT_INVALID.Body.Invalid", "The request body must be a JSON object: {0}.")
+FIELD_INVALID = ErrorCode("INPUT_INVALID.{0}.Invalid", "Field {1} is invalid: {2}.")  # {0}: the field, capitalised
+SESSION_TOKEN_INVALID = ErrorCode("INPUT_INVALID.SessionToken.Invalid",
+                                  "The VZ-M2M-Token header is missing or is not a session token.")
+SESSION_TOKEN_EXPIRED = ErrorCode("REQUEST_FAILED.SessionToken.Expired",
+                                  "The session token has expired; log in again.")
+LOGIN_FAILED = ErrorCode("REQUEST_FAILED.UserNotAuthenticated", "The username or password is not correct.")
+USER_LOCKED = ErrorCode("REQUEST_FAILED.UserLocked",
+                        "The user is locked after repeated failed logins; ask the account administrator.")
+ACCOUNT_NOT_FOUND = ErrorCode("REQUEST_FAILED.AccountNotFound", "Account {0} was not found for this user.")
+REQUEST_NOT_FOUND = ErrorCode("REQUEST_FAILED.RequestNotFound",
+                              "Request {0} was not found for account {1}.")
+MULTIPLE_DEVICES = ErrorCode("REQUEST_FAILED.MultipleDevicesRequest",
+                             "Request {0} operated on {1} devices; status is only kept for single-device requests.")
+SERVICE_NAME_INVALID = ErrorCode("INPUT_INVALID.ServiceName.Invalid", "Unknown callback service name {0}.")
+CALLBACK_URL_INVALID = ErrorCode("INPUT_INVALID.Url.Invalid", "The callback URL must be an absolute http(s) URL.")
+CALLBACK_NOT_FOUND = ErrorCode("REQUEST_FAILED.CallbackNotFound",
+                               "No {0} callback is registered for account {1}.")
+UNEXPECTED = ErrorCode("REQUEST_FAILED.UnexpectedError", "The request could not be processed; try again.")
+
+# Device-level outcomes, carried in the CarrierService callback's faultResponse (and the HTTP backend's answers).
+DEVICE_NOT_FOUND = ErrorCode("REQUEST_FAILED.DeviceNotFound", "No device in account {0} has ids {1}.")
+DEVICE_ALREADY_ACTIVE = ErrorCode("REQUEST_FAILED.DeviceAlreadyActive", "The device is already active.")
+DEVICE_NOT_ACTIVE = ErrorCode("REQUEST_FAILED.DeviceNotActive", "The device is {0}, not active.")
+DEVICE_ALREADY_SUSPENDED = ErrorCode("REQUEST_FAILED.DeviceAlreadySuspended", "The device is already suspended.")
+DEVICE_NOT_SUSPENDED = ErrorCode("REQUEST_FAILED.DeviceNotSuspended", "The device is {0}, not suspended.")
+DEVICE_SUSPENDED = ErrorCode("REQUEST_FAILED.DeviceSuspended", "The device is suspended; restore it instead.")
+
+
+class ThingSpaceError(Exception):
+    """Any answer of the face other than success, in the vendor's own body shape."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("errorCode") or body.get("fault", {}).get("code", "error"))
+        self.status = status
+        self.body = body
+
+    @classmethod
+    def vendor(cls, error: ErrorCode, *arguments: object, status: int = 400) -> ThingSpaceError:
+        return cls(status, error.body(*arguments))
+
+    @classmethod
+    def field(cls, field: str, problem: str) -> ThingSpaceError:
+        head = field.split(".")[0] or "Body"
+        code = FIELD_INVALID.code.format(head[:1].upper() + head[1:])
+        return cls(400, {"errorCode": code, "errorMessage": FIELD_INVALID.template.format("", field, problem)})
+
+
+def gateway_fault(code: str, message: str, description: str, status: int = 401) -> ThingSpaceError:
+    return ThingSpaceError(status, {"fault": {"code": code, "message": message, "description": description}})
+
+
+def missing_credentials(expected: str = "Bearer") -> ThingSpaceError:
+    return gateway_fault("900902", "Missing Credentials",
+                         f'Required OAuth credentials not provided. Make sure your API invocation call has a '
+                         f'header: "Authorization: {expected} ACCESS_TOKEN"')
+
+
+def invalid_credentials() -> ThingSpaceError:
+    return gateway_fault("900901", "Invalid Credentials",
+                         "Access failure for API. Make sure you have given the correct access token")
+
+
+def no_such_resource(path: str) -> ThingSpaceError:
+    return gateway_fault("900906", "No matching resource found in the API for the given request",
+                         f"Access failure for API: {path}. Check the API documentation.", status=404)

@@ -1,0 +1,78 @@
+"""The ThingSpace face over HTTP: its resolver, the checks every M2M call makes, and its error bodies."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
+from pollgate.thingspace import errors
+from pollgate.thingspace.auth import Session, authenticate_session, verify_bearer
+from pollgate.thingspace.errors import ThingSpaceError
+
+SESSION_HEADER = "vz-m2m-token"
+BodyModel = TypeVar("BodyModel", bound=BaseModel)
+
+
+def _domain(error: Any) -> Response[Any]:
+    return json_response(error.status, error.body)
+
+
+def _invalid(problems: list[FieldProblem]) -> Response[Any]:
+    first = problems[0] if problems else FieldProblem("", "invalid", "")
+    if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
+        return json_response(400, errors.BODY_INVALID.body(first.problem))
+    failure = ThingSpaceError.field(first.field, first.problem)
+    return json_response(failure.status, failure.body)
+
+
+def _not_found(path: str) -> Response[Any]:
+    fault = errors.no_such_resource(path[:200])
+    return json_response(fault.status, fault.body)
+
+
+ERRORS = FaceErrors(
+    domain_error=ThingSpaceError,
+    domain_response=_domain,
+    invalid_input=_invalid,
+    not_found=_not_found,
+    internal_error=lambda: json_response(500, errors.UNEXPECTED.body()),
+)
+
+
+def resolver() -> APIGatewayHttpResolver:
+    return face_resolver(ERRORS)
+
+
+def require_json(app: APIGatewayHttpResolver) -> None:
+    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ThingSpaceError.vendor(errors.CONTENT_TYPE_INVALID)
+
+
+def authenticate_client(app: APIGatewayHttpResolver) -> str:
+    return verify_bearer(app.current_event.headers.get("authorization"))
+
+
+def authenticate_m2m(app: APIGatewayHttpResolver) -> Session:
+    """What every M2M call needs: a bearer token, a live session (its expiry slid), and a JSON content type."""
+    authenticate_client(app)
+    session = authenticate_session(app.current_event.headers.get(SESSION_HEADER))
+    require_json(app)
+    return session
+
+
+def session_token(app: APIGatewayHttpResolver) -> str | None:
+    return app.current_event.headers.get(SESSION_HEADER)
+
+
+def parse_body(app: APIGatewayHttpResolver, model: type[BodyModel]) -> BodyModel:
+    """The JSON body as `model`, read after authentication: as at the vendor's gateway, a caller without valid
+    credentials learns nothing about the body (Powertools' own Body() validation would run before the handler)."""
+    try:
+        return model.model_validate_json(app.current_event.decoded_body or "")
+    except ValidationError as error:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors()]) from None

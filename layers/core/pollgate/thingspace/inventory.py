@@ -1,0 +1,223 @@
+"""The device inventory and the provisioning backends that move devices between states.
+
+Items, per account: TS#ACCOUNT#<name>/ACCOUNT; TS#ACCOUNT#<name>/DEVICE#<deviceKey> {ids {kind: id}, state,
+lastRequest, transitions}; TS#ACCOUNT#<name>/ID#<kind>#<id> {deviceKey} (one per id, so a device is found by
+any of its ids, and no id names two devices).
+
+A backend applies one transition of one device for one request. Applying the same (request, device) again
+answers the first outcome and changes nothing, so a retried workflow step never provisions a device twice.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.settings import get_settings
+from pollgate.store import Item, Table, is_condition_failure, to_attributes
+from pollgate.thingspace import errors
+from pollgate.thingspace.errors import ErrorCode
+from pollgate.thingspace.models import DeviceAction, DeviceIdKind
+
+DEVICE_STATES = ("pre-active", "active", "suspend", "deactive")
+
+# action -> (states it may start from, state it ends in)
+TRANSITIONS: dict[DeviceAction, tuple[frozenset[str], str]] = {
+    DeviceAction.ACTIVATE: (frozenset({"pre-active", "deactive"}), "active"),
+    DeviceAction.DEACTIVATE: (frozenset({"active", "suspend"}), "deactive"),
+    DeviceAction.SUSPEND: (frozenset({"active"}), "suspend"),
+    DeviceAction.RESTORE: (frozenset({"suspend"}), "active"),
+}
+
+
+def refusal(action: DeviceAction, state: str) -> tuple[ErrorCode, tuple[object, ...]]:
+    """The vendor's reason an action cannot start from a state."""
+    if action is DeviceAction.ACTIVATE:
+        return (errors.DEVICE_ALREADY_ACTIVE, ()) if state == "active" else (errors.DEVICE_SUSPENDED, ())
+    if action is DeviceAction.SUSPEND and state == "suspend":
+        return errors.DEVICE_ALREADY_SUSPENDED, ()
+    if action is DeviceAction.RESTORE:
+        return (errors.DEVICE_ALREADY_ACTIVE, ()) if state == "active" else (errors.DEVICE_NOT_SUSPENDED, (state,))
+    return errors.DEVICE_NOT_ACTIVE, (state,)
+
+
+@dataclass(frozen=True)
+class DeviceTransition:
+    """One device of one request: what to do, to which device ids, with which options."""
+
+    request_id: str
+    index: int
+    account: str
+    action: DeviceAction
+    device_ids: tuple[tuple[str, str], ...]  # (kind, id)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.request_id}#{self.index}"
+
+
+@dataclass(frozen=True)
+class TransitionOutcome:
+    succeeded: bool
+    state: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def refused(cls, error: ErrorCode, *arguments: object) -> TransitionOutcome:
+        body = error.body(*arguments)
+        return cls(False, None, body["errorCode"], body["errorMessage"])
+
+
+class BackendUnavailable(Exception):
+    """The backend could not answer; the workflow retries, then records the device as an unexpected error."""
+
+
+class ProvisioningBackend(Protocol):
+    def apply(self, transition: DeviceTransition) -> TransitionOutcome: ...
+
+
+class InventoryStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def add_account(self, name: str) -> None:
+        self.table.put({"pk": f"TS#ACCOUNT#{name}", "sk": "ACCOUNT", "accountName": name, "createdAt": clock.iso()})
+
+    def account_exists(self, name: str) -> bool:
+        return self.table.get(f"TS#ACCOUNT#{name}", "ACCOUNT") is not None
+
+    def add_device(self, account: str, ids: Mapping[str, str], state: str = "pre-active") -> str:
+        """A device with its ids (kind -> id). Every id must be new in the account: one transaction, all or none."""
+        if state not in DEVICE_STATES:
+            raise ValueError(f"state must be one of {DEVICE_STATES}")
+        if not ids:
+            raise ValueError("a device needs at least one id")
+        kinds = {DeviceIdKind(kind.lower()).value: value for kind, value in ids.items()}
+        device_key = str(uuid.uuid4())
+        pk = f"TS#ACCOUNT#{account}"
+        device = {"pk": pk, "sk": f"DEVICE#{device_key}", "deviceKey": device_key, "ids": kinds, "state": state,
+                  "transitions": 0, "createdAt": clock.iso()}
+        puts = [device] + [{"pk": pk, "sk": f"ID#{kind}#{value}", "deviceKey": device_key}
+                           for kind, value in kinds.items()]
+        self.table.transact(*[
+            {"Put": {"TableName": self.table.name, "Item": to_attributes(item),
+                     "ConditionExpression": "attribute_not_exists(pk)"}}
+            for item in puts
+        ])
+        return device_key
+
+    def device(self, account: str, device_key: str) -> Item | None:
+        return self.table.get(f"TS#ACCOUNT#{account}", f"DEVICE#{device_key}", consistent=True)
+
+    def find_device(self, account: str, device_ids: Sequence[tuple[str, str]]) -> Item | None:
+        """The device all the given ids name; None when any is unknown or they name different devices."""
+        keys = set()
+        for kind, value in device_ids:
+            entry = self.table.get(f"TS#ACCOUNT#{account}", f"ID#{kind}#{value}")
+            if entry is None:
+                return None
+            keys.add(entry["deviceKey"])
+        return self.device(account, keys.pop()) if len(keys) == 1 else None
+
+    def devices(self, account: str) -> list[Item]:
+        return list(self.table.query(f"TS#ACCOUNT#{account}", "DEVICE#", consistent=True))
+
+    def move(self, account: str, device_key: str, allowed_from: frozenset[str], to: str, request_key: str) -> bool:
+        """Move the device to `to` if it is in an allowed state; False when it is not (nothing written)."""
+        names = {f":from{i}": state for i, state in enumerate(sorted(allowed_from))}
+        try:
+            self.table.update(
+                f"TS#ACCOUNT#{account}", f"DEVICE#{device_key}",
+                "SET #state = :to, lastRequest = :request, updatedAt = :now ADD transitions :one",
+                condition=f"#state IN ({', '.join(names)})",
+                names={"#state": "state"},
+                values={":to": to, ":request": request_key, ":now": clock.iso(), ":one": 1, **names},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+
+class TableBackend:
+    """The built-in backend: device state lives in the table, transitions are conditional writes."""
+
+    def __init__(self, inventory: InventoryStore | None = None) -> None:
+        self.inventory = inventory or InventoryStore()
+
+    def apply(self, transition: DeviceTransition) -> TransitionOutcome:
+        device = self.inventory.find_device(transition.account, transition.device_ids)
+        if device is None:
+            described = ", ".join(f"{kind}:{value}" for kind, value in transition.device_ids)
+            return TransitionOutcome.refused(errors.DEVICE_NOT_FOUND, transition.account, described)
+        allowed_from, to = TRANSITIONS[transition.action]
+        if self.inventory.move(transition.account, device["deviceKey"], allowed_from, to, transition.key):
+            return TransitionOutcome(True, to)
+        current = self.inventory.device(transition.account, device["deviceKey"]) or device
+        if current.get("lastRequest") == transition.key:  # our own earlier attempt already moved it
+            return TransitionOutcome(True, str(current["state"]))
+        error, arguments = refusal(transition.action, str(current["state"]))
+        return TransitionOutcome.refused(error, *arguments)
+
+
+class HttpBackend:
+    """A carrier system over HTTP: POST <base>/<action> {requestId, accountName, deviceIds, options}.
+
+    It answers 2xx {"state"} when done, or 4xx {"errorCode", "errorMessage"} to refuse; anything else is
+    "unavailable" and retried. `Idempotency-Key` names the (request, device) so its retries change nothing.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("THINGSPACE_BACKEND_URL must be an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def apply(self, transition: DeviceTransition) -> TransitionOutcome:
+        body = json.dumps({
+            "requestId": transition.request_id,
+            "accountName": transition.account,
+            "deviceIds": [{"id": value, "kind": kind} for kind, value in transition.device_ids],
+            "options": dict(transition.options),
+        }).encode()
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            f"{self.base_url}/{transition.action.value}", data=body, method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": transition.key},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                answer = _json(response.read())
+                return TransitionOutcome(True, str(answer.get("state") or TRANSITIONS[transition.action][1]))
+        except urllib.error.HTTPError as error:
+            answer = _json(error.read())
+            if 400 <= error.code < 500 and isinstance(answer.get("errorCode"), str):
+                return TransitionOutcome(False, None, answer["errorCode"], str(answer.get("errorMessage", "")))
+            raise BackendUnavailable(f"backend answered {error.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise BackendUnavailable(type(error).__name__) from None
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def configured_backend() -> ProvisioningBackend:
+    settings = get_settings()
+    if settings.thingspace_backend == "http":
+        return HttpBackend(settings.thingspace_backend_url)
+    return TableBackend()

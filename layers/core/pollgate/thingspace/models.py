@@ -1,0 +1,104 @@
+"""Request and response bodies of the ThingSpace face (API.md section 3)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_DEVICES_PER_REQUEST = 100  # ours: the vendor caps bulk actions too; this keeps one workflow inside its deadline
+
+
+class DeviceIdKind(StrEnum):
+    ESN = "esn"
+    EID = "eid"
+    ICCID = "iccid"
+    IMEI = "imei"
+    MDN = "mdn"
+    MEID = "meid"
+    MSISDN = "msisdn"
+
+
+class DeviceAction(StrEnum):
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+    SUSPEND = "suspend"
+    RESTORE = "restore"
+
+
+class DeviceId(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=64)
+    kind: DeviceIdKind
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value  # clients send "IMEI" as often as "imei"
+
+
+class DeviceEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    deviceIds: list[DeviceId] = Field(min_length=1, max_length=7)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class DeviceActionRequest(BaseModel):
+    """The body every device action takes; `servicePlan` matters to activate, `reasonCode` to deactivate."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    accountName: str = Field(min_length=1, max_length=64)
+    devices: list[DeviceEntry] = Field(min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
+    servicePlan: str | None = Field(default=None, max_length=64)
+    mdnZipCode: str | None = Field(default=None, max_length=10)
+    reasonCode: str | None = Field(default=None, max_length=8)
+    etfWaiver: bool | None = None
+    groupName: str | None = Field(default=None, max_length=64)
+
+    def options(self) -> dict[str, object]:
+        """What the provisioning backend needs beyond the device ids."""
+        return self.model_dump(exclude={"accountName", "devices"}, exclude_none=True)
+
+
+class RequestId(BaseModel):
+    requestId: str
+
+
+class RequestStatus(BaseModel):
+    requestId: str
+    status: Literal["Pending", "Success", "Failed"]
+
+
+CallbackServiceName = Literal[
+    "CarrierService", "DeviceDiagnostics", "DeviceProfileService", "DeviceUsage", "EnhancedConnectivityService",
+    "ExternalProvisioningChanges", "PromoChanges", "SMSDeliveryConfirmation", "SMSDelivery",
+]
+
+
+class CallbackRegistration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: CallbackServiceName
+    url: str = Field(min_length=1, max_length=2048)
+    username: str | None = Field(default=None, max_length=128)
+    password: str | None = Field(default=None, max_length=256)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        return value
