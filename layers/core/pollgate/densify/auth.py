@@ -1,0 +1,201 @@
+"""Who may call the face: users with scrypt password hashes log in for a 60-minute HS256 token.
+
+- Users are created by the operator (`python -m pollgate.densify.operator add-user`), never over the API.
+- Passwords are hashed with scrypt (memory-hard, standard library); the hash records its own parameters.
+- Failed logins slow down: after FREE_FAILURES failures in a row a user name is locked for a window that doubles
+  with every further failure, up to MAX_LOCK_SECONDS. Unknown user names are counted the same way and cost the
+  same scrypt work, so answers and timings do not tell which names exist.
+- The token-signing key is the stack's secret (DENSIFY_TOKEN_SECRET_ARN), read through Powertools and cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import cache
+
+import jwt
+from botocore.exceptions import ClientError
+
+from pollgate import clock
+from pollgate.densify.errors import DensifyError, unauthorized
+from pollgate.settings import get_settings
+from pollgate.store import Table, is_condition_failure
+
+TOKEN_SECONDS = 60 * 60
+TOKEN_ISSUER = "pollgate-densify"  # noqa: S105 - the iss claim, not a secret
+SECRET_CACHE_SECONDS = 300
+
+# scrypt cost: 16 MiB and ~50 ms per hash (OWASP's minimum is N=2^17 with r=8 at 128 MiB; Lambda memory is
+# 256 MiB, so N=2^14 keeps headroom while staying memory-hard). Stored with the hash, so it can be raised later.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_MAXMEM = 64 * 1024 * 1024
+
+FREE_FAILURES = 3
+MAX_LOCK_SECONDS = 15 * 60
+FAILURE_MEMORY_SECONDS = 24 * 3600
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM,
+                            dklen=32)
+    return "$".join(("scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)))
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+    except ValueError:
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+
+
+@cache
+def _decoy_hash() -> str:
+    """Checked against when the user does not exist, so that a miss costs the same as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def lock_seconds(failures: int) -> int:
+    """How long a user name stays locked after `failures` failed logins in a row."""
+    if failures < FREE_FAILURES:
+        return 0
+    return int(min(2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS))
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password_hash: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class LoginFailures:
+    count: int
+    locked_until: float
+
+
+class UserStore:
+    """Users (DENSIFY#USER#<name> / USER) and their login failures (DENSIFY#LOGIN#<name> / FAILURES)."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def add(self, name: str, password: str, *, admin: bool = False, replace: bool = False) -> User:
+        user = User(name, hash_password(password), admin)
+        item = {"pk": f"DENSIFY#USER#{name}", "sk": "USER", "userName": name, "passwordHash": user.password_hash,
+                "admin": admin, "createdAt": clock.iso()}
+        try:
+            self.table.put(item, condition=None if replace else "attribute_not_exists(pk)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ValueError(f"user {name} already exists (use --replace to set a new password)") from None
+            raise
+        self.clear_failures(name)
+        return user
+
+    def get(self, name: str) -> User | None:
+        item = self.table.get(f"DENSIFY#USER#{name}", "USER", consistent=True)
+        if item is None:
+            return None
+        return User(item["userName"], item["passwordHash"], bool(item.get("admin", False)))
+
+    def failures(self, name: str) -> LoginFailures:
+        item = self.table.get(f"DENSIFY#LOGIN#{name}", "FAILURES", consistent=True)
+        if item is None:
+            return LoginFailures(0, 0.0)
+        return LoginFailures(int(item.get("count", 0)), float(item.get("lockedUntil", 0)))
+
+    def record_failure(self, name: str, now: float) -> LoginFailures:
+        """Count one more failure atomically (concurrent guesses cannot share a count) and set the lock."""
+        item = self.table.update(
+            f"DENSIFY#LOGIN#{name}", "FAILURES", "ADD #count :one SET expiresAt = :forget",
+            names={"#count": "count"}, values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS},
+        )
+        count = int(item["count"])
+        locked_until = now + lock_seconds(count)
+        self.table.update(f"DENSIFY#LOGIN#{name}", "FAILURES", "SET lockedUntil = :until",
+                          values={":until": int(locked_until)})
+        return LoginFailures(count, locked_until)
+
+    def clear_failures(self, name: str) -> None:
+        self.table.delete(f"DENSIFY#LOGIN#{name}", "FAILURES")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user of a request."""
+
+    user: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_ms: int
+
+
+def log_in(user_name: str, password: str, store: UserStore | None = None) -> IssuedToken:
+    """Check the password and issue a token; every failure is the same 401, locked or not."""
+    store = store or UserStore()
+    now = clock.epoch()
+    if store.failures(user_name).locked_until > now:
+        raise unauthorized()
+    user = store.get(user_name)
+    valid = verify_password(password, user.password_hash if user else _decoy_hash())
+    if user is None or not valid:
+        store.record_failure(user_name, now)
+        raise unauthorized()
+    if store.failures(user_name).count:
+        store.clear_failures(user_name)
+    return issue_token(Caller(user.name, user.admin), now)
+
+
+def issue_token(caller: Caller, now: float) -> IssuedToken:
+    expires = int(now) + TOKEN_SECONDS
+    claims = {"sub": caller.user, "adm": caller.admin, "iss": TOKEN_ISSUER, "iat": int(now), "exp": expires}
+    return IssuedToken(jwt.encode(claims, signing_key(), algorithm="HS256"), expires * 1000)
+
+
+def verify_token(authorization: str | None) -> Caller:
+    """`Authorization: Bearer <token>` issued by /authorize and not expired; anything else is 401."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    try:
+        claims = jwt.decode(token.strip(), signing_key(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
+                            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False})
+    except jwt.InvalidTokenError:
+        raise unauthorized() from None
+    expires, user = claims.get("exp"), claims.get("sub")
+    if not isinstance(expires, int) or expires <= clock.epoch() or not isinstance(user, str) or not user:
+        raise unauthorized()
+    return Caller(user, claims.get("adm") is True)
+
+
+def signing_key() -> bytes:
+    from aws_lambda_powertools.utilities import parameters  # only functions that sign or verify pay for this
+
+    arn = get_settings().densify_token_secret_arn
+    if not arn:
+        raise DensifyError(500, "The token-signing secret is not configured.")
+    value = parameters.get_secret(arn, max_age=SECRET_CACHE_SECONDS)
+    key = value.encode() if isinstance(value, str) else bytes(value)
+    if len(key) < 32:  # HS256 wants at least 256 bits of key
+        raise DensifyError(500, "The token-signing secret is too short.")
+    return key

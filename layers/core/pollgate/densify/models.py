@@ -1,0 +1,136 @@
+"""Request bodies of the Densify face (API.md section 2), with every field validated.
+
+Unknown fields are ignored rather than refused: clients commonly GET a subscription and PUT it back, with the
+server's own fields (subscriptionRef, lastTriggered, webHookStatus) still in it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+PlatformType = Literal["cloud", "containers"]
+PLATFORMS: tuple[PlatformType, ...] = ("cloud", "containers")
+Operator = Literal["=", "[]", "like"]
+
+MAX_FILTERS = 50
+MAX_VALUES = 100
+MAX_RETURNED_FIELDS = 200
+
+FieldId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+FilterValue = Annotated[str, StringConstraints(max_length=256)]
+
+
+class AuthorizeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    userName: str = Field(min_length=1, max_length=128)
+    pwd: str = Field(min_length=1, max_length=1024)
+
+
+class _Reference(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    operator: Operator = Field(description='"=" any of the values, "[]" an inclusive range [low, high], '
+                                           '"like" a pattern (% any run, _ one character; no wildcard = contains)')
+    values: list[FilterValue] = Field(min_length=1, max_length=MAX_VALUES)
+
+    @model_validator(mode="after")
+    def _range_has_two_ends(self) -> _Reference:
+        if self.operator == "[]" and len(self.values) != 2:
+            raise ValueError('the "[]" operator takes exactly two values, [low, high]')
+        return self
+
+
+class PropertyReference(_Reference):
+    propertyID: FieldId
+
+
+class TagReference(_Reference):
+    tagID: FieldId
+
+
+class SuppressionReference(_Reference):
+    suppressionID: FieldId
+
+
+class ReturnedProperty(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    propertyID: FieldId
+    useAlias: bool = Field(default=False, description="key the value by the property's alias, not its ID")
+
+
+class ReturnedTag(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tagID: FieldId
+    useAlias: bool = False
+
+
+class ReturnStructure(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    properties: list[ReturnedProperty] = Field(default_factory=list, max_length=MAX_RETURNED_FIELDS)
+    tags: list[ReturnedTag] = Field(default_factory=list, max_length=MAX_RETURNED_FIELDS)
+
+
+class Schedule(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    dayofWeek: list[Annotated[int, Field(strict=True, ge=1, le=7)]] = Field(
+        min_length=1, max_length=7, description="days to push on, 1 = Monday ... 7 = Sunday")
+
+    @field_validator("dayofWeek")
+    @classmethod
+    def _distinct_days(cls, days: list[int]) -> list[int]:
+        return sorted(set(days))
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    uri: str = Field(min_length=1, max_length=2048)
+    authType: Literal["basic", "bearer"] | None = None
+    authValue: str | None = Field(default=None, min_length=1, max_length=4096)
+
+    @field_validator("uri")
+    @classmethod
+    def _http_url(cls, uri: str) -> str:
+        parts = urlsplit(uri.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http or https URL")
+        return uri.strip()
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> Webhook:
+        if self.authValue is not None and self.authType is None:
+            raise ValueError("authType (basic or bearer) is required when authValue is given")
+        return self
+
+
+class SubscriptionBody(BaseModel):
+    """One subscription as a client defines it (POST items and PUT bodies)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    subscriptionName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    description: str = Field(default="", max_length=1024)
+    owner: str | None = Field(default=None, max_length=128,
+                              description='"" = global (admins only); omitted = the caller')
+    outputType: Literal["application/json"] = "application/json"
+    active: Literal["true", "false"] = "true"
+    webhook: Webhook | None = None
+    propertyReferences: list[PropertyReference] = Field(default_factory=list, max_length=MAX_FILTERS)
+    tagReferences: list[TagReference] = Field(default_factory=list, max_length=MAX_FILTERS)
+    suppressionReferences: list[SuppressionReference] = Field(default_factory=list, max_length=MAX_FILTERS)
+    returnStructure: ReturnStructure | None = None
+    schedule: Schedule | None = None
+
+    @model_validator(mode="after")
+    def _has_a_filter(self) -> SubscriptionBody:
+        if not (self.propertyReferences or self.tagReferences or self.suppressionReferences):
+            raise ValueError("at least one of propertyReferences, tagReferences or suppressionReferences is required")
+        return self

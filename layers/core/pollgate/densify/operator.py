@@ -1,0 +1,57 @@
+"""Operator commands for the Densify face, run against the table named by TABLE_NAME:
+
+    python -m pollgate.densify.operator add-user --user alice --password-stdin [--admin] [--replace]
+    python -m pollgate.densify.operator load-records --platform cloud records.json
+
+Passwords are read from standard input, never from the command line (which other users and shell history see).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pollgate.densify.auth import UserStore
+from pollgate.densify.models import PLATFORMS
+from pollgate.densify.records import RecordsDocument, RecordStore
+
+MIN_PASSWORD_LENGTH = 12
+SAMPLE_RECORDS = Path(__file__).with_name("sample_records.json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pollgate.densify.operator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_user = commands.add_parser("add-user", help="create a user (or --replace its password)")
+    add_user.add_argument("--user", required=True)
+    add_user.add_argument("--password-stdin", action="store_true", required=True,
+                          help="read the password from the first line of standard input")
+    add_user.add_argument("--admin", action="store_true", help="may manage global subscriptions")
+    add_user.add_argument("--replace", action="store_true", help="set a new password for an existing user")
+    load = commands.add_parser("load-records", help="publish a platform's result records (replaces the set)")
+    load.add_argument("--platform", choices=PLATFORMS, required=True)
+    load.add_argument("file", type=Path, help=f"a records document, e.g. {SAMPLE_RECORDS}")
+    args = parser.parse_args(argv)
+
+    if args.command == "add-user":
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            parser.error(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        try:
+            UserStore().add(args.user, password, admin=args.admin, replace=args.replace)
+        except ValueError as failure:
+            parser.error(str(failure))
+        print(f"user {args.user} {'replaced' if args.replace else 'added'}{' (admin)' if args.admin else ''}")
+        return 0
+    document = RecordsDocument.model_validate(json.loads(args.file.read_text()))
+    count = RecordStore().publish(args.platform, document)
+    print(f"{count} {args.platform} records published")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

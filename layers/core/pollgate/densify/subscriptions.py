@@ -1,0 +1,384 @@
+"""Subscriptions: create (all or nothing), list, read, replace, delete, with names unique per owner.
+
+Items (one table, see README "Face 2"):
+- subscription  DENSIFY#SUB#<ref> / SUB      the definition, audit stamps, lastTriggered, webHookStatus, the
+                                             webhook signing secret, and duePk/dueAt while a push is scheduled
+- name          DENSIFY#OWNED#<owner> / NAME#<pt>#<name>  or  DENSIFY#GLOBAL#<pt> / NAME#<name>
+                one per subscription: makes names unique by a conditional put (per owner, or per platform when
+                global; case-insensitive) and lists an owner's or a platform's subscriptions with one query.
+Every change writes the subscription and its name item in one transaction, so they never disagree.
+
+Visibility: a subscription is visible to its owner and, when global, to everyone; any other caller gets the
+same 404 as for one that does not exist. Only admins create, change or delete global subscriptions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pollgate import aws, clock
+from pollgate.densify import schedule
+from pollgate.densify.auth import Caller
+from pollgate.densify.dates import java_date
+from pollgate.densify.errors import DensifyError, subscription_not_found
+from pollgate.densify.models import SubscriptionBody
+from pollgate.densify.records import RecordStore, unknown_fields
+from pollgate.store import Item, Table, from_attributes, is_condition_failure, to_attributes
+
+# One transaction holds at most 100 writes and each subscription takes two.
+MAX_PER_REQUEST = 50
+BATCH_GET_SIZE = 100
+MAX_BATCH_ROUNDS = 8
+
+
+def _new_signing_secret() -> str:
+    from pollgate.webhooks import new_signing_secret  # the engine owns the secret format
+
+    return new_signing_secret()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    ref: str
+    platform: str
+    owner: str  # "" = global
+    name: str
+    definition: dict[str, Any]  # the validated body, with owner resolved and authValue kept
+    created: float
+    created_by: str
+    updated: float
+    updated_by: str
+    version: int
+    signing_secret: str
+    last_triggered: str = ""
+    webhook_status: str = ""
+    webhook_disabled: bool = False
+
+    @property
+    def is_global(self) -> bool:
+        return self.owner == ""
+
+    def visible_to(self, caller: Caller) -> bool:
+        return self.is_global or self.owner == caller.user
+
+    def changeable_by(self, caller: Caller) -> bool:
+        return caller.admin if self.is_global else self.owner == caller.user
+
+    @property
+    def pushes(self) -> bool:
+        """Scheduled pushes happen only for an active subscription with a webhook that has not answered 410."""
+        return self.definition.get("active") == "true" and bool(self.definition.get("webhook")) \
+            and not self.webhook_disabled
+
+    @classmethod
+    def from_item(cls, item: Item) -> Subscription:
+        return cls(
+            ref=item["ref"], platform=item["platform"], owner=item.get("owner", ""), name=item["name"],
+            definition=item["definition"], created=float(item["created"]), created_by=item["createdBy"],
+            updated=float(item["updated"]), updated_by=item["updatedBy"], version=int(item["version"]),
+            signing_secret=item.get("signingSecret", ""), last_triggered=item.get("lastTriggered", ""),
+            webhook_status=item.get("webHookStatus", ""), webhook_disabled=bool(item.get("webhookDisabled", False)),
+        )
+
+    def view(self, caller: Caller) -> dict[str, Any]:
+        """As the list shows it: the definition without the webhook credential; the signing secret (which
+        receivers need to verify pushes) only to whoever may change the subscription."""
+        body = {"subscriptionRef": self.ref, **self.definition}
+        webhook = dict(body.get("webhook") or {})
+        if webhook:
+            webhook.pop("authValue", None)
+            if self.changeable_by(caller):
+                webhook["signingSecret"] = self.signing_secret
+            webhook["active"] = "false" if self.webhook_disabled else "true"
+            body["webhook"] = webhook
+        body["lastTriggered"] = self.last_triggered
+        body["webHookStatus"] = self.webhook_status
+        return body
+
+    def header(self, last_refreshed: float | None) -> dict[str, Any]:
+        """The `subscription` block of a results document."""
+        return {
+            "name": self.name, "description": self.definition.get("description", ""),
+            "created": java_date(self.created), "createdBy": self.created_by,
+            "updated": java_date(self.updated), "updatedBy": self.updated_by,
+            "lastRefreshed": java_date(last_refreshed) if last_refreshed is not None else "",
+            "owner": self.owner,
+        }
+
+
+def sub_pk(ref: str) -> str:
+    return f"DENSIFY#SUB#{ref}"
+
+
+def name_key(platform: str, owner: str, name: str) -> tuple[str, str]:
+    folded = name.casefold()
+    if owner == "":
+        return f"DENSIFY#GLOBAL#{platform}", f"NAME#{folded}"
+    return f"DENSIFY#OWNED#{owner}", f"NAME#{platform}#{folded}"
+
+
+class SubscriptionStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def get(self, ref: str) -> Subscription | None:
+        item = self.table.get(sub_pk(ref), "SUB", consistent=True) if _looks_like_ref(ref) else None
+        return Subscription.from_item(item) if item else None
+
+    def many(self, refs: Sequence[str]) -> list[Subscription]:
+        """BatchGetItem in pages of 100, retrying unprocessed keys a bounded number of times; input order kept."""
+        found: dict[str, Subscription] = {}
+        for start in range(0, len(refs), BATCH_GET_SIZE):
+            keys = [to_attributes({"pk": sub_pk(ref), "sk": "SUB"}) for ref in refs[start:start + BATCH_GET_SIZE]]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys}}
+            for _ in range(MAX_BATCH_ROUNDS):
+                answer = aws.dynamodb().batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table.name, []):
+                    subscription = Subscription.from_item(from_attributes(raw))
+                    found[subscription.ref] = subscription
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return [found[ref] for ref in refs if ref in found]
+
+    def refs_named(self, pk: str, sk_prefix: str) -> Iterator[tuple[str, str]]:
+        for item in self.table.query(pk, sk_prefix):
+            yield item["ref"], item["platform"]
+
+    def save_new(self, subscriptions: Sequence[Subscription]) -> None:
+        operations: list[dict[str, Any]] = []
+        for subscription in subscriptions:
+            operations.append(self._put_sub(subscription, condition="attribute_not_exists(pk)"))
+            operations.append(self._put_name(subscription))
+        self._transact(operations, [s.name for s in subscriptions for _ in (0, 1)])
+
+    def replace(self, old: Subscription, new: Subscription) -> None:
+        operations = [self._put_sub(new, condition="version = :seen", values={":seen": old.version})]
+        names = [new.name]
+        if name_key(old.platform, old.owner, old.name) != name_key(new.platform, new.owner, new.name):
+            pk, sk = name_key(old.platform, old.owner, old.name)
+            operations.append({"Delete": {"TableName": self.table.name, "Key": to_attributes({"pk": pk, "sk": sk})}})
+            operations.append(self._put_name(new))
+            names += [new.name, new.name]
+        self._transact(operations, names)
+
+    def delete(self, subscriptions: Sequence[Subscription]) -> None:
+        operations: list[dict[str, Any]] = []
+        for subscription in subscriptions:
+            pk, sk = name_key(subscription.platform, subscription.owner, subscription.name)
+            operations.append({"Delete": {
+                "TableName": self.table.name, "Key": to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
+                "ConditionExpression": "version = :seen",
+                "ExpressionAttributeValues": to_attributes({":seen": subscription.version})}})
+            operations.append({"Delete": {"TableName": self.table.name, "Key": to_attributes({"pk": pk, "sk": sk})}})
+        self._transact(operations, [s.name for s in subscriptions for _ in (0, 1)])
+
+    def record_trigger(self, ref: str, *, last_triggered: str | None = None, webhook_status: str | None = None,
+                       disable_webhook: bool = False, outcome_at: str | None = None) -> None:
+        """Stamp lastTriggered / webHookStatus; a disabled webhook also leaves the push schedule. With
+        `outcome_at` (a delivery attempt's ISO time) the stamp applies only if no later attempt was recorded."""
+        sets: list[str] = []
+        values: dict[str, Any] = {}
+        condition = "attribute_exists(pk)"
+        if outcome_at is not None:
+            sets.append("pushOutcomeAt = :at")
+            values[":at"] = outcome_at
+            condition += " AND (attribute_not_exists(pushOutcomeAt) OR pushOutcomeAt <= :at)"
+        if last_triggered is not None:
+            sets.append("lastTriggered = :lt")
+            values[":lt"] = last_triggered
+        if webhook_status is not None:
+            sets.append("webHookStatus = :ws")
+            values[":ws"] = webhook_status
+        if disable_webhook:
+            sets.append("webhookDisabled = :yes")
+            values[":yes"] = True
+        expression = "SET " + ", ".join(sets) + (" REMOVE duePk, dueAt" if disable_webhook else "")
+        try:
+            self.table.update(sub_pk(ref), "SUB", expression, condition=condition, values=values)
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise  # deleted meanwhile, or a newer outcome is recorded: nothing to stamp
+
+    def _put_sub(self, subscription: Subscription, *, condition: str,
+                 values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": sub_pk(subscription.ref), "sk": "SUB", "ref": subscription.ref, "platform": subscription.platform,
+            "owner": subscription.owner, "name": subscription.name, "definition": subscription.definition,
+            "created": subscription.created, "createdBy": subscription.created_by, "updated": subscription.updated,
+            "updatedBy": subscription.updated_by, "version": subscription.version,
+            "signingSecret": subscription.signing_secret, "lastTriggered": subscription.last_triggered or None,
+            "webHookStatus": subscription.webhook_status or None, "webhookDisabled": subscription.webhook_disabled,
+        }
+        if subscription.pushes:
+            item["duePk"] = schedule.due_partition_of(subscription.ref)
+            item["dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
+        put: dict[str, Any] = {"TableName": self.table.name, "Item": to_attributes(item),
+                               "ConditionExpression": condition}
+        if values:
+            put["ExpressionAttributeValues"] = to_attributes(values)
+        return {"Put": put}
+
+    def _put_name(self, subscription: Subscription) -> dict[str, Any]:
+        pk, sk = name_key(subscription.platform, subscription.owner, subscription.name)
+        return {"Put": {
+            "TableName": self.table.name,
+            "Item": to_attributes({"pk": pk, "sk": sk, "ref": subscription.ref, "platform": subscription.platform}),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}
+
+    def _transact(self, operations: list[dict[str, Any]], names: list[str]) -> None:
+        try:
+            self.table.transact(*operations)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed" and "Put" in operations[index] \
+                        and operations[index]["Put"]["Item"]["sk"]["S"].startswith("NAME#"):
+                    raise DensifyError(400, f"A subscription named {names[index]} already exists.") from None
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                raise DensifyError(400, "The subscription was changed by another request; read it and retry.") \
+                    from None
+            raise
+
+
+def _looks_like_ref(ref: str) -> bool:
+    return 0 < len(ref) <= 64 and all(c.isalnum() or c == "-" for c in ref)
+
+
+# ------------------------------------------------------------------------------------------------- logic
+
+def _resolve_owner(body: SubscriptionBody, caller: Caller, default: str) -> str:
+    owner = default if body.owner is None else body.owner.strip()
+    if owner == "" and not caller.admin:
+        raise DensifyError(400, "Only administrators can define global subscriptions (owner \"\").")
+    if owner not in {"", caller.user} and not caller.admin:
+        raise DensifyError(400, f"owner must be your own user name ({caller.user}) or \"\" for a global "
+                                "subscription.")
+    return owner
+
+
+def _definition(body: SubscriptionBody, owner: str) -> dict[str, Any]:
+    definition = body.model_dump(mode="json", exclude_none=True)
+    definition["owner"] = owner
+    return definition
+
+
+def _check_fields(platform: str, definition: Mapping[str, Any], records: RecordStore) -> None:
+    unknown = unknown_fields(definition, records.catalogue(platform))
+    if unknown:
+        raise DensifyError(400, f"Unknown {platform} field: {', '.join(unknown[:5])}.")
+
+
+def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], caller: Caller,
+                         store: SubscriptionStore | None = None,
+                         records: RecordStore | None = None) -> list[Subscription]:
+    """All or nothing: every item is validated and every name checked before anything is written, and the
+    writes are one transaction."""
+    store, records = store or SubscriptionStore(), records or RecordStore()
+    if not bodies:
+        raise DensifyError(400, "The request body must be a non-empty JSON array of subscriptions.")
+    if len(bodies) > MAX_PER_REQUEST:
+        raise DensifyError(400, f"At most {MAX_PER_REQUEST} subscriptions can be created in one request.")
+    now = clock.epoch()
+    created: list[Subscription] = []
+    seen: set[tuple[str, str]] = set()
+    for body in bodies:
+        owner = _resolve_owner(body, caller, caller.user)
+        definition = _definition(body, owner)
+        if definition.get("webhook", {}).get("authType") and not definition["webhook"].get("authValue"):
+            raise DensifyError(400, "webhook.authValue is required when webhook.authType is given.")
+        _check_fields(platform, definition, records)
+        key = name_key(platform, owner, body.subscriptionName)
+        if key in seen:
+            raise DensifyError(400, f"A subscription named {body.subscriptionName} appears twice in the request.")
+        seen.add(key)
+        created.append(Subscription(
+            ref=str(uuid.uuid4()), platform=platform, owner=owner, name=body.subscriptionName, definition=definition,
+            created=now, created_by=caller.user, updated=now, updated_by=caller.user, version=1,
+            signing_secret=_new_signing_secret(),
+        ))
+    store.save_new(created)
+    return created
+
+
+def visible(ref: str, platform: str, caller: Caller, store: SubscriptionStore | None = None) -> Subscription:
+    subscription = (store or SubscriptionStore()).get(ref)
+    if subscription is None or subscription.platform != platform or not subscription.visible_to(caller):
+        raise subscription_not_found(ref)
+    return subscription
+
+
+def _changeable(ref: str, platform: str, caller: Caller, store: SubscriptionStore) -> Subscription:
+    subscription = visible(ref, platform, caller, store)
+    if not subscription.changeable_by(caller):
+        raise DensifyError(400, "Only administrators can change or delete global subscriptions.")
+    return subscription
+
+
+def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller: Caller,
+                         store: SubscriptionStore | None = None,
+                         records: RecordStore | None = None) -> Subscription:
+    """Full replace: fields left out take their defaults. A webhook credential left out while the webhook's
+    uri and authType are unchanged is kept (the list never shows it, so a GET-then-PUT must not lose it)."""
+    store, records = store or SubscriptionStore(), records or RecordStore()
+    old = _changeable(ref, platform, caller, store)
+    owner = _resolve_owner(body, caller, old.owner)
+    definition = _definition(body, owner)
+    webhook, old_webhook = definition.get("webhook"), old.definition.get("webhook") or {}
+    if webhook and webhook.get("authType") and not webhook.get("authValue"):
+        if webhook.get("uri") == old_webhook.get("uri") and webhook["authType"] == old_webhook.get("authType"):
+            webhook["authValue"] = old_webhook.get("authValue")
+        else:
+            raise DensifyError(400, "webhook.authValue is required when webhook.authType is given.")
+    _check_fields(platform, definition, records)
+    new = Subscription(
+        ref=old.ref, platform=old.platform, owner=owner, name=body.subscriptionName, definition=definition,
+        created=old.created, created_by=old.created_by, updated=clock.epoch(), updated_by=caller.user,
+        version=old.version + 1, signing_secret=old.signing_secret or _new_signing_secret(),
+        # A replace is the owner's say-so: a webhook deactivated by a 410 is active again (README, "Face 2").
+        last_triggered=old.last_triggered, webhook_status=old.webhook_status, webhook_disabled=False,
+    )
+    store.replace(old, new)
+    return new
+
+
+def delete_subscriptions(platform: str, refs: Sequence[str], caller: Caller,
+                         store: SubscriptionStore | None = None) -> None:
+    """All or nothing: one missing or invisible subscription is a 404 and nothing is deleted."""
+    store = store or SubscriptionStore()
+    if not refs:
+        raise DensifyError(400, "Name at least one subscriptionRef to delete.")
+    if len(refs) > MAX_PER_REQUEST:
+        raise DensifyError(400, f"At most {MAX_PER_REQUEST} subscriptions can be deleted in one request.")
+    if len(set(refs)) != len(refs):
+        raise DensifyError(400, "A subscriptionRef appears twice in the request.")
+    store.delete([_changeable(ref, platform, caller, store) for ref in refs])
+
+
+def list_subscriptions(platform: str, caller: Caller, *, kind: str = "all", owner: str | None = None,
+                       ref: str | None = None, store: SubscriptionStore | None = None) -> list[Subscription]:
+    store = store or SubscriptionStore()
+    if kind not in {"all", "global", "owner"}:
+        raise DensifyError(400, "type must be one of all, global, owner.")
+    if ref:
+        return [visible(ref, platform, caller, store)]
+    refs: list[str] = []
+    if kind in {"all", "global"}:
+        refs += [r for r, _ in store.refs_named(f"DENSIFY#GLOBAL#{platform}", "NAME#")]
+    if kind in {"all", "owner"}:
+        # Only the owner sees private subscriptions: asking for someone else's lists nothing (never a 403).
+        wanted = owner if owner else caller.user
+        if wanted == caller.user:
+            refs += [r for r, _ in store.refs_named(f"DENSIFY#OWNED#{wanted}", f"NAME#{platform}#")]
+    subscriptions = store.many(refs)
+    if owner is not None and kind == "all":
+        subscriptions = [s for s in subscriptions if s.owner == owner]
+    return sorted(subscriptions, key=lambda s: (s.owner, s.name.casefold()))
