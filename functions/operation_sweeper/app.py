@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pollgate.thingspace.actions  # registers the ThingSpace device-action workflow this sweeper re-drives
 import pollgate.uai.status_log  # noqa: F401 - registers the workflow this sweeper re-drives
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
