@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import logging
 import threading
 from typing import Any
@@ -49,7 +51,8 @@ class BackgroundServer:
         if self._server is not None:
             return self.url
         try:
-            self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True)
+            with contextlib.redirect_stderr(io.StringIO()):  # werkzeug prints its own two lines before exiting
+                self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUseError(self._requested_port, self._flag) from None

@@ -1,0 +1,154 @@
+"""The whole local runtime in one object: moto, the template's resources, HTTP APIs, event sources, demo data."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moto import mock_aws
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from pollgate_local.servers import BackgroundServer
+from pollgate_local.stack import MOTO_CONFIG, ROOT, TEMPLATE, LocalStack
+
+# The runtime's own environment, set before anything reads it. Functions see it too.
+RUNTIME_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    # The template turns X-Ray tracing on; there is no X-Ray daemon here.
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    # SAM CLI's emulator records telemetry events; nothing leaves this machine.
+    "SAM_CLI_TELEMETRY": "0",
+    # Webhook receivers in local development listen on loopback, which the SSRF guard refuses by default.
+    "WEBHOOK_ALLOW_HOSTS": "127.0.0.1/8,::1",
+}
+
+
+@dataclass
+class Options:
+    template: Path = TEMPLATE
+    port: int = 3000
+    aws_port: int = 4566
+    lambda_port: int = 3001
+    services_only: bool = False
+    demo: bool = True
+    log_level: str = "WARNING"
+    state_dir: Path = field(default_factory=lambda: ROOT / "build" / "local")
+
+
+class Runtime:
+    """start() brings everything up (raising PortInUseError / TemplateError at once); stop() tears it down."""
+
+    def __init__(self, options: Options, say: Callable[[str], None] = print) -> None:
+        self.options = options
+        self._say = say
+        self._mock: Any = None
+        self.stack: LocalStack | None = None
+        self._servers: list[Any] = []
+        self._sources: Any = None
+        self.http_url = ""
+        self.aws_url = ""
+        self.lambda_url = ""
+
+    def start(self) -> None:
+        started = time.perf_counter()
+        options = self.options
+        os.environ.update(RUNTIME_ENVIRONMENT)
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        try:
+            self._start(options)
+        except BaseException:
+            self.stop()
+            raise
+        what = "AWS services" if options.services_only else f"HTTP APIs at {self.http_url}"
+        self._say(f"pollgate ready in {time.perf_counter() - started:.1f}s: {what} "
+                  f"(AWS endpoint {self.aws_url}, Lambda endpoint {self.lambda_url}); Ctrl-C stops")
+
+    def _start(self, options: Options) -> None:
+        stack = self.stack = LocalStack(options.template, parameters={"LogLevel": options.log_level})
+        provisioned = stack.provision()
+        os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
+        # moto's own server shares this process's backends: `aws --endpoint-url` sees what the functions wrote.
+        aws = BackgroundServer(DomainDispatcherApplication(create_backend_app), options.aws_port,
+                               flag="--aws-port", name="moto")
+        self.aws_url = aws.start()
+        self._servers.append(aws)
+        self.lambda_url = stack.start_invoke_server(options.lambda_port)
+        self._servers.append(stack)
+        if options.services_only:
+            self._describe(stack)
+            self._services_only(provisioned.environment)
+            return
+        from pollgate_local.api import LocalHttpApi
+        from pollgate_local.events import EventSources
+
+        http = LocalHttpApi(stack, options.port, log_line=self._say)
+        self.http_url = http.start()
+        self._servers.append(http)
+        self._describe(stack)
+        self._sources = EventSources(stack, self._say)
+        self._sources.start()
+        if options.demo:
+            self._seed()
+
+    def _describe(self, stack: LocalStack) -> None:
+        local = stack.provisioned
+        say = self._say
+        say(f"pollgate local runtime: {self.options.template.name} on moto, functions in process (no Docker)")
+        for logical_id, name in local.tables.items():
+            say(f"  table          {logical_id}: {name}")
+        for logical_id, url in local.queues.items():
+            say(f"  queue          {logical_id}: {url}")
+        for logical_id, arn in local.state_machines.items():
+            say(f"  state machine  {logical_id}: {arn}")
+        for logical_id, value in local.secret_values.items():
+            say(f"  secret         {logical_id}: {value}")
+        if not self.options.services_only:
+            for api_id, method, path, function in stack.http_routes():
+                say(f"  route          {method:<6} {path}  ({api_id} -> {function})")
+            for schedule in stack.schedules():
+                say(f"  schedule       {schedule.expression} -> {schedule.function}")
+            for source in stack.sqs_sources():
+                say(f"  sqs            {source.queue_url.rsplit('/', 1)[-1]} -> {source.function} "
+                    f"(batch {source.batch_size}, concurrency {source.maximum_concurrency})")
+
+    def _services_only(self, environment: dict[str, dict[str, str]]) -> None:
+        """For `sam local start-api` on a machine with Docker: the env file and the variables to export."""
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        env_file = self.options.state_dir / "sam-env.json"
+        endpoints = {"AWS_ENDPOINT_URL": self.aws_url, "AWS_DEFAULT_REGION": "us-east-1",
+                     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        env_file.write_text(json.dumps({fn: {**variables, **endpoints} for fn, variables in environment.items()},
+                                       indent=2) + "\n")
+        self._say("export these, then run `sam local start-api --env-vars "
+                  f"{env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file}`")
+        self._say("(Linux: add --docker-network host; Docker Desktop: use host.docker.internal for 127.0.0.1)")
+        for key, value in endpoints.items():
+            self._say(f"export {key}={value}")
+
+    def _seed(self) -> None:
+        from pollgate_local.demo import DemoContext, run_seeds
+
+        assert self.stack is not None
+        context = DemoContext(base_url=self.http_url, stack=self.stack, state_dir=self.options.state_dir)
+        for face, lines in run_seeds(context, self._say).items():
+            self._say(f"# ---- {face}")
+            for line in lines:
+                self._say(line)
+
+    def stop(self) -> None:
+        if self._sources is not None:
+            self._sources.stop()
+            self._sources = None
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
