@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator, model_validator
 
 PlatformType = Literal["cloud", "containers"]
 PLATFORMS: tuple[PlatformType, ...] = ("cloud", "containers")
@@ -134,3 +134,17 @@ class SubscriptionBody(BaseModel):
         if not (self.propertyReferences or self.tagReferences or self.suppressionReferences):
             raise ValueError("at least one of propertyReferences, tagReferences or suppressionReferences is required")
         return self
+
+
+class SubscriptionRefItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    subscriptionRef: str = Field(min_length=1, max_length=64)
+
+
+class SubscriptionRefs(RootModel[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]
+                                     | SubscriptionRefItem]]):
+    """The body of a bulk delete: subscriptionRefs, as strings or as {"subscriptionRef"} objects."""
+
+    def refs(self) -> list[str]:
+        return [item if isinstance(item, str) else item.subscriptionRef for item in self.root]

@@ -89,6 +89,18 @@ def parse_limit(text: str | None) -> int:
     return limit
 
 
+MAX_ATTEMPTS_LISTED = 1000
+
+
+def parse_attempt_limit(text: str | None) -> int:
+    """How many delivery attempts to list (default 100)."""
+    if text is None or text == "":
+        return 100
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ATTEMPTS_LISTED:
+        raise DensifyError(400, f"limit must be a whole number from 1 to {MAX_ATTEMPTS_LISTED}.")
+    return int(text)
+
+
 def parse_divider(text: str | None) -> bool:
     if text is None or text == "":
         return False
