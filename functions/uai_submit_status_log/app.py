@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+import jwt  # noqa: F401 - every request verifies a JWT: load the verifier during init, not on the first request
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body

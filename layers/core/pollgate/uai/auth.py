@@ -5,8 +5,6 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-import jwt
-
 from pollgate import clock
 from pollgate.settings import get_settings
 from pollgate.uai import messages
@@ -34,6 +32,8 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def verify_device_token(authorization: str | None, store: KeySource | None = None) -> DeviceToken:
     """Check a device's `Authorization: Bearer <JWT>`: RS256, signed by a usable key, with an `exp` in the future."""
+    import jwt  # polls without a token never pay for PyJWT and cryptography; submit loads it at init
+
     token = bearer_token(authorization)
     if token is None:
         raise UaiError(401, messages.TOKEN_MISSING)

@@ -15,17 +15,18 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from pollgate import clock
 from pollgate.settings import get_settings
 from pollgate.store import Item, Table, is_condition_failure
 from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD, UaiError
 from pollgate.uai.models import KeyView
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 KEYS_PK = "UAI#KEYS"
 MIN_RSA_BITS = 2048
@@ -48,6 +49,9 @@ class PublicKey:
         return self.state(now) != "revoked"
 
     def rsa(self) -> RSAPublicKey:
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
         key = load_der_public_key(base64.b64decode(self.der_b64))
         assert isinstance(key, RSAPublicKey)  # only RSA keys are ever stored
         return key
@@ -62,6 +66,9 @@ class PublicKey:
 
 def parse_public_key(der_b64: str) -> tuple[str, str]:
     """Validate an uploaded key; answer its key ID (SHA-256 of the DER, base64url) and canonical base64."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     try:
         der = base64.b64decode(der_b64.strip(), validate=True)
         key = load_der_public_key(der)

@@ -1,0 +1,130 @@
+"""Cold initialisation of every function against a boto3 baseline, and the AWS calls each warm request makes.
+
+Cold init: a fresh interpreter imports the function's app.py and creates its DynamoDB client (every function
+has one), best of several runs; the baseline imports boto3 and creates one client. Goal: ratio <= 1.3.
+Warm calls: a warm function on moto, with a botocore `before-call` hook counting every AWS API call
+(goal: poll 1, submit 2 at most, device-key lookup 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.figures import Figure, Figures
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 7
+_TIMER = "import time\nstart = time.perf_counter()\n{code}\nprint(time.perf_counter() - start)\n"
+_ENV = {
+    "TABLE_NAME": "pollgate-bench", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x", "POWERTOOLS_TRACE_DISABLED": "1", "PYTHONPATH": str(ROOT / "layers" / "core"),
+}
+
+
+def _best_of(code: str, cwd: Path) -> float:
+    env = {**os.environ, **_ENV}
+    times = []
+    for _ in range(RUNS):
+        done = subprocess.run([sys.executable, "-c", _TIMER.format(code=code)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        times.append(float(done.stdout.strip().splitlines()[-1]))
+    return min(times)
+
+
+def cold_start() -> Figures:
+    baseline = _best_of("import boto3\nboto3.client('dynamodb')", ROOT)
+    figures: Figures = {"cold_init.baseline_boto3_client": Figure(round(baseline * 1000, 1), "ms", "")}
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        seconds = _best_of("import sys\nsys.path.insert(0, '.')\nimport app\nimport pollgate.aws\n"
+                           "pollgate.aws.dynamodb()", app.parent)
+        figures[f"cold_init_ratio.{app.parent.name}"] = Figure(round(seconds / baseline, 2), "x", "<= 1.3")
+    return figures
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def during(self, action: Callable[[], Any]) -> list[str]:
+        self.calls.clear()
+        action()
+        return list(self.calls)
+
+
+def warm_calls() -> Figures:
+    """Each call counted after one warm-up request, on moto, through the real handlers."""
+    import boto3
+    from moto import mock_aws
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(_ENV)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
+    from pollgate import aws, settings
+
+    from tests.aws_fixtures import create_table
+    from tests.conftest import DeviceKey
+    from tests.integration.conftest import Function
+
+    counter = CallCounter()
+    with mock_aws():
+        create_table("pollgate-bench")
+        os.environ["ADMIN_SECRET_ARN"] = boto3.client("secretsmanager").create_secret(
+            Name="admin", SecretString="bench-admin")["ARN"]
+        machine = boto3.client("stepfunctions").create_state_machine(
+            name="noop", definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        os.environ["UAI_STATUS_LOG_STATE_MACHINE_ARN"] = machine
+        settings.reset_settings()
+        aws.reset_clients()
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-call", counter)
+
+        key = DeviceKey()
+        Function("uai_upload_key").http("PUT", "/flexnet/operations/api/updates/update-authorization-key",
+                                        body={"publicKey": key.public_b64},
+                                        headers={"Authorization": "Bearer bench-admin"})
+        submit, poll = Function("uai_submit_status_log"), Function("uai_poll_status_log")
+        report = {"id": "d", "idType": "STRING", "language": 1033, "packageId": "p", "platform": "WIN64",
+                  "publisherName": "acme", "statusCode": 1, "statusReason": "", "timeStamp": "2026-11-22T10:00:00Z",
+                  "updateId": "u", "updateName": "U"}
+        headers = {"Authorization": f"Bearer {key.token()}"}
+
+        def do_submit() -> str:
+            answer = submit.http("POST", "/uai/2.0/updates/statusLog", body=report, headers=headers)
+            assert answer["statusCode"] == 202, answer
+            return str(json.loads(answer["body"])["url"]).rsplit("/", 1)[1]
+
+        def do_poll(pid: str) -> None:
+            path = f"/uai/2.0/updates/statusLog/{pid}"
+            answer = poll.http("GET", path, route="/uai/2.0/updates/statusLog/{pollingId}",
+                               path_parameters={"pollingId": pid})
+            assert answer["statusCode"] in (200, 202), answer
+
+        from pollgate.uai.auth import verify_device_token
+
+        pid = do_submit()
+        do_poll(pid)
+        submit_calls = counter.during(do_submit)
+        poll_calls = counter.during(lambda: do_poll(pid))
+        key_calls = counter.during(lambda: verify_device_token(headers["Authorization"]))
+    print(f"  warm submit calls: {submit_calls}; warm poll calls: {poll_calls}; key lookup calls: {key_calls}")
+    return {
+        "warm_aws_calls.poll": Figure(len(poll_calls), "calls", "<= 1"),
+        "warm_aws_calls.submit": Figure(len(submit_calls), "calls", "<= 2"),
+        "warm_aws_calls.key_lookup": Figure(len(key_calls), "calls", "<= 0"),
+    }
+
+
+def run() -> Figures:
+    print(f"  cold init on {sys.version.split()[0]} ({RUNS} runs each, best kept)")
+    return {**cold_start(), **warm_calls()}
