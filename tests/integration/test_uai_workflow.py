@@ -1,0 +1,82 @@
+"""The real status-log state machine (statemachines/uai_status_log.asl.json) on moto, through the local runtime's
+Lambda Invoke endpoint: a worker that raises still ends the operation, and the first outcome always stands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pollgate.store import OperationStore
+from pollgate.uai.keys import KeyStore
+from pollgate_local.stack import MOTO_CONFIG, LocalStack
+
+from tests.aws_fixtures import http_event
+from tests.conftest import DeviceKey
+from tests.integration.test_uai_status_log import KEY_PATH, REPORT, STATUS_LOG
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def stack(device_key: DeviceKey) -> Iterator[LocalStack]:
+    with mock_aws(config=MOTO_CONFIG), LocalStack() as local:
+        local.provision()
+        local.start_invoke_server()
+        admin = {"authorization": f"Bearer {local.provisioned.secret_values['AdminSecret']}"}
+        uploaded = local.invoke("UaiUploadKeyFunction",
+                                http_event("PUT", KEY_PATH, body={"publicKey": device_key.public_b64}, headers=admin))
+        assert uploaded["statusCode"] == 200
+        yield local
+
+
+def submit_and_finish(stack: LocalStack, key: DeviceKey) -> tuple[str, dict[str, Any]]:
+    answer = stack.invoke("UaiSubmitStatusLogFunction", http_event(
+        "POST", STATUS_LOG, body=REPORT, headers={"authorization": f"Bearer {key.token()}"}))
+    assert answer["statusCode"] == 202
+    polling_id = json.loads(answer["body"])["url"].rsplit("/", 1)[1]
+    machine = stack.provisioned.state_machines["UaiStatusLogStateMachine"]
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    [execution] = [e for e in executions if e["name"].startswith(polling_id)]
+    return polling_id, stack.wait_for_execution(execution["executionArn"], timeout=15)
+
+
+def poll(stack: LocalStack, polling_id: str) -> dict[str, Any]:
+    answer = stack.invoke("UaiPollStatusLogFunction", http_event(
+        "GET", f"{STATUS_LOG}/{polling_id}", route=f"{STATUS_LOG}/{{pollingId}}",
+        path_parameters={"pollingId": polling_id}))
+    return {"status": answer["statusCode"], **json.loads(answer["body"])}
+
+
+def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(stack: LocalStack, device_key: DeviceKey,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(self: KeyStore, key_id: str) -> None:
+        raise ConnectionError("DynamoDB unavailable")
+
+    monkeypatch.setattr(KeyStore, "get", unavailable)
+    polling_id, execution = submit_and_finish(stack, device_key)
+    assert execution["status"] == "SUCCEEDED"  # MarkFailed handled it: nothing for an operator to re-drive
+    outcome = poll(stack, polling_id)
+    assert outcome == {"status": 200, "key": "statusLog.failed", "arguments": "ConnectionError",
+                       "message": "The status could not be logged: ConnectionError."}
+    operation = OperationStore().get(polling_id, consistent=True)
+    assert operation is not None and operation.status == "Failed" and operation.reason == "ConnectionError"
+
+
+def test_mark_failed_never_overwrites_a_finished_operation(stack: LocalStack, device_key: DeviceKey,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    original = OperationStore.finish_transact_item
+
+    def finish_then_crash(self: OperationStore, operation_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        item = original(self, operation_id, *args, **kwargs)
+        self.table.transact(item)  # the outcome is written ...
+        raise TimeoutError("lost the answer")  # ... but the worker dies before it can report it
+
+    monkeypatch.setattr(OperationStore, "finish_transact_item", finish_then_crash)
+    polling_id, execution = submit_and_finish(stack, device_key)
+    assert execution["status"] == "SUCCEEDED"
+    outcome = poll(stack, polling_id)
+    assert (outcome["status"], outcome["key"]) == (200, "statusLog.logged")
