@@ -1,0 +1,229 @@
+"""ThingSpace device actions on the local harness: the real handlers and the real state machine on moto.
+
+Each request runs its Express workflow (Plan -> Map over devices -> Finish) through the Lambda Invoke endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pollgate.operations import sweep_stuck_operations
+from pollgate.store import OperationStore
+from pollgate.thingspace import actions, inventory
+from pollgate.thingspace.actions import DeviceResultStore, apply_device, finish
+from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
+from pollgate.thingspace.inventory import InventoryStore
+from pollgate_local.stack import MOTO_CONFIG, LocalStack
+
+from tests.aws_fixtures import http_event
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+ACCOUNT, OTHER = "0000123456-00001", "0000999999-00001"
+ACTIONS = "/api/m2m/v1/devices/actions"
+
+
+class World:
+    """A stack with a client, a user of ACCOUNT, and headers for M2M calls."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.inventory = InventoryStore()
+        for account in (ACCOUNT, OTHER):
+            self.inventory.add_account(account)
+        CredentialStore().add_client("client", "client-secret")
+        CredentialStore().add_user("alice", "alice-password", [ACCOUNT])
+        CredentialStore().add_user("bob", "bob-password", [OTHER])
+        basic = "Basic " + base64.b64encode(b"client:client-secret").decode()
+        self.access = issue_token(basic, "client_credentials").access_token
+        self.headers = self.headers_for("alice", "alice-password")
+
+    def headers_for(self, username: str, password: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.access}", "vz-m2m-token": login(username, password)}
+
+    def device(self, state: str = "pre-active", **ids: str) -> dict[str, str]:
+        self.inventory.add_device(ACCOUNT, ids, state)
+        return ids
+
+    def submit(self, action: str, *devices: dict[str, str], account: str = ACCOUNT,
+               headers: dict[str, str] | None = None, **options: Any) -> dict[str, Any]:
+        request = {"accountName": account, "servicePlan": "M2M_4G", "reasonCode": "FF", **options,
+                   "devices": [{"deviceIds": [{"kind": kind, "id": value} for kind, value in ids.items()]}
+                               for ids in devices]}
+        return self.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
+            "POST", f"{ACTIONS}/{action}", body=request, headers=headers or self.headers))
+
+    def run(self, action: str, *devices: dict[str, str], **options: Any) -> str:
+        """Submit and wait for the workflow to end; the request id."""
+        answer = self.submit(action, *devices, **options)
+        assert answer["statusCode"] == 200, answer
+        request_id = str(json.loads(answer["body"])["requestId"])
+        machine = self.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+        execution = machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1"
+        assert self.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
+        return request_id
+
+    def status(self, request_id: str, account: str = ACCOUNT, headers: dict[str, str] | None = None) -> Any:
+        answer = self.stack.invoke("ThingSpaceRequestStatusFunction", http_event(
+            "GET", f"/api/m2m/v1/accounts/{account}/requests/{request_id}/status",
+            route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
+            path_parameters={"accountname": account, "requestID": request_id}, headers=headers or self.headers))
+        return answer["statusCode"], json.loads(answer["body"])
+
+    def state_of(self, **ids: str) -> tuple[str, int]:
+        found = self.inventory.find_device(ACCOUNT, list(ids.items()))
+        assert found is not None
+        return str(found["state"]), int(found["transitions"])
+
+    def fault(self, request_id: str, index: int = 0) -> str | None:
+        item = DeviceResultStore().get(request_id, index)
+        assert item is not None
+        return item.get("faultCode")
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    forget_cached_bearers()
+    with mock_aws(config=MOTO_CONFIG), LocalStack() as stack:
+        stack.provision()
+        stack.start_invoke_server()
+        yield World(stack)
+    forget_cached_bearers()
+
+
+def test_activate_answers_a_request_id_at_once_then_the_device_is_active(world: World) -> None:
+    imei = world.device(imei="990000862471854", iccid="89148000000800784259")
+    answer = world.submit("activate", {"imei": "990000862471854"})
+    assert answer["statusCode"] == 200
+    request_id = json.loads(answer["body"])["requestId"]
+    assert world.status(request_id)[1]["status"] in {"Pending", "Success"}
+    machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    world.stack.wait_for_execution(machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1")
+    assert world.status(request_id) == (200, {"requestId": request_id, "status": "Success"})
+    assert world.state_of(**imei) == ("active", 1)
+    assert world.state_of(iccid="89148000000800784259") == ("active", 1)  # found by any of its ids
+
+
+def test_the_whole_life_of_a_device_and_its_illegal_moves(world: World) -> None:
+    ids = world.device(mdn="5551230001")
+    steps = [("suspend", "Failed", "REQUEST_FAILED.DeviceNotActive"), ("activate", "Success", None),
+             ("activate", "Failed", "REQUEST_FAILED.DeviceAlreadyActive"), ("restore", "Failed",
+             "REQUEST_FAILED.DeviceAlreadyActive"), ("suspend", "Success", None),
+             ("suspend", "Failed", "REQUEST_FAILED.DeviceAlreadySuspended"),
+             ("activate", "Failed", "REQUEST_FAILED.DeviceSuspended"), ("restore", "Success", None),
+             ("deactivate", "Success", None), ("deactivate", "Failed", "REQUEST_FAILED.DeviceNotActive"),
+             ("restore", "Failed", "REQUEST_FAILED.DeviceNotSuspended"), ("activate", "Success", None)]
+    for action, status, code in steps:
+        request_id = world.run(action, ids)
+        assert (action, world.status(request_id)[1]["status"], world.fault(request_id)) == (action, status, code)
+    assert world.state_of(**ids) == ("active", 5)  # one transition per success
+
+
+def test_an_unknown_device_fails_with_device_not_found(world: World) -> None:
+    world.device(imei="111")
+    request_id = world.run("activate", {"imei": "222"})
+    assert world.status(request_id)[1]["status"] == "Failed"
+    assert world.fault(request_id) == "REQUEST_FAILED.DeviceNotFound"
+    mixed = world.device(imei="333")
+    world.device(iccid="444")
+    request_id = world.run("activate", {**mixed, "iccid": "444"})  # two ids naming two devices
+    assert world.fault(request_id) == "REQUEST_FAILED.DeviceNotFound"
+
+
+def test_a_multi_device_request_is_processed_per_device_and_has_no_status(world: World) -> None:
+    first, second = world.device(imei="1001"), world.device(imei="1002", state="active")
+    request_id = world.run("activate", first, second, {"imei": "missing"})
+    code, answer = world.status(request_id)
+    assert code == 400 and answer["errorCode"] == "REQUEST_FAILED.MultipleDevicesRequest"
+    assert [world.fault(request_id, i) for i in range(3)] == [
+        None, "REQUEST_FAILED.DeviceAlreadyActive", "REQUEST_FAILED.DeviceNotFound"]
+    assert world.state_of(**first) == ("active", 1)
+    operation = OperationStore().get(request_id)
+    assert operation is not None and operation.status == "Failed"
+    assert [d["status"] for d in (operation.result or {})["devices"]] == ["Success", "Failed", "Failed"]
+
+
+def test_status_of_another_accounts_request_is_not_found(world: World) -> None:
+    request_id = world.run("activate", world.device(imei="5001"))
+    bob = world.headers_for("bob", "bob-password")
+    code, answer = world.status(request_id, account=OTHER, headers=bob)
+    assert (code, answer["errorCode"]) == (400, "REQUEST_FAILED.RequestNotFound")
+    code, answer = world.status(request_id, headers=bob)  # bob cannot even name alice's account
+    assert (code, answer["errorCode"]) == (400, "REQUEST_FAILED.AccountNotFound")
+    code, answer = world.status("86c83330-4bf5-4235-9c4e-a83f93aeae4c")
+    assert (code, answer["errorCode"]) == (400, "REQUEST_FAILED.RequestNotFound")
+
+
+def test_a_request_for_an_account_the_user_lacks_is_refused_before_anything_is_stored(world: World) -> None:
+    answer = world.submit("activate", {"imei": "1"}, account=OTHER)
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"])["errorCode"] == "REQUEST_FAILED.AccountNotFound"
+    machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    assert boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"accountName": ACCOUNT, "devices": []}, "INPUT_INVALID.Devices.Invalid"),
+    ({"devices": [{"deviceIds": [{"kind": "imei", "id": "1"}]}]}, "INPUT_INVALID.AccountName.Invalid"),
+    ({"accountName": ACCOUNT, "devices": [{"deviceIds": [{"kind": "serial", "id": "1"}]}]},
+     "INPUT_INVALID.Devices.Invalid"),
+    ([1, 2], "INPUT_INVALID.Body.Invalid"),
+])
+def test_invalid_bodies_answer_input_invalid(world: World, body: Any, code: str) -> None:
+    answer = world.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
+        "POST", f"{ACTIONS}/activate", body=body, headers=world.headers))
+    assert (answer["statusCode"], json.loads(answer["body"])["errorCode"]) == (400, code)
+
+
+def test_a_device_step_that_crashes_fails_that_device_with_unexpected_error(world: World,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = world.device(imei="7001")
+
+    def broken(self: object, transition: object) -> object:
+        raise RuntimeError("carrier system bug")
+
+    monkeypatch.setattr(inventory.TableBackend, "apply", broken)
+    request_id = world.run("activate", ids)
+    assert world.status(request_id)[1]["status"] == "Failed"
+    assert world.fault(request_id) == "REQUEST_FAILED.UnexpectedError"
+    assert world.state_of(**ids) == ("pre-active", 0)
+
+
+def test_retried_steps_never_provision_a_device_twice(world: World) -> None:
+    ids = world.device(imei="8001")
+    request_id = world.run("activate", ids)
+    assert apply_device(request_id, 0) == "Success"  # a Step Functions retry of the same step
+    assert finish(request_id) == "Success"  # and of Finish
+    operation = OperationStore().get(request_id)
+    assert operation is not None
+    backend = inventory.TableBackend()
+    again = backend.apply(actions.transition_for(operation, 0))  # even straight at the backend
+    assert again.succeeded
+    assert world.state_of(**ids) == ("active", 1)
+
+
+def test_the_sweeper_re_drives_a_request_whose_workflow_never_started(world: World,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    assert world.stack.provisioned.environment["OperationSweeperFunction"][
+        "THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN"] == world.stack.provisioned.state_machines[
+        "ThingSpaceDeviceActionStateMachine"]
+    ids = world.device(imei="9001")
+    real_arn = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    monkeypatch.setenv("THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN", real_arn + "-missing")
+    from pollgate.settings import reset_settings
+
+    reset_settings()
+    answer = world.submit("activate", ids)
+    request_id = json.loads(answer["body"])["requestId"]
+    assert answer["statusCode"] == 200 and world.status(request_id)[1]["status"] == "Pending"
+    monkeypatch.setenv("THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN", real_arn)
+    reset_settings()
+    assert sweep_stuck_operations().restarted == 1
+    execution = real_arn.replace(":stateMachine:", ":execution:") + f":{request_id}-2"
+    assert world.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
+    assert world.status(request_id)[1]["status"] == "Success"
