@@ -13,7 +13,7 @@ from typing import Any
 from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from pollgate_local.servers import BackgroundServer
+from pollgate_local.servers import BackgroundServer, ensure_free
 from pollgate_local.stack import MOTO_CONFIG, ROOT, TEMPLATE, LocalStack
 
 # The runtime's own environment, set before anything reads it. Functions see it too.
@@ -58,6 +58,9 @@ class Runtime:
     def start(self) -> None:
         started = time.perf_counter()
         options = self.options
+        for port, flag in ((options.aws_port, "--aws-port"), (options.lambda_port, "--lambda-port"),
+                           (0 if options.services_only else options.port, "--port")):
+            ensure_free(port, flag)
         os.environ.update(RUNTIME_ENVIRONMENT)
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()

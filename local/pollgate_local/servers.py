@@ -6,6 +6,7 @@ import contextlib
 import errno
 import io
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -24,6 +25,20 @@ class PortInUseError(RuntimeError):
         super().__init__(f"port {port} is already in use on {LOOPBACK}; choose another with {flag} <port>")
         self.port = port
         self.flag = flag
+
+
+def ensure_free(port: int, flag: str) -> None:
+    """Fail at once, before provisioning, if a port is taken: bind it once, as the server will."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server binds it
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(port, flag) from None
+            raise
 
 
 class BackgroundServer:
