@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from pollgate_local.functions import LocalFunction, function_arn
 
-from tests.aws_fixtures import LambdaContext, create_table, http_event
+from tests.aws_fixtures import create_table, http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-admin-token-for-tests-only"
@@ -30,25 +28,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def load_function(name: str) -> ModuleType:
-    """functions/<name>/app.py under a module name of its own (every function's module is called app)."""
-    module_name = f"pollgate_test_fn_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 class Function:
-    """Calls one function's handler with API Gateway events, as the stack would."""
+    """Calls one function's handler with API Gateway events, as the stack would (the local runtime's loader)."""
 
     def __init__(self, name: str) -> None:
-        self.module = load_function(name)
+        self.local = LocalFunction(
+            logical_id=name, name=name, arn=function_arn(name), code_dir=ROOT / "functions" / name,
+            handler="app.lambda_handler", timeout_seconds=30, memory_mb=256, environment={},
+        )
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.module.lambda_handler(event, LambdaContext())  # type: ignore[no-any-return]
+        return self.local.invoke(event)  # type: ignore[no-any-return]
 
     def http(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return self(http_event(method, path, **kwargs))
