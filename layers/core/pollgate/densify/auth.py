@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -129,7 +130,7 @@ class UserStore:
         count = int(item["count"])
         locked_until = now + lock_seconds(count)
         self.table.update(f"DENSIFY#LOGIN#{name}", "FAILURES", "SET lockedUntil = :until",
-                          values={":until": int(locked_until)})
+                          values={":until": math.ceil(locked_until)})
         return LoginFailures(count, locked_until)
 
     def clear_failures(self, name: str) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from pollgate.api import FaceErrors, FieldProblem, face_resolver, field_problems, json_response
 from pollgate.densify.auth import Caller, verify_token
@@ -53,12 +56,17 @@ def resolver() -> APIGatewayHttpResolver:
             return error(415, UNSUPPORTED_MEDIA_TYPE)
         return _invalid(field_problems(failure.errors()))
 
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        return error(415, UNSUPPORTED_MEDIA_TYPE)
+
     return app
 
 
 def _declares_json(app: APIGatewayHttpResolver) -> bool:
     media_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
+    # No Content-Type at all is read as JSON (as API Gateway's own tooling does); any other type is refused.
+    return media_type in {"", "application/json"} or media_type.endswith("+json")
 
 
 def require_json(app: APIGatewayHttpResolver) -> None:

@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(failure))
         print(f"user {args.user} {'replaced' if args.replace else 'added'}{' (admin)' if args.admin else ''}")
         return 0
-    document = RecordsDocument.model_validate(json.loads(args.file.read_text()))
+    raw = json.loads(args.file.read_text())
+    if isinstance(raw, dict) and "systems" not in raw and args.platform in raw:
+        raw = raw[args.platform]  # a file holding every platform, keyed by platform type (the sample set)
+    document = RecordsDocument.model_validate(raw)
     count = RecordStore().publish(args.platform, document)
     print(f"{count} {args.platform} records published")
     return 0
