@@ -182,7 +182,7 @@ def test_expired_and_forged_tokens_are_401(densify: Densify) -> None:
                         "x" * 64, algorithm="HS256")
     assert_error(densify.list(forged), 401)
     unsigned = jwt.encode({"sub": "root", "adm": True, "iss": "pollgate-densify", "exp": int(NOW) + 60},
-                          None, algorithm="none")
+                          "", algorithm="none")
     assert_error(densify.list(unsigned), 401)
 
 

@@ -1,0 +1,226 @@
+"""The scheduled push on moto: due subscriptions found through the `due` index, handed to the webhook engine,
+delivered to a real loopback receiver that verifies the signature, and every outcome recorded on the status."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pollgate.densify.webhooks  # noqa: F401 - registers the outcome handler, as the delivery function does
+import pytest
+from pollgate import clock
+from pollgate.densify.auth import Caller, UserStore
+from pollgate.densify.dates import java_date
+from pollgate.densify.models import SubscriptionBody
+from pollgate.densify.push import OWNER_KIND, run_scheduler
+from pollgate.densify.records import RecordsDocument, RecordStore
+from pollgate.densify.subscriptions import SubscriptionStore, create_subscriptions
+from pollgate.settings import reset_settings
+from pollgate.store import Table
+from pollgate.webhooks import DeliveryMessage, handle_message
+from pytest_httpserver import HTTPServer
+from standardwebhooks import Webhook
+from werkzeug import Request, Response
+
+from tests.integration.test_densify_api import RECORDS, Densify, assert_error, body, subscription
+
+# Wed Nov 18 2026 11:06:40 UTC; the push hour is 02:00 UTC.
+NOW = 1_795_000_000.0
+THURSDAY_2AM = datetime(2026, 11, 19, 2, tzinfo=UTC).timestamp()
+ALICE = Caller("alice", admin=False)
+REAL_NOW = float(int(time.time()))
+REAL_DATE = java_date(REAL_NOW)
+
+
+class RecordingEnqueue:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> str:
+        self.calls.append(kwargs)
+        return f"msg_{len(self.calls)}"
+
+
+@pytest.fixture
+def records(aws: None) -> Iterator[None]:
+    with clock.frozen(NOW):
+        RecordStore().publish("cloud", RecordsDocument.model_validate(RECORDS))
+        yield
+
+
+def create(name: str, caller: Caller = ALICE, **fields: Any) -> str:
+    body_ = SubscriptionBody.model_validate(subscription(name, **fields))
+    return create_subscriptions("cloud", [body_], caller)[0].ref
+
+
+WEBHOOK = {"uri": "https://hooks.example.com/densify", "authType": "bearer", "authValue": "tok"}
+
+
+def test_due_subscriptions_are_handed_to_the_engine_once(records: None) -> None:
+    pushed = create("Pushed", webhook=WEBHOOK, returnStructure={"properties": [{"propertyID": "savings"}]})
+    create("No webhook")
+    create("Inactive", webhook=WEBHOOK, active="false")
+    enqueue = RecordingEnqueue()
+    report = run_scheduler(enqueue=enqueue)
+    assert report.enqueued == 1 and len(enqueue.calls) == 1
+    call = enqueue.calls[0]
+    assert call["owner_kind"] == OWNER_KIND and call["owner_id"] == pushed
+    assert call["target"].url == WEBHOOK["uri"] and call["target"].auth_header == ("Authorization", "Bearer tok")
+    assert call["target"].secret.startswith("whsec_")
+    assert call["payload"]["count"] == 2 and call["payload"]["results"] == [{"savings": 120.5}, {"savings": 40}]
+    assert "divider" not in json.dumps(call["payload"])
+    # Claimed: a second run at the same moment pushes nothing; the next push is tomorrow at the push hour.
+    assert run_scheduler(enqueue=enqueue).enqueued == 0
+    item = Table().get(f"DENSIFY#SUB#{pushed}", "SUB")
+    assert item is not None and item["dueAt"] == clock.iso(THURSDAY_2AM)
+    with clock.frozen(THURSDAY_2AM):
+        assert run_scheduler(enqueue=enqueue).enqueued == 1
+
+
+def test_day_of_week_is_honoured(records: None) -> None:
+    # Today is a Wednesday (3): a Monday-and-Friday subscription is not due until Friday 02:00.
+    ref = create("Mondays and Fridays", webhook=WEBHOOK, schedule={"dayofWeek": [1, 5]})
+    create("Wednesdays", webhook=WEBHOOK, schedule={"dayofWeek": [3]})
+    enqueue = RecordingEnqueue()
+    assert run_scheduler(enqueue=enqueue).enqueued == 1
+    friday = datetime(2026, 11, 20, 2, tzinfo=UTC).timestamp()
+    with clock.frozen(friday - 1):
+        assert run_scheduler(enqueue=enqueue).enqueued == 0
+    with clock.frozen(friday):
+        run_scheduler(enqueue=enqueue)
+    assert [c["owner_id"] for c in enqueue.calls][-1] == ref
+    item = Table().get(f"DENSIFY#SUB#{ref}", "SUB")
+    assert item is not None and item["dueAt"] == clock.iso(datetime(2026, 11, 23, 2, tzinfo=UTC).timestamp())
+
+
+def test_basic_auth_is_encoded_and_an_unstorable_push_is_a_scheduled_failure(records: None) -> None:
+    create("Basic", webhook={"uri": "https://h.example.com/", "authType": "basic", "authValue": "user:pass"})
+    enqueue = RecordingEnqueue()
+    run_scheduler(enqueue=enqueue)
+    assert enqueue.calls[0]["target"].auth_header == ("Authorization", "Basic dXNlcjpwYXNz")
+
+    def refuse(**_: Any) -> str:
+        raise ValueError("payload too large")
+
+    with clock.frozen(THURSDAY_2AM):
+        ref = enqueue.calls[0]["owner_id"]
+        assert run_scheduler(enqueue=refuse).failed == 1
+    stored = SubscriptionStore().get(ref)
+    assert stored is not None
+    assert stored.last_triggered == "Scheduled-Failure. Thu Nov 19 02:00:00 UTC 2026"
+    assert stored.webhook_status.startswith("Failure. The push could not be sent: payload too large.")
+
+
+# ------------------------------------------------------------------------------------ through the real engine
+
+@pytest.fixture
+def engine(records: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The real engine on a moto queue. Receivers check signature timestamps against the real time, so the
+    clock is frozen at the real now (whole seconds, as the vendor's dates show them)."""
+    queue_url = boto3.client("sqs").create_queue(QueueName="deliveries")["QueueUrl"]
+    monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue_url)
+    monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
+    reset_settings()
+    with clock.frozen(REAL_NOW):
+        yield str(queue_url)
+
+
+def deliver_queued(queue_url: str) -> int:
+    """What the delivery function does with each queued message; answers how many were handled."""
+    sqs = boto3.client("sqs")
+    handled = 0
+    for _ in range(10):  # bounded: a test queue holds a handful of messages
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return handled
+        for message in messages:
+            handle_message(DeliveryMessage.from_json(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            handled += 1
+    return handled
+
+
+def test_a_push_arrives_signed_and_its_success_is_the_status(engine: str, httpserver: HTTPServer) -> None:
+    received: list[dict[str, Any]] = []
+    ref = create("Signed", webhook={"uri": httpserver.url_for("/hook"), "authType": "bearer", "authValue": "tok"})
+    secret = SubscriptionStore().get(ref).signing_secret  # type: ignore[union-attr]
+
+    def receive(request: Request) -> Response:
+        assert request.headers["Authorization"] == "Bearer tok"
+        received.append(Webhook(secret).verify(request.get_data(), dict(request.headers)))
+        return Response("ok", 200)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(receive)
+    assert run_scheduler().enqueued == 1
+    assert deliver_queued(engine) == 1
+    assert len(received) == 1 and received[0]["count"] == 2
+    assert received[0]["subscription"]["name"] == "Signed"
+    status = SubscriptionStore().get(ref)
+    assert status is not None
+    assert status.last_triggered == f"Scheduled Success. {REAL_DATE}"
+    assert status.webhook_status == f"Success. HTTP 200. {REAL_DATE}"
+
+
+def test_a_failed_attempt_is_recorded_and_410_deactivates_the_webhook(engine: str, httpserver: HTTPServer) -> None:
+    failing = create("Failing", webhook={"uri": httpserver.url_for("/fail")})
+    gone = create("Gone", webhook={"uri": httpserver.url_for("/gone")})
+    httpserver.expect_request("/fail").respond_with_data("down", status=500)
+    httpserver.expect_request("/gone").respond_with_data("bye", status=410)
+    run_scheduler()
+    deliver_queued(engine)
+    store = SubscriptionStore()
+    retrying, deactivated = store.get(failing), store.get(gone)
+    assert retrying is not None and deactivated is not None
+    assert retrying.webhook_status.startswith("Failure. HTTP 500; retrying at ")
+    assert retrying.last_triggered == ""  # not final yet: the engine retries
+    assert deactivated.last_triggered == f"Scheduled-Failure. {REAL_DATE}"
+    assert deactivated.webhook_status.startswith("Failure. HTTP 410: the receiver is gone")
+    assert deactivated.webhook_disabled and not deactivated.pushes
+    assert Table().get(f"DENSIFY#SUB#{gone}", "SUB").get("dueAt") is None  # type: ignore[union-attr]
+
+
+def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: str, httpserver: HTTPServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = boto3.client("secretsmanager").create_secret(Name="densify-token", SecretString="k" * 64)["ARN"]
+    monkeypatch.setenv("DENSIFY_TOKEN_SECRET_ARN", arn)
+    reset_settings()
+
+    UserStore().add("alice", "correct horse battery staple")
+    UserStore().add("bob", "correct horse battery staple")
+    densify = Densify()
+    alice, bob = densify.token("alice"), densify.token("bob")
+    ref = create("Gone then back", webhook={"uri": httpserver.url_for("/hook")})
+    httpserver.expect_ordered_request("/hook").respond_with_data("", status=410)
+    httpserver.expect_ordered_request("/hook").respond_with_data("", status=204)
+    run_scheduler()
+    deliver_queued(engine)
+
+    listed = densify.call("list_deliveries", "GET", f"/subscriptions/cloud/{ref}/deliveries", alice)
+    assert listed["statusCode"] == 200, listed
+    attempts = body(listed)["attempts"]
+    assert len(attempts) == 1 and attempts[0]["statusCode"] == 410 and attempts[0]["final"] is True
+    assert attempts[0]["url"] == httpserver.url_for("/hook")
+    delivery_id = attempts[0]["deliveryId"]
+    assert_error(densify.call("list_deliveries", "GET", f"/subscriptions/{ref}/deliveries", bob), 404)
+    assert_error(densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/{delivery_id}/resend",
+                              bob), 404)
+    assert_error(densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/msg_nope/resend",
+                              alice), 404)
+
+    resent = densify.call("resend_delivery", "POST", f"/subscriptions/cloud/{ref}/deliveries/{delivery_id}/resend",
+                          alice)
+    assert resent["statusCode"] == 200, resent
+    assert body(resent)["resentFrom"] == delivery_id
+    deliver_queued(engine)
+    status = body(densify.status(alice, ref))
+    assert status == {"lastTriggered": f"Scheduled Success. {REAL_DATE}",
+                      "webHookStatus": f"Success. HTTP 204. {REAL_DATE}"}
+    new_id = body(resent)["deliveryId"]
+    message = assert_error(densify.call("resend_delivery", "POST",
+                                        f"/subscriptions/{ref}/deliveries/{new_id}/resend", alice), 400)
+    assert "succeeded" in message
