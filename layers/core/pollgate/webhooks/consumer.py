@@ -43,6 +43,7 @@ def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None 
     # boto3 creates clients unsafely across threads: make them here, once, before the batch fans out.
     aws.dynamodb()
     aws.client("sqs")
-    processor = AsyncBatchProcessor(event_type=EventType.SQS)
+    # Report every failed record, even when all failed: the answer's shape stays the same and SQS retries each.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return async_process_partial_response(event=event, record_handler=_handle_record_on_thread,
                                           processor=processor, context=context)

@@ -26,7 +26,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pollgate import aws, clock
+from pollgate import aws, clock, observability
 from pollgate.settings import get_settings
 from pollgate.webhooks.models import (
     MAX_RETRY_AFTER_SECONDS,
@@ -253,6 +253,7 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
         logger.warning("lease lost before the attempt was recorded; another consumer owns the delivery",
                        extra={"deliveryId": delivery.ref.delivery_id, "attempt": number})
         return None
+    observability.webhook_attempt(succeeded)
     logger.info("webhook attempt", extra={"deliveryId": delivery.ref.delivery_id, "attempt": number,
                                           "statusCode": result.status_code, "error": result.error,
                                           "durationMs": result.duration_ms, "final": final})

@@ -84,10 +84,10 @@ class AttemptRecord(BaseModel):
     attempt: int
     at: str
     url: str
-    statusCode: int | None
-    error: str | None
     durationMs: int
-    responseBody: str
-    nextAttemptAt: str | None
     final: bool
+    statusCode: int | None = None  # None when no HTTP answer came; then `error` says what happened
+    error: str | None = None
+    responseBody: str = ""  # the first 20 KB
+    nextAttemptAt: str | None = None
     eventType: str = ""

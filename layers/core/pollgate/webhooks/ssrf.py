@@ -133,9 +133,10 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
     if not host:
         raise UrlRefused("the URL has no host")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        explicit_port = parts.port
     except ValueError as error:
         raise UrlRefused("the URL's port is not a number from 1 to 65535") from error
+    port = (443 if scheme == "https" else 80) if explicit_port is None else explicit_port
     if not 0 < port < 65536:
         raise UrlRefused("the URL's port is not a number from 1 to 65535")
     if ":" not in host:  # a name or an IPv4 literal (IPv6 literals are bracketed and hold ':')
