@@ -55,8 +55,9 @@ class World:
         request = {"accountName": account, "servicePlan": "M2M_4G", "reasonCode": "FF", **options,
                    "devices": [{"deviceIds": [{"kind": kind, "id": value} for kind, value in ids.items()]}
                                for ids in devices]}
-        return self.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
+        answer: dict[str, Any] = self.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
             "POST", f"{ACTIONS}/{action}", body=request, headers=headers or self.headers))
+        return answer
 
     def run(self, action: str, *devices: dict[str, str], **options: Any) -> str:
         """Submit and wait for the workflow to end; the request id."""

@@ -1,0 +1,205 @@
+"""ThingSpace callbacks on the local harness: register/list/delete through the handlers, and CarrierService
+results POSTed by the real webhook engine to a loopback listener, signatures verified with `standardwebhooks`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from pollgate.settings import reset_settings
+from pollgate.thingspace.actions import DeviceResultStore
+from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
+from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore
+from pollgate.thingspace.inventory import InventoryStore
+from pollgate.webhooks import DeliveryMessage, handle_message, list_attempts
+from pollgate_local.stack import MOTO_CONFIG, LocalStack
+from pytest_httpserver import HTTPServer
+from standardwebhooks import Webhook
+from werkzeug import Request, Response
+
+from tests.aws_fixtures import http_event
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+ACCOUNT = "0000123456-00001"
+CALLBACKS = f"/api/m2m/v1/callbacks/{ACCOUNT}"
+
+
+class World:
+    def __init__(self, stack: LocalStack, listener: HTTPServer, queue_url: str) -> None:
+        self.stack, self.listener, self.queue_url = stack, listener, queue_url
+        self.inventory = InventoryStore()
+        self.inventory.add_account(ACCOUNT)
+        CredentialStore().add_client("client", "client-secret")
+        CredentialStore().add_user("alice", "alice-password", [ACCOUNT])
+        access = issue_token("Basic " + base64.b64encode(b"client:client-secret").decode(),
+                             "client_credentials").access_token
+        self.headers = {"authorization": f"Bearer {access}", "vz-m2m-token": login("alice", "alice-password")}
+
+    def call(self, function: str, method: str, path: str, route: str, params: dict[str, str],
+             body: Any = None) -> tuple[int, Any]:
+        answer = self.stack.invoke(function, http_event(method, path, route=route, path_parameters=params, body=body,
+                                                         headers=self.headers))
+        return answer["statusCode"], json.loads(answer["body"])
+
+    def register(self, **registration: Any) -> tuple[int, Any]:
+        return self.call("ThingSpaceRegisterCallbackFunction", "POST", CALLBACKS, "/api/m2m/v1/callbacks/{accountname}",
+                         {"accountname": ACCOUNT}, registration)
+
+    def listed(self) -> Any:
+        return self.call("ThingSpaceListCallbacksFunction", "GET", CALLBACKS, "/api/m2m/v1/callbacks/{accountname}",
+                         {"accountname": ACCOUNT})[1]
+
+    def delete(self, name: str) -> tuple[int, Any]:
+        return self.call("ThingSpaceDeleteCallbackFunction", "DELETE", f"{CALLBACKS}/name/{name}",
+                         "/api/m2m/v1/callbacks/{accountname}/name/{serviceName}",
+                         {"accountname": ACCOUNT, "serviceName": name})
+
+    def activate(self, imei: str, state: str = "pre-active") -> str:
+        self.inventory.add_device(ACCOUNT, {"imei": imei}, state)
+        answer = self.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
+            "POST", "/api/m2m/v1/devices/actions/activate", headers=self.headers,
+            body={"accountName": ACCOUNT, "servicePlan": "M2M_4G",
+                  "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]}]}))
+        request_id = str(json.loads(answer["body"])["requestId"])
+        machine = self.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+        execution = machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1"
+        assert self.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
+        return request_id
+
+    def deliver_queued(self) -> int:
+        """What the delivery function does with the queue: make each attempt a message asks for."""
+        sqs = boto3.client("sqs")
+        made = 0
+        for _ in range(10):  # bounded: a handful of messages at most in these tests
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return made
+            for message in messages:
+                if handle_message(DeliveryMessage.from_json(message["Body"])) is not None:
+                    made += 1
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return made
+
+
+@pytest.fixture
+def listener() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def world(listener: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    forget_cached_bearers()
+    with mock_aws(config=MOTO_CONFIG), LocalStack() as stack:
+        stack.provision()
+        stack.start_invoke_server()
+        queue_url = stack.provisioned.shared_environment.get("WEBHOOK_QUEUE_URL") or \
+            boto3.client("sqs").create_queue(QueueName="thingspace-test-deliveries")["QueueUrl"]
+        monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue_url)
+        monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")  # the listener is on loopback
+        monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "5")
+        reset_settings()
+        yield World(stack, listener, queue_url)
+    forget_cached_bearers()
+
+
+def test_register_list_and_delete_a_listener_and_never_show_its_password(world: World) -> None:
+    status, answer = world.register(name="CarrierService", url="https://listener.example/cb", username="u",
+                                    password="p4ss")
+    assert status == 200
+    assert answer["accountName"] == ACCOUNT and answer["serviceName"] == "CarrierService"
+    assert answer["signingSecret"].startswith("whsec_")
+    assert world.listed() == [{"accountName": ACCOUNT, "name": "CarrierService", "url": "https://listener.example/cb",
+                               "username": "u"}]
+    status, again = world.register(name="CarrierService", url="https://listener.example/v2")
+    assert again["signingSecret"] == answer["signingSecret"]  # replacing the URL keeps the secret receivers hold
+    assert world.listed() == [{"accountName": ACCOUNT, "name": "CarrierService", "url": "https://listener.example/v2"}]
+    assert world.delete("CarrierService") == (200, {"accountName": ACCOUNT, "serviceName": "CarrierService"})
+    assert world.listed() == []
+    status, missing = world.delete("CarrierService")
+    assert (status, missing["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
+
+
+@pytest.mark.parametrize(("registration", "code"), [
+    ({"name": "NoSuchService", "url": "https://x.example"}, "INPUT_INVALID.Name.Invalid"),
+    ({"name": "CarrierService", "url": "ftp://x.example"}, "INPUT_INVALID.Url.Invalid"),
+    ({"name": "CarrierService"}, "INPUT_INVALID.Url.Invalid"),
+])
+def test_bad_registrations_answer_input_invalid(world: World, registration: dict[str, str], code: str) -> None:
+    status, answer = world.register(**registration)
+    assert (status, answer["errorCode"]) == (400, code)
+
+
+def test_a_finished_activation_is_posted_signed_with_basic_auth_and_recorded(world: World) -> None:
+    received: list[Request] = []
+
+    def listen(request: Request) -> Response:
+        received.append(request)
+        return Response("ok", status=200)
+
+    world.listener.expect_request("/carrier", method="POST").respond_with_handler(listen)
+    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"),
+                                   username="listener", password="hunter2")
+    request_id = world.activate("990000862471854")
+    assert world.deliver_queued() == 1
+
+    [request] = received
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"listener:hunter2").decode()
+    payload = Webhook(registered["signingSecret"]).verify(request.get_data(), dict(request.headers))
+    assert payload["requestId"] == request_id
+    assert payload["status"] == "Success"
+    assert payload["deviceIds"] == [{"kind": "imei", "id": "990000862471854"}]
+    assert payload["deviceResponse"]["activateResponse"]["state"] == "active"
+    assert "faultResponse" not in payload
+
+    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    assert (attempt.attempt, attempt.statusCode, attempt.final) == (1, 200, True)
+    result = DeviceResultStore().get(request_id, 0)
+    assert result is not None
+    assert (result["callbackStatus"], result["callbackAttempts"]) == ("Delivered", 1)
+
+
+def test_a_failed_device_carries_a_fault_and_a_failing_listener_is_retried_five_minutes_later(world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("down", status=503)
+    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    request_id = world.activate("2001", state="active")  # already active: the device fails
+    assert world.deliver_queued() == 1
+
+    [(request, _)] = world.listener.log
+    payload = Webhook(registered["signingSecret"]).verify(request.get_data(), dict(request.headers))
+    assert payload["requestId"] == request_id and payload["status"] == "Failed"
+    assert payload["faultResponse"]["faultcode"] == "REQUEST_FAILED.DeviceAlreadyActive"
+    assert "deviceResponse" not in payload
+    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    assert (attempt.statusCode, attempt.final) == (503, False)
+    assert attempt.nextAttemptAt is not None
+    waited = datetime.fromisoformat(attempt.nextAttemptAt) - datetime.fromisoformat(attempt.at)
+    assert 299 <= waited.total_seconds() <= 301  # the vendor's 5 minutes, no jitter
+    result = DeviceResultStore().get(request_id, 0)
+    assert result is not None and (result["callbackStatus"], result["callbackAttempts"]) == ("Retrying", 1)
+
+
+def test_a_listener_answering_410_is_deregistered(world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("gone", status=410)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    world.activate("3001")
+    assert world.deliver_queued() == 1
+    assert world.listed() == []
+    assert CallbackStore().get(ACCOUNT, "CarrierService") is None
+
+
+def test_no_listener_means_no_callback(world: World) -> None:
+    world.register(name="DeviceUsage", url="https://usage.example/cb")  # another service's listener
+    request_id = world.activate("4001")
+    assert world.deliver_queued() == 0
+    result = DeviceResultStore().get(request_id, 0)
+    assert result is not None and "callbackDeliveryId" not in result
