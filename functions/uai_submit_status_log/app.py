@@ -19,8 +19,8 @@ app = http.resolver()
 @app.post("/uai/2.0/updates/statusLog")
 def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any]:
     token = http.authenticate_device(app)
-    operation = submit_status_log(report, token.key_id)
-    return http.accepted(status_log_url(operation.id))
+    polling_id = submit_status_log(report, token, http.idempotent_request(app))
+    return http.accepted(status_log_url(polling_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

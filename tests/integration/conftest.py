@@ -12,6 +12,7 @@ from moto import mock_aws
 from pollgate_local.functions import LocalFunction, function_arn
 
 from tests.aws_fixtures import create_table, http_event
+from tests.conftest import DeviceKey
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-admin-token-for-tests-only"
@@ -47,3 +48,20 @@ class Function:
 @pytest.fixture
 def function() -> Any:
     return Function
+
+
+MISSING_STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:missing"
+UAI_KEY_PATH = "/flexnet/operations/api/updates/update-authorization-key"
+
+
+@pytest.fixture
+def uai(aws: None, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> dict[str, Function]:
+    """The UAI functions with the device key uploaded; workflows do not start (the sweeper's business)."""
+    monkeypatch.setenv("UAI_STATUS_LOG_STATE_MACHINE_ARN", MISSING_STATE_MACHINE)
+    functions = {name: Function(f"uai_{name}") for name in
+                 ("submit_status_log", "poll_status_log", "upload_key", "list_keys", "revoke_key",
+                  "status_log_worker")}
+    uploaded = functions["upload_key"].http("PUT", UAI_KEY_PATH, body={"publicKey": device_key.public_b64},
+                                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert uploaded["statusCode"] == 200
+    return functions

@@ -16,32 +16,20 @@ from pollgate.uai.models import StatusLogRequest
 from pollgate.uai.status_log import device_history, record_status_log
 
 from tests.conftest import DeviceKey
-from tests.integration.conftest import ADMIN_TOKEN, Function
+from tests.integration.conftest import MISSING_STATE_MACHINE, UAI_KEY_PATH, Function
 
 REPORT: dict[str, Any] = {
     "id": "00:11:22:33:44:55", "idType": "ETHERNET", "language": 1033, "packageId": "pkg-1", "platform": "WIN64",
     "publisherName": "acme", "statusCode": 4, "statusReason": "installed", "timeStamp": "2026-11-22T10:00:00Z",
     "updateId": "upd-1", "updateName": "Update 1",
 }
-KEY_PATH = "/flexnet/operations/api/updates/update-authorization-key"
+KEY_PATH = UAI_KEY_PATH
 STATUS_LOG = "/uai/2.0/updates/statusLog"
-MISSING_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:missing"
+MISSING_ARN = MISSING_STATE_MACHINE
 
 
 def body(answer: dict[str, Any]) -> Any:
     return json.loads(answer["body"])
-
-
-@pytest.fixture
-def uai(aws: None, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> dict[str, Function]:
-    monkeypatch.setenv("UAI_STATUS_LOG_STATE_MACHINE_ARN", MISSING_ARN)
-    functions = {name: Function(f"uai_{name}") for name in
-                 ("submit_status_log", "poll_status_log", "upload_key", "list_keys", "revoke_key",
-                  "status_log_worker")}
-    uploaded = functions["upload_key"].http("PUT", KEY_PATH, body={"publicKey": device_key.public_b64},
-                                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert uploaded["statusCode"] == 200
-    return functions
 
 
 def submit(uai: dict[str, Function], token: str | None, report: Any = REPORT, **kwargs: Any) -> dict[str, Any]:

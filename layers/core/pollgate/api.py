@@ -14,6 +14,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
+
 logger = Logger(child=True)
 
 JSON = "application/json"
@@ -52,6 +54,8 @@ class FaceErrors:
     invalid_input: Callable[[list[FieldProblem]], Response[Any]]
     not_found: Callable[[str], Response[Any]]
     internal_error: Callable[[], Response[Any]]
+    # Answers for pollgate.idempotency's refusals (invalid key, key reused with another body, still in progress).
+    idempotency_error: Callable[[Exception], Response[Any]] | None = None
 
 
 def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
@@ -64,6 +68,10 @@ def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
         return errors.invalid_input(field_problems(error.errors()))
+
+    if errors.idempotency_error is not None:
+        for refusal in (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress):
+            app.exception_handler(refusal)(errors.idempotency_error)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[Any]:

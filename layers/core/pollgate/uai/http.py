@@ -7,6 +7,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
+from pollgate.idempotency import HEADER as IDEMPOTENCY_HEADER
+from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotentRequest
 from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.auth import DeviceToken, require_admin, verify_device_token
@@ -24,12 +26,21 @@ def _invalid(problems: list[FieldProblem]) -> Response[Any]:
     return json_response(400, messages.FIELD_INVALID.render(first.field, first.problem))
 
 
+def _idempotency(error: Exception) -> Response[Any]:
+    if isinstance(error, IdempotencyKeyReused):
+        return json_response(422, messages.IDEMPOTENCY_KEY_REUSED.render(error))
+    if isinstance(error, IdempotencyInProgress):
+        return json_response(409, messages.IDEMPOTENCY_IN_PROGRESS.render(error), {"Retry-After": "1"})
+    return json_response(400, messages.IDEMPOTENCY_KEY_INVALID.render())
+
+
 ERRORS = FaceErrors(
     domain_error=UaiError,
     domain_response=_domain,
     invalid_input=_invalid,
     not_found=lambda path: json_response(404, messages.ROUTE_NOT_FOUND.render(path)),
     internal_error=lambda: json_response(500, messages.INTERNAL_ERROR.render()),
+    idempotency_error=_idempotency,
 )
 
 
@@ -39,6 +50,11 @@ def resolver() -> APIGatewayHttpResolver:
 
 def authenticate_device(app: APIGatewayHttpResolver) -> DeviceToken:
     return verify_device_token(app.current_event.headers.get("authorization"))
+
+
+def idempotent_request(app: APIGatewayHttpResolver) -> IdempotentRequest | None:
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    return None if key is None else IdempotentRequest(key, app.lambda_context)
 
 
 def authenticate_admin(app: APIGatewayHttpResolver) -> None:

@@ -52,6 +52,16 @@ KEY_NOT_FOUND = MessageKey("key.notFound", "No key has ID {0}.")
 KEY_UPLOADED = MessageKey("key.uploaded", "Key {0} is active.")
 KEY_REVOKED_NOW = MessageKey("key.revokedNow", "Key {0} is revoked.")
 
+IDEMPOTENCY_KEY_INVALID = MessageKey(
+    "idempotency.keyInvalid", "The Idempotency-Key header must be 1-255 printable ASCII characters."
+)
+IDEMPOTENCY_KEY_REUSED = MessageKey(
+    "idempotency.keyReused", "Idempotency-Key {0} was already used with a different request body."
+)
+IDEMPOTENCY_IN_PROGRESS = MessageKey(
+    "idempotency.inProgress", "A request with Idempotency-Key {0} is still being processed; retry shortly."
+)
+
 ROUTE_NOT_FOUND = MessageKey("request.notFound", "No such resource: {0}.")
 INTERNAL_ERROR = MessageKey("server.error", "The request could not be processed; try again.")
 

@@ -9,10 +9,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pollgate import clock
+from pollgate import clock, observability
+from pollgate.idempotency import IdempotentRequest, run_once
 from pollgate.operations import Workflow, register_workflow, submit_operation
-from pollgate.store import Operation, OperationStore, Table, to_attributes
+from pollgate.store import OperationStore, Table, to_attributes
 from pollgate.uai import messages
+from pollgate.uai.auth import DeviceToken
 from pollgate.uai.keys import KeyStore
 from pollgate.uai.messages import UaiError
 from pollgate.uai.models import StatusLogRequest
@@ -33,9 +35,19 @@ def status_log_url(polling_id: str) -> str:
     return f"{STATUS_LOG_PATH}/{polling_id}"
 
 
-def submit_status_log(report: StatusLogRequest, key_id: str, store: OperationStore | None = None) -> Operation:
-    """Record the report as a Pending operation and start the workflow that logs it."""
-    return submit_operation(KIND, TENANT, {"report": report.model_dump(mode="json"), "keyId": key_id}, store)
+def submit_status_log(report: StatusLogRequest, token: DeviceToken, idempotent: IdempotentRequest | None = None,
+                      store: OperationStore | None = None) -> str:
+    """Record the report as a Pending operation, start the workflow that logs it; answer its polling ID.
+
+    With an Idempotency-Key, a retry of the same report answers the first polling ID; the key is scoped to
+    the device (all devices share the producer's key pair, so the signing key alone would not separate them).
+    """
+    body = report.model_dump(mode="json")
+    work = {"report": body, "keyId": token.key_id}
+    scope = f"{token.key_id}\n{token.claims.get('sub', '')}\n{report.idType}\n{report.id}"
+    accepted = run_once(KIND, scope, idempotent, body,
+                        lambda: {"pollingId": submit_operation(KIND, TENANT, work, store).id})
+    return str(accepted["pollingId"])
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ def record_status_log(polling_id: str, store: OperationStore | None = None, keys
             store.finish(polling_id, "Succeeded", duplicate)
         elif len(reasons) < 2 or reasons[1] != "ConditionalCheckFailed":
             raise
+    else:
+        observability.operation_finished("Succeeded", operation.created_at)
     final = store.get(polling_id, consistent=True)
     return final.status if final else "Failed"
 
