@@ -20,6 +20,11 @@ logger = Logger(child=True)
 
 JSON = "application/json"
 
+# Beyond these a request is refused before any parsing: a clear 4xx in the face's shape, never a 5xx.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 32
+
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers or {})
@@ -56,10 +61,87 @@ class FaceErrors:
     internal_error: Callable[[], Response[Any]]
     # Answers for pollgate.idempotency's refusals (invalid key, key reused with another body, still in progress).
     idempotency_error: Callable[[Exception], Response[Any]] | None = None
+    # A request refused before parsing (413 body too large, 431 headers too large, 400 not UTF-8 or too deep);
+    # by default the face's invalid-input answer with that status.
+    request_rejected: Callable[[int, str], Response[Any]] | None = None
+
+    def rejected(self, status: int, problem: str) -> Response[Any]:
+        if self.request_rejected is not None:
+            return self.request_rejected(status, problem)
+        response = self.invalid_input([FieldProblem("", problem, "request_rejected")])
+        response.status_code = status
+        return response
+
+
+def request_problem(event: dict[str, Any]) -> tuple[int, str] | None:
+    """Why an HTTP API event must be refused before parsing, or None."""
+    headers = event.get("headers") or {}
+    if sum(len(k) + len(str(v)) for k, v in headers.items()) > MAX_HEADER_BYTES:
+        return 431, f"request headers are larger than {MAX_HEADER_BYTES} bytes"
+    body = event.get("body")
+    if not body:
+        return None
+    raw = body.encode() if not event.get("isBase64Encoded") else None
+    if raw is None:
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return 400, "the body is not valid base64"
+    if len(raw) > MAX_BODY_BYTES:
+        return 413, f"the body is larger than {MAX_BODY_BYTES} bytes"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "the body is not valid UTF-8"
+    if json_depth(text) > MAX_JSON_DEPTH:
+        return 400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings: checked before json.loads, which recurses per level."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class FaceResolver(APIGatewayHttpResolver):
+    """A Powertools HTTP API resolver that refuses oversized, non-UTF-8 or too-deep requests in the face's shape."""
+
+    def __init__(self, errors: FaceErrors) -> None:
+        super().__init__(enable_validation=True)
+        self.face_errors = errors
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
+        problem = request_problem(event)
+        if problem is None:
+            return super().resolve(event, context)
+        logger.info("request refused before parsing", extra={"status": problem[0], "problem": problem[1]})
+        response = self.face_errors.rejected(*problem)
+        return {"statusCode": response.status_code, "headers": {"Content-Type": JSON, **response.headers},
+                "body": response.body, "isBase64Encoded": False, "cookies": []}
 
 
 def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = FaceResolver(errors)
 
     @app.exception_handler(errors.domain_error)  # type: ignore[untyped-decorator]
     def _domain(error: Exception) -> Response[Any]:

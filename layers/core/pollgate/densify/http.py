@@ -42,6 +42,7 @@ ERRORS = FaceErrors(
     invalid_input=_invalid,
     not_found=lambda path: error(404, f"No such resource: {path}."),
     internal_error=lambda: error(500, "Internal server error."),
+    request_rejected=lambda status, problem: error(status, f"Request refused: {problem}."),
 )
 
 
