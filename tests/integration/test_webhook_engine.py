@@ -7,6 +7,7 @@ and the messages themselves stay receivable at once.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -25,6 +26,7 @@ from pollgate.settings import reset_settings
 from pollgate.webhooks import (
     DeliveryOutcome,
     OutcomeHandlerFailed,
+    PayloadTooLarge,
     RetrySchedule,
     WebhookTarget,
     enqueue_delivery,
@@ -393,3 +395,40 @@ def test_a_batch_is_delivered_side_by_side(queue: Queue, outcomes: list[Delivery
         thread.join(2)
     assert len(outcomes) == 6 and all(o.succeeded for o in outcomes)
     assert elapsed < 1.6
+
+
+def test_the_stack_functions_deliver_and_retry(queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome],
+                                               function: Any) -> None:
+    """The delivery and retry functions, loaded as the stack loads them, drive the engine end to end."""
+    receiver.expect_ordered_request("/hook").respond_with_data("", status=500)
+    receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
+    enqueue(hook(receiver), RetrySchedule((0,), jitter=0.0))
+    assert function("webhook_delivery")(queue.batch()) == {"batchItemFailures": []}
+    queue.batch()  # the short retry's message is lost: only the due index knows the delivery now
+    with clock.frozen(clock.epoch() + engine_module.DUE_GRACE_SECONDS + 1):
+        assert function("webhook_retry")({}) == {"requeued": 1, "skipped": 0}
+        function("webhook_delivery")(queue.batch())
+    assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, False), (2, True)]
+
+
+def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    noise = base64.b64encode(os.urandom(450_000)).decode()  # ~600 KB that does not compress
+    with pytest.raises(PayloadTooLarge, match="no payload bucket"):
+        enqueue(hook(receiver), blob=noise)
+    boto3.client("s3").create_bucket(Bucket="webhook-payloads")
+    monkeypatch.setenv("WEBHOOK_PAYLOAD_BUCKET", "webhook-payloads")
+    reset_settings()
+    received: list[Any] = []
+
+    def verify(request: Request) -> Response:
+        received.append(standardwebhooks.Webhook(SECRET).verify(request.get_data(), dict(request.headers)))
+        return Response("", status=200)
+
+    receiver.expect_request("/hook").respond_with_handler(verify)
+    first = enqueue(hook(receiver), blob=noise)
+    assert stored(first).payload_key is not None and stored(first).inline_body is None
+    resend_delivery(OWNER, "sub-1", "acme", first)
+    process_delivery_batch(queue.batch())
+    assert received == [{"blob": noise}, {"blob": noise}]
+    assert all(o.succeeded for o in outcomes)

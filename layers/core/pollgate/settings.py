@@ -29,6 +29,8 @@ class Settings(BaseModel):
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
     webhook_allow_hosts: str = Field(default="", alias="WEBHOOK_ALLOW_HOSTS")
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60, alias="WEBHOOK_TIMEOUT_SECONDS")
+    # Where payloads too large for a DynamoDB item are kept (empty: such payloads are refused at enqueue).
+    webhook_payload_bucket: str = Field(default="", alias="WEBHOOK_PAYLOAD_BUCKET")
     # ThingSpace: the device-action workflow, and which provisioning backend applies transitions ("table" keeps
     # device state in the table; "http" calls a carrier system at THINGSPACE_BACKEND_URL).
     thingspace_device_action_state_machine_arn: str = Field(

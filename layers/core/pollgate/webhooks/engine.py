@@ -97,8 +97,8 @@ def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: st
     original = store.get(DeliveryRef(owner_kind, tenant, owner_id, delivery_id))
     if original is None:
         raise DeliveryNotFound(delivery_id)
-    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), original.target, original.body,
-                    original.event_type, original.schedule, store, resent_from=delivery_id)
+    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), original.target,
+                    store.body(original), original.event_type, original.schedule, store, resent_from=delivery_id)
 
 
 def list_attempts(owner_kind: str, owner_id: str, tenant: str, limit: int = 100,
@@ -219,7 +219,7 @@ def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None)
 
 def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOutcome | None:
     started_at = clock.iso()
-    result = deliver_once(delivery.target, delivery.body, delivery.ref.delivery_id)
+    result = deliver_once(delivery.target, store.body(delivery), delivery.ref.delivery_id)
     number = delivery.attempts + 1
     gone = result.status_code == 410
     succeeded: bool = result.succeeded

@@ -1,7 +1,8 @@
 """Deliveries and their attempts in the single table, kept under the owner so one query lists them.
 
 - delivery   WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>
-             target, signed body (zlib), schedule, attempts made, state, lease, last outcome, due fields
+             target, body (zlib; in S3 when too large for an item), schedule, attempts made, state, lease,
+             last outcome, due fields
 - attempt    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / ATTEMPT#<at ISO>#<deliveryId>#<attempt>   (sorts by time)
 
 A delivery not yet final is always in the `due` index (category WEBHOOK): at its next attempt when no queue
@@ -19,7 +20,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from pollgate import clock
+from pollgate import aws, clock
+from pollgate.settings import get_settings
 from pollgate.store import Item, Table, due_partition, is_condition_failure, to_attributes
 from pollgate.webhooks.models import AttemptRecord, RetrySchedule, WebhookTarget
 
@@ -27,8 +29,11 @@ DUE_CATEGORY = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
 ATTEMPT_PREFIX = "ATTEMPT#"
 RECORD_RETENTION_SECONDS = 30 * 86_400  # a schedule spans ~28 h; records stay a month for the owner to list
-# DynamoDB items hold 400 KB; the compressed body must leave room for the rest of the delivery record.
-MAX_STORED_BODY_BYTES = 350_000
+# DynamoDB items hold 400 KB; a compressed body inline must leave room for the rest of the delivery record.
+MAX_INLINE_BODY_BYTES = 300_000
+# Larger bodies go to the payload bucket, up to this size uncompressed: a batch holds ten in memory at once.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+PAYLOAD_KEY_PREFIX = "webhook-payloads/"
 
 DeliveryState = Literal["scheduled", "succeeded", "failed", "gone"]
 
@@ -71,7 +76,7 @@ class Delivery:
     ref: DeliveryRef
     event_type: str
     target: WebhookTarget
-    body: bytes
+    inline_body: bytes | None  # compressed; None when the body is in the payload bucket under payload_key
     schedule: RetrySchedule
     attempts: int
     state: DeliveryState
@@ -82,6 +87,7 @@ class Delivery:
     outcome_handled: int = 0
     resent_from: str | None = None
     due_at: str | None = None
+    payload_key: str | None = None
 
     @property
     def final(self) -> bool:
@@ -98,12 +104,12 @@ class Delivery:
     @classmethod
     def from_item(cls, item: Item) -> Delivery:
         auth = item.get("authHeader")
-        raw_body: Any = item["body"]  # a boto3 Binary
+        raw_body: Any = item.get("body")  # a boto3 Binary
         return cls(
             ref=DeliveryRef.from_keys(item["pk"], item["sk"]),
             event_type=item.get("eventType", ""),
             target=WebhookTarget(item["url"], item["secret"], (auth[0], auth[1]) if auth else None),
-            body=zlib.decompress(bytes(raw_body.value if hasattr(raw_body, "value") else raw_body)),
+            inline_body=None if raw_body is None else bytes(getattr(raw_body, "value", raw_body)),
             schedule=RetrySchedule(tuple(item.get("delays", [])), float(item.get("jitter", 0))),
             attempts=int(item.get("attempts", 0)),
             state=item["state"],
@@ -114,6 +120,7 @@ class Delivery:
             outcome_handled=int(item.get("outcomeHandled", 0)),
             resent_from=item.get("resentFrom"),
             due_at=item.get("dueAt"),
+            payload_key=item.get("payloadKey"),
         )
 
 
@@ -125,10 +132,17 @@ class DeliveryStore:
 
     def create(self, ref: DeliveryRef, *, event_type: str, target: WebhookTarget, body: bytes,
                schedule: RetrySchedule, due_at: float, resent_from: str | None = None) -> Delivery:
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the payload is {len(body)} bytes; webhooks carry at most {MAX_BODY_BYTES}")
         compressed = zlib.compress(body, 6)
-        if len(compressed) > MAX_STORED_BODY_BYTES:
-            raise PayloadTooLarge(f"the payload is {len(compressed)} bytes compressed; at most "
-                                  f"{MAX_STORED_BODY_BYTES} fit in a delivery record")
+        payload_key = None
+        if len(compressed) > MAX_INLINE_BODY_BYTES:
+            bucket = get_settings().webhook_payload_bucket
+            if not bucket:
+                raise PayloadTooLarge(f"the payload is {len(compressed)} bytes compressed; at most "
+                                      f"{MAX_INLINE_BODY_BYTES} fit in a delivery record and no payload bucket is set")
+            payload_key = f"{PAYLOAD_KEY_PREFIX}{ref.delivery_id}"
+            aws.client("s3").put_object(Bucket=bucket, Key=payload_key, Body=compressed)
         now = clock.epoch()
         item: dict[str, Any] = {
             "pk": ref.pk,
@@ -141,7 +155,8 @@ class DeliveryStore:
             "url": target.url,
             "secret": target.secret,
             "authHeader": list(target.auth_header) if target.auth_header else None,
-            "body": compressed,
+            "body": None if payload_key else compressed,
+            "payloadKey": payload_key,
             "delays": list(schedule.delays),
             "jitter": schedule.jitter,
             "attempts": 0,
@@ -155,6 +170,13 @@ class DeliveryStore:
         }
         self.table.put(item, condition="attribute_not_exists(pk)")
         return Delivery.from_item(item)
+
+    def body(self, delivery: Delivery) -> bytes:
+        """The delivery's body as it is signed and sent."""
+        if delivery.inline_body is not None:
+            return zlib.decompress(delivery.inline_body)
+        answer = aws.client("s3").get_object(Bucket=get_settings().webhook_payload_bucket, Key=delivery.payload_key)
+        return zlib.decompress(answer["Body"].read())
 
     def get(self, ref: DeliveryRef, *, consistent: bool = True) -> Delivery | None:
         item = self.table.get(ref.pk, ref.sk, consistent=consistent)
