@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from pollgate.api import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
-from pollgate.api import MAX_BODY_BYTES, MAX_HEADER_BYTES
 from tests.aws_fixtures import http_event
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-
 from pollgate.api import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH, json_depth, request_problem
 
 
@@ -20,7 +19,8 @@ def test_json_depth_counts_only_structure(text: str, depth: int) -> None:
         json.loads(text)
 
 
-def event(body: str | None = None, *, encoded: bool = False, headers: dict[str, str] | None = None) -> dict:
+def event(body: str | None = None, *, encoded: bool = False,
+          headers: dict[str, str] | None = None) -> dict[str, object]:
     return {"headers": headers or {"content-type": "application/json"}, "body": body, "isBase64Encoded": encoded}
 
 
