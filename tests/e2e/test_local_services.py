@@ -1,0 +1,41 @@
+"""`pollgate run --services-only`: moto and the Lambda endpoint for `sam local start-api` on a machine with Docker."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from pollgate_local.process import RuntimeProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def test_services_only_serves_the_stack_to_outside_clients() -> None:
+    with RuntimeProcess("--services-only") as runtime:
+        endpoint = f"http://127.0.0.1:{runtime.aws_port}"
+        assert runtime.wait_for("export AWS_ENDPOINT_URL=") == f"export AWS_ENDPOINT_URL={endpoint}"
+        env_file = Path(runtime.wait_for("sam local start-api --env-vars").split("--env-vars ", 1)[1].rstrip("`"))
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        tables = session.client("dynamodb", endpoint_url=endpoint).list_tables()["TableNames"]
+        environment = json.loads(env_file.read_text())
+        assert environment["UaiSubmitStatusLogFunction"]["TABLE_NAME"] in tables
+        assert environment["UaiSubmitStatusLogFunction"]["AWS_ENDPOINT_URL"] == endpoint
+
+        # An execution started from outside still runs its Lambda tasks in the runtime's process.
+        sfn = session.client("stepfunctions", endpoint_url=endpoint)
+        machine = environment["UaiSubmitStatusLogFunction"]["UAI_STATUS_LOG_STATE_MACHINE_ARN"]
+        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"pollingId": "unknown"}))
+        finished = None
+        for _ in range(200):  # bounded: 10 s
+            finished = sfn.describe_execution(executionArn=execution["executionArn"])
+            if finished["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+        assert finished is not None and finished["status"] == "SUCCEEDED"
+        history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+        failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
+        assert failures and failures[0]["error"] == "LookupError"  # the real worker ran, and raised
+        assert runtime.terminate() == 0
