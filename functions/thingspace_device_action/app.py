@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.api import json_response
+from pollgate.observability import metrics
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import submit_device_action
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
@@ -23,6 +24,7 @@ def post_action(action: DeviceAction) -> Response[Any]:
     return json_response(200, {"requestId": operation.id})
 
 
+@metrics.log_metrics(raise_on_empty_metrics=False)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.observability import metrics
 from pollgate.uai import http
 from pollgate.uai.models import StatusLogRequest
 from pollgate.uai.status_log import status_log_url, submit_status_log
@@ -23,6 +24,7 @@ def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any
     return http.accepted(status_log_url(polling_id))
 
 
+@metrics.log_metrics(raise_on_empty_metrics=False)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,11 +6,13 @@ import pollgate.densify.webhooks  # registers the Densify subscriptions' outcome
 import pollgate.thingspace.callbacks  # noqa: F401 - registers the ThingSpace CarrierService outcome handler
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.observability import metrics
 from pollgate.webhooks import process_delivery_batch
 
 logger = Logger()
 
 
+@metrics.log_metrics(raise_on_empty_metrics=False)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_delivery_batch(event, context))

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pollgate import aws
+from pollgate import aws, observability
 from pollgate.settings import Settings, get_settings
 from pollgate.store import Operation, OperationStore
 
@@ -51,6 +51,7 @@ def submit_operation(kind: str, tenant: str, work: Mapping[str, Any], store: Ope
                      operation_id: str | None = None) -> Operation:
     store = store or OperationStore()
     operation = store.create(operation_id or new_polling_id(), kind, tenant, work)
+    observability.operation_submitted()
     start_workflow(operation, store)
     return operation
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pollgate import aws, clock
+from pollgate import aws, clock, observability
 from pollgate.settings import get_settings
 
 Item = dict[str, Any]
@@ -231,11 +231,12 @@ class OperationStore:
                reason: str | None = None) -> bool:
         """Move Pending -> status. False when it had already finished (the first outcome stands)."""
         try:
-            self.table.update(f"OP#{operation_id}", "OP", **self.finish_update(status, result, reason))
+            finished = self.table.update(f"OP#{operation_id}", "OP", **self.finish_update(status, result, reason))
         except ClientError as error:
             if is_condition_failure(error):
                 return False
             raise
+        observability.operation_finished(status, str(finished.get("createdAt", "")))
         return True
 
     def finish_update(self, status: Literal["Succeeded", "Failed"], result: Mapping[str, Any],
@@ -266,6 +267,8 @@ class OperationStore:
 
     def finish_transact_item(self, operation_id: str, status: Literal["Succeeded", "Failed"],
                              result: Mapping[str, Any], reason: str | None = None) -> dict[str, Any]:
+        """The finish as a transaction item; once the transaction commits, count it with
+        `observability.operation_finished` (finish() counts its own)."""
         update = self.finish_update(status, result, reason)
         return {
             "Update": {

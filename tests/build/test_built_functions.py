@@ -1,0 +1,138 @@
+"""Every built function imports from the build output alone, as Lambda will load it.
+
+`make build-check` (run by `make test`) builds the template for this machine's architecture into
+.aws-sam/build-<arch>; the deployable `make build` is arm64, whose compiled wheels this machine may not load.
+Each function is imported by a fresh Python 3.13 in isolated mode whose path holds only what Lambda's holds:
+the function's own folder, its layers' `python/` folders, and the SDK the python3.13 runtime ships (boto3 and
+s3transfer, copied from the dev environment as a stand-in). No repository source, no dev venv: a dependency
+missing from the layer fails here, not in production.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samcli.yamlhelper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCH = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
+BUILD = ROOT / ".aws-sam" / f"build-{ARCH}"
+# What the Lambda python3.13 runtime provides beside the standard library (the layer brings botocore itself).
+RUNTIME_PACKAGES = ("boto3", "s3transfer")
+# Importable here, never in a built function: proof the subprocess sees none of the development environment.
+DEV_ONLY_MODULES = ("pollgate_local", "moto", "pytest", "samcli")
+
+pytestmark = pytest.mark.skipif(not (BUILD / "template.yaml").exists(),
+                                reason=f"no build output at {BUILD}: run `make build-check` (make test does)")
+
+
+def _template(path: Path) -> dict[str, Any]:
+    return yaml_parse(path.read_text())  # type: ignore[no-any-return]
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: resource["Properties"] for name, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"}
+
+
+SOURCE_FUNCTIONS = sorted(_functions(_template(ROOT / "template.yaml")))
+
+# Runs inside the fresh interpreter: import each function's handler with only its own folder and its layers on
+# the path, forgetting the modules of the previous function's folder, and report what happened as JSON.
+_IMPORTER = r"""
+import importlib, json, sys, traceback
+plan = json.loads(sys.argv[1])
+base = list(sys.path)
+report = {"python": list(sys.version_info[:2]), "dev_only": [], "functions": {}}
+for name in plan["dev_only"]:
+    sys.path[:] = plan["layers_of_any"] + plan["runtime"] + base
+    try:
+        importlib.import_module(name)
+        report["dev_only"].append(name)
+    except ImportError:
+        pass
+for function in plan["functions"]:
+    for module in [m for m, v in sys.modules.items() if (getattr(v, "__file__", "") or "").startswith(plan["root"])
+                   and not any((getattr(v, "__file__", "") or "").startswith(p) for p in function["layers"])]:
+        del sys.modules[module]
+    sys.path[:] = [function["code"]] + function["layers"] + plan["runtime"] + base
+    module_name, _, attribute = function["handler"].rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+        handler = getattr(module, attribute)
+        import pollgate
+        report["functions"][function["name"]] = {"callable": callable(handler), "pollgate": pollgate.__file__}
+    except BaseException:
+        report["functions"][function["name"]] = {"error": traceback.format_exc()}
+print(json.dumps(report))
+"""
+
+
+def _python313() -> str:
+    # pyenv's own interpreter first: its shim on PATH fails unless PYENV_VERSION selects 3.13.
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates = [*sorted(glob.glob(f"{pyenv_root}/versions/3.13*/bin/python3.13")), shutil.which("python3.13") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("the build output exists but no python3.13 was found to import it with")
+
+
+def _layer_folders(build: Path, properties: dict[str, Any], template: dict[str, Any]) -> list[str]:
+    layers = properties.get("Layers") or template.get("Globals", {}).get("Function", {}).get("Layers", [])
+    folders = []
+    for layer in layers:
+        logical_id = layer["Ref"] if isinstance(layer, dict) else str(layer)
+        content = template["Resources"][logical_id]["Properties"]["ContentUri"]
+        folders.append(str((build / content / "python").resolve()))
+    return folders
+
+
+@pytest.fixture(scope="module")
+def import_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    template = _template(BUILD / "template.yaml")
+    runtime = tmp_path_factory.mktemp("lambda-runtime")
+    for package in RUNTIME_PACKAGES:
+        source = Path(str(importlib.import_module(package).__file__)).parent
+        shutil.copytree(source, runtime / package, ignore=shutil.ignore_patterns("__pycache__"))
+    functions = [
+        {"name": name, "code": str((BUILD / properties["CodeUri"]).resolve()), "handler": properties["Handler"],
+         "layers": _layer_folders(BUILD, properties, template)}
+        for name, properties in _functions(template).items()
+    ]
+    plan = {"root": str(BUILD.resolve()), "runtime": [str(runtime)], "functions": functions,
+            "dev_only": list(DEV_ONLY_MODULES), "layers_of_any": functions[0]["layers"] if functions else []}
+    # What Lambda sets, and fake credentials: importing must not need AWS, and must never reach it.
+    environment = {"PATH": "/usr/bin:/bin", "HOME": str(runtime), "LANG": "C.UTF-8",
+                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                   "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_SERVICE_NAME": "pollgate",
+                   "POWERTOOLS_METRICS_NAMESPACE": "pollgate", "TABLE_NAME": "pollgate-build-check"}
+    answer = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [_python313(), "-I", "-S", "-c", _IMPORTER, json.dumps(plan)],
+        capture_output=True, text=True, timeout=300, cwd=runtime, env=environment, check=False,
+    )
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_the_import_sees_nothing_of_the_development_environment(import_report: dict[str, Any]) -> None:
+    assert import_report["dev_only"] == []
+    assert import_report["python"] == [3, 13]  # the python3.13 runtime's version, whatever runs the tests
+
+
+@pytest.mark.parametrize("name", SOURCE_FUNCTIONS)
+def test_built_function_imports_from_its_folder_and_layers(name: str, import_report: dict[str, Any]) -> None:
+    assert name in import_report["functions"], f"{name} is in template.yaml but not in the build output"
+    outcome = import_report["functions"][name]
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["callable"]
+    assert outcome["pollgate"].startswith(str(BUILD.resolve())), outcome["pollgate"]
