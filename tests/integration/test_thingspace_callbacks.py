@@ -194,7 +194,9 @@ def test_a_listener_answering_410_is_deregistered(world: World) -> None:
     world.activate("3001")
     assert world.deliver_queued() == 1
     assert world.listed() == []
-    assert CallbackStore().get(ACCOUNT, "CarrierService") is None
+    assert CallbackStore().live(ACCOUNT, "CarrierService") is None
+    assert world.register(name="CarrierService", url=world.listener.url_for("/v2"))[0] == 200
+    assert [item["url"] for item in world.listed()] == [world.listener.url_for("/v2")]  # registering again revives it
 
 
 def test_no_listener_means_no_callback(world: World) -> None:

@@ -52,22 +52,40 @@ class CallbackStore:
                         "signingSecret": signing_secret, "registeredAt": clock.iso()})
 
     def get(self, account: str, name: str) -> Item | None:
+        """The registration, live or disabled (a re-registration keeps its signing secret either way)."""
         return self.table.get(f"TS#ACCOUNT#{account}", f"CALLBACK#{name}", consistent=True)
 
-    def all(self, account: str) -> list[Item]:
-        return list(self.table.query(f"TS#ACCOUNT#{account}", "CALLBACK#", consistent=True))
+    def live(self, account: str, name: str) -> Item | None:
+        item = self.get(account, name)
+        return item if item and not item.get("disabledAt") else None
 
-    def delete(self, account: str, name: str, *, only_url: str | None = None) -> bool:
-        """Remove a registration (only while it still points at `only_url`, when given); False if none matched."""
-        kwargs: dict[str, Any] = {"TableName": self.table.name,
-                                  "Key": to_attributes({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}"}),
-                                  "ConditionExpression": "attribute_exists(pk)"}
-        if only_url:
-            kwargs["ConditionExpression"] += " AND #url = :url"
-            kwargs["ExpressionAttributeNames"] = {"#url": "url"}
-            kwargs["ExpressionAttributeValues"] = to_attributes({":url": only_url})
+    def all(self, account: str) -> list[Item]:
+        items = self.table.query(f"TS#ACCOUNT#{account}", "CALLBACK#", consistent=True)
+        return [item for item in items if not item.get("disabledAt")]
+
+    def delete(self, account: str, name: str) -> bool:
+        """Remove a live registration; False if there was none."""
         try:
-            aws.dynamodb().delete_item(**kwargs)
+            aws.dynamodb().delete_item(
+                TableName=self.table.name,
+                Key=to_attributes({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}"}),
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(disabledAt)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def disable(self, account: str, name: str, url: str) -> bool:
+        """Stop delivering to a listener that answered 410, unless it was re-registered with another URL since.
+
+        An update, not a delete: the delivery function that calls this needs no right to delete items.
+        """
+        try:
+            self.table.update(f"TS#ACCOUNT#{account}", f"CALLBACK#{name}", "SET disabledAt = :now",
+                              condition="#url = :url", names={"#url": "url"},
+                              values={":url": url, ":now": clock.iso()})
         except ClientError as error:
             if is_condition_failure(error):
                 return False
@@ -137,7 +155,7 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
     A device is marked after its delivery is queued: a crash in between queues it again on the retry (at least
     once, as webhooks are); nothing is lost.
     """
-    registration = CallbackStore(results.table).get(operation.tenant, CARRIER_SERVICE)
+    registration = CallbackStore(results.table).live(operation.tenant, CARRIER_SERVICE)
     if registration is None:
         return 0  # as the vendor: no listener, no callback
     target = _target(registration)
@@ -173,7 +191,7 @@ def handle_delivery_outcome(outcome: DeliveryOutcome) -> None:
         recorded = results.get(request_id, int(index))
         url = str(recorded.get("callbackUrl", "")) if recorded else ""
         if url:
-            CallbackStore(results.table).delete(outcome.tenant, CARRIER_SERVICE, only_url=url)
+            CallbackStore(results.table).disable(outcome.tenant, CARRIER_SERVICE, url)
             logger.warning("CarrierService listener answered 410 and was deregistered",
                            extra={"account": outcome.tenant})
 
