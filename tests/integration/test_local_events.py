@@ -13,9 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from pollgate_local.api import check_routes
 from pollgate_local.events import EventSources, Scheduler, SqsPoller
-from pollgate_local.stack import MOTO_CONFIG, LocalStack, TemplateError
+from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # samtranslator's own, on every read
 
@@ -188,9 +187,3 @@ def test_rate_schedules_fire_with_an_eventbridge_event_and_cron_is_reported(stac
     assert "cron(0 3 * * ? *) of TickFunction is not fired locally" in lines[0]
     fired = Scheduler(schedules["Often"], stack.functions["TickFunction"], threading.Event(), lines.append).fire()
     assert fired == {"source": "aws.events", "detail-type": "Scheduled Event"}
-
-
-def test_routes_of_two_apis_that_answer_the_same_request_fail_at_start() -> None:
-    check_routes([("UaiApi", "GET", "/a/{id}", "F"), ("UaiApi", "POST", "/a/{id}", "G")])
-    with pytest.raises(TemplateError, match=r"GET /a/\{\}: DensifyApi/G, UaiApi/F"):
-        check_routes([("UaiApi", "GET", "/a/{id}", "F"), ("DensifyApi", "ANY", "/a/{name}", "G")])

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from pollgate_local.functions import FunctionError
-from pollgate_local.stack import MOTO_CONFIG, LocalStack, TemplateError, rate_seconds, shared_environment
+from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
@@ -121,16 +121,3 @@ def test_stop_restores_the_environment() -> None:
         local.provision()
         assert os.environ["TABLE_NAME"] == local.provisioned.tables["Table"]
     assert os.environ.get("TABLE_NAME") == before
-
-
-def test_two_functions_disagreeing_on_a_variable_fail_at_start() -> None:
-    with pytest.raises(TemplateError, match="LOG_LEVEL: A='DEBUG' but B='INFO'"):
-        shared_environment({"A": {"LOG_LEVEL": "DEBUG"}, "B": {"LOG_LEVEL": "INFO"}})
-    assert shared_environment({"A": {"X": "1"}, "B": {"X": "1", "Y": "2"}}) == {"X": "1", "Y": "2"}
-
-
-@pytest.mark.parametrize(("expression", "seconds"), [
-    ("rate(1 minute)", 60.0), ("rate(5 minutes)", 300.0), ("rate(2 hours)", 7200.0), ("cron(0 12 * * ? *)", None),
-])
-def test_rate_expressions(expression: str, seconds: float | None) -> None:
-    assert rate_seconds(expression) == seconds
