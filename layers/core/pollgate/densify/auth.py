@@ -128,7 +128,8 @@ class UserStore:
             names={"#count": "count"}, values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS},
         )
         count = int(item["count"])
-        locked_until = now + lock_seconds(count)
+        wait = lock_seconds(count)
+        locked_until = now + wait if wait else 0.0  # no lock at all before FREE_FAILURES
         self.table.update(f"DENSIFY#LOGIN#{name}", "FAILURES", "SET lockedUntil = :until",
                           values={":until": math.ceil(locked_until)})
         return LoginFailures(count, locked_until)
