@@ -54,9 +54,11 @@ def operator(runtime: RuntimeProcess, *args: str, stdin: str = "") -> str:
     """`python -m pollgate.densify.operator ...` against the runtime's AWS endpoint, as the README says."""
     table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
     environment = {**os.environ, "TABLE_NAME": table, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run([sys.executable, "-m", "pollgate.densify.operator", *args], input=stdin, text=True,  # noqa: S603
-                          capture_output=True, env=environment, timeout=60, check=False)
+                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1"}
+    command = [sys.executable, "-m", "pollgate.densify.operator", *args]
+    done = subprocess.run(command, input=stdin, text=True, capture_output=True, env=environment,  # noqa: S603
+                          timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
