@@ -1,0 +1,211 @@
+"""The ThingSpace face end to end: `pollgate run` in a subprocess, the operator commands against its AWS endpoint,
+and a client speaking HTTP to it exactly as a ThingSpace client would; callbacks land on a loopback listener."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pollgate_local.process import RuntimeProcess
+from pytest_httpserver import HTTPServer
+from standardwebhooks import Webhook
+
+pytestmark = pytest.mark.e2e
+
+ACCOUNT = "0000555555-00001"
+POLL_SECONDS = 15.0
+
+
+class Client:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.headers: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(  # noqa: S310 - the runtime under test, on loopback
+            self.base_url + path, data=data, method=method,
+            headers={"content-type": "application/json", **self.headers, **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                status, text = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read()
+        return status, json.loads(text) if text else None
+
+
+def operator(runtime: RuntimeProcess, table: str, *args: str) -> dict[str, Any]:
+    """`python -m pollgate.thingspace.operator ...` against the runtime's AWS endpoint, as an operator runs it."""
+    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
+                   "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+    environment.pop("AWS_SESSION_TOKEN", None)
+    done = subprocess.run([sys.executable, "-m", "pollgate.thingspace.operator", *args], env=environment,  # noqa: S603
+                          capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[RuntimeProcess]:
+    with RuntimeProcess("--no-demo") as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def seeded(runtime: RuntimeProcess) -> dict[str, str]:
+    table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
+    client = operator(runtime, table, "add-client", "--key", "e2e-client")
+    operator(runtime, table, "add-account", "--name", ACCOUNT)
+    user = operator(runtime, table, "add-user", "--username", "e2e-user", "--account", ACCOUNT)
+    operator(runtime, table, "add-user", "--username", "locked-out", "--password", "right-password",
+             "--account", ACCOUNT)
+    for n in range(4):
+        operator(runtime, table, "add-device", "--account", ACCOUNT, "--id", f"imei=35000000000000{n}",
+                 "--id", f"iccid=8914800000080078420{n}")
+    return {"secret": client["clientSecret"], "password": user["password"], "table": table}
+
+
+@pytest.fixture(scope="module")
+def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Client:
+    """A client that has a bearer token and a session, as after the first two calls of any ThingSpace script."""
+    client = Client(runtime.base_url)
+    basic = "Basic " + base64.b64encode(f"e2e-client:{seeded['secret']}".encode()).decode()
+    status, token = client.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
+                                headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic})
+    assert status == 200 and token["expires_in"] == 3600
+    status, again = client.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
+                                headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic})
+    assert (status, again["access_token"]) == (200, token["access_token"])
+    client.headers["authorization"] = f"Bearer {token['access_token']}"
+    status, session = client.call("POST", "/api/m2m/v1/session/login",
+                                  {"username": "e2e-user", "password": seeded["password"]})
+    assert status == 200
+    client.headers["vz-m2m-token"] = session["sessionToken"]
+    return client
+
+
+@pytest.fixture
+def listener() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def activate(client: Client, *imeis: str) -> str:
+    status, answer = client.call("POST", "/api/m2m/v1/devices/actions/activate", {
+        "accountName": ACCOUNT, "servicePlan": "M2M_4G",
+        "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]} for imei in imeis]})
+    assert status == 200, answer
+    return str(answer["requestId"])
+
+
+def poll_until_done(client: Client, request_id: str) -> str:
+    deadline = time.monotonic() + POLL_SECONDS
+    while time.monotonic() < deadline:
+        status, answer = client.call("GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status")
+        assert status == 200, answer
+        if answer["status"] != "Pending":
+            return str(answer["status"])
+        time.sleep(0.05)
+    raise TimeoutError(f"{request_id} still Pending after {POLL_SECONDS} s")
+
+
+def wait_for_requests(listener: HTTPServer, count: int) -> list[Any]:
+    deadline = time.monotonic() + POLL_SECONDS
+    while len(listener.log) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(listener.log) >= count, f"{len(listener.log)} callbacks of {count}"
+    return [request for request, _ in listener.log]
+
+
+def test_token_login_activate_poll_and_a_verified_callback(client: Client, listener: HTTPServer) -> None:
+    listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+    status, registered = client.call("POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", {
+        "name": "CarrierService", "url": listener.url_for("/carrier"), "username": "cb", "password": "cb-pass"})
+    assert status == 200 and registered["serviceName"] == "CarrierService"
+
+    request_id = activate(client, "350000000000000")
+    assert poll_until_done(client, request_id) == "Success"
+
+    [request] = wait_for_requests(listener, 1)
+    payload = Webhook(registered["signingSecret"]).verify(request.get_data(), dict(request.headers))
+    assert payload["requestId"] == request_id and payload["status"] == "Success"
+    assert payload["deviceIds"] == [{"kind": "imei", "id": "350000000000000"}]
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"cb:cb-pass").decode()
+
+    again = activate(client, "350000000000000")
+    assert poll_until_done(client, again) == "Failed"
+    second = wait_for_requests(listener, 2)[1]
+    failure = json.loads(second.get_data())
+    assert failure["faultResponse"]["faultcode"] == "REQUEST_FAILED.DeviceAlreadyActive"
+    assert client.call("DELETE", f"/api/m2m/v1/callbacks/{ACCOUNT}/name/CarrierService")[0] == 200
+
+
+def test_a_multi_device_request_has_no_status_but_every_device_moves(client: Client, seeded: dict[str, str],
+                                                                     runtime: RuntimeProcess) -> None:
+    request_id = activate(client, "350000000000001", "350000000000002")
+    deadline = time.monotonic() + POLL_SECONDS
+    states: list[str] = []
+    while time.monotonic() < deadline:
+        listed = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "pollgate.thingspace.operator", "list-devices", "--account", ACCOUNT],
+            env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+                 "TABLE_NAME": seeded["table"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
+            capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+        devices = [json.loads(line) for line in listed]
+        states = [d["state"] for d in devices if d["ids"]["imei"] in {"350000000000001", "350000000000002"}]
+        if states == ["active", "active"]:
+            break
+        time.sleep(0.1)
+    assert states == ["active", "active"]
+    status, answer = client.call("GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status")
+    assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.MultipleDevicesRequest")
+
+
+def test_error_codes_over_http(client: Client, runtime: RuntimeProcess) -> None:
+    bare = Client(runtime.base_url)
+    status, answer = bare.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials")
+    assert (status, answer["fault"]["code"]) == (401, "900902")
+    status, answer = bare.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"authorization": "Bearer nope"})
+    assert (status, answer["fault"]["code"]) == (401, "900901")
+    status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"vz-m2m-token": "nope"})
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.SessionToken.Invalid")
+    status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"content-type": "text/plain"})
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.ContentType.Invalid")
+    status, answer = client.call("GET", "/api/m2m/v1/callbacks/not-mine")
+    assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.AccountNotFound")
+    status, answer = client.call("GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/no-such-request/status")
+    assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.RequestNotFound")
+    status, answer = client.call("POST", "/api/m2m/v1/devices/actions/activate", {"accountName": ACCOUNT})
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.Devices.Invalid")
+    request_id = activate(client, "999999999999999")
+    assert poll_until_done(client, request_id) == "Failed"
+
+
+def test_five_wrong_passwords_lock_the_user(client: Client) -> None:
+    codes = [client.call("POST", "/api/m2m/v1/session/login", {"username": "locked-out", "password": f"no-{n}"})[1]
+             ["errorCode"] for n in range(5)]
+    assert codes == ["REQUEST_FAILED.UserNotAuthenticated"] * 4 + ["REQUEST_FAILED.UserLocked"]
+    status, answer = client.call("POST", "/api/m2m/v1/session/login",
+                                 {"username": "locked-out", "password": "right-password"})
+    assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.UserLocked")
+
+
+def test_logout_ends_the_session(client: Client, seeded: dict[str, str]) -> None:
+    status, session = client.call("POST", "/api/m2m/v1/session/login",
+                                  {"username": "e2e-user", "password": seeded["password"]})
+    mine = {"vz-m2m-token": session["sessionToken"]}
+    assert client.call("POST", "/api/m2m/v1/session/logout", headers=mine)[0] == 200
+    status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers=mine)
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.SessionToken.Invalid")
