@@ -123,6 +123,31 @@ def json_depth(text: str) -> int:
     return deepest
 
 
+TRANSIENT_RETRY_AFTER_SECONDS = 2
+_TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "Throttling",
+    "TooManyRequestsException", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError",
+    "InternalFailure", "TransactionConflictException",
+})
+
+
+def _error_code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def is_transient(error: Exception) -> bool:
+    """AWS throttling, a service fault or a connection problem that outlasted botocore's own retries."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        return _error_code(error) in _TRANSIENT_CODES
+    if isinstance(error, BotoCoreError):
+        return True
+    # Powertools' idempotency layer wraps the DynamoDB error it met.
+    return isinstance(error.__cause__, Exception) and is_transient(error.__cause__)
+
+
 class FaceResolver(APIGatewayHttpResolver):
     """A Powertools HTTP API resolver that refuses oversized, non-UTF-8 or too-deep requests in the face's shape."""
 
@@ -161,6 +186,13 @@ def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _internal(error: Exception) -> Response[Any]:
+        if is_transient(error):
+            # Nothing was accepted: the client may safely retry (with its Idempotency-Key, if any).
+            logger.warning("AWS dependency unavailable", extra={"error": type(error).__name__,
+                                                                 "code": _error_code(error)})
+            response = errors.rejected(503, "the service is busy; retry shortly")
+            response.headers["Retry-After"] = str(TRANSIENT_RETRY_AFTER_SECONDS)
+            return response
         logger.exception("unhandled error", extra={"error": type(error).__name__})
         return errors.internal_error()
 
