@@ -25,7 +25,7 @@ OPERATION_LATENCY = "OperationLatency"
 WEBHOOK_DELIVERED = "WebhookDelivered"
 WEBHOOK_FAILED = "WebhookFailed"
 
-# Powertools reads the namespace from the environment (the template sets it per stage); the default keeps a
+# The template sets the namespace per stage (pollgate-<Stage>); the default keeps a
 # function invoked without it (a script, a test) from failing at flush.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "pollgate")
 
