@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,32 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+class QuietMetrics(io.TextIOBase):
+    """stdout without the CloudWatch EMF blobs Powertools Metrics prints after every invocation.
+
+    They are noise on a console (`--log-level INFO` or `DEBUG` shows them); everything else passes through.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._dropped = threading.local()  # print() writes the blob, then its "\n", separately
+
+    def write(self, text: str) -> int:
+        dropped, self._dropped.last = getattr(self._dropped, "last", False), False
+        if text.startswith('{"_aws":'):
+            self._dropped.last = True
+            return len(text)
+        if dropped and text == "\n":
+            return len(text)
+        return int(self._stream.write(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._stream.isatty())
+
+
 def run(args: argparse.Namespace) -> int:
     from pollgate_local.runtime import Options, Runtime
     from pollgate_local.servers import PortInUseError
@@ -34,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     options = Options(template=Path(args.template), port=args.port, aws_port=args.aws_port,
                       lambda_port=args.lambda_port, services_only=args.services_only, demo=not args.no_demo,
                       log_level=args.log_level)
+    if logging.getLevelName(args.log_level.upper()) not in (logging.DEBUG, logging.INFO):
+        sys.stdout = QuietMetrics(sys.stdout)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

@@ -133,9 +133,18 @@ class LocalFunction:
 
     def _load(self, number: int) -> Handler:
         """A cold start: load the handler's module under a name of its own and return the handler."""
-        module_path, _, attribute = self.handler.rpartition(".")
+        module, source = self.load_module(str(number))
+        attribute = self.handler.rpartition(".")[2]
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise FunctionError("Runtime.HandlerNotFound", f"{self.handler} is not a function in {source}")
+        return handler  # type: ignore[no-any-return]
+
+    def load_module(self, instance: str) -> tuple[ModuleType, Path]:
+        """The handler's module, freshly loaded as `pollgate_local.fn.<LogicalId>.<instance>`, and its file."""
+        module_path = self.handler.rpartition(".")[0]
         source = self.code_dir / (module_path.replace(".", "/") + ".py")
-        module_name = f"pollgate_local.fn.{self.logical_id}.{number}"
+        module_name = f"pollgate_local.fn.{self.logical_id}.{instance}"
         spec = importlib.util.spec_from_file_location(module_name, source)
         if spec is None or spec.loader is None:
             raise FunctionError("Runtime.ImportModuleError", f"cannot load {source}")
@@ -151,10 +160,7 @@ class LocalFunction:
                 raise FunctionError("Runtime.ImportModuleError", f"{source}: {error}") from error
             finally:
                 sys.path.remove(code_dir)
-        handler = getattr(module, attribute, None)
-        if not callable(handler):
-            raise FunctionError("Runtime.HandlerNotFound", f"{self.handler} is not a function in {source}")
-        return handler  # type: ignore[no-any-return]
+        return module, source
 
 
 _IMPORT_LOCK = threading.Lock()

@@ -74,7 +74,9 @@ class Runtime:
                   f"(AWS endpoint {self.aws_url}, Lambda endpoint {self.lambda_url}); Ctrl-C stops")
 
     def _start(self, options: Options) -> None:
-        stack = self.stack = LocalStack(options.template, parameters={"LogLevel": options.log_level})
+        # Template parameters the local runtime sets (a template without them ignores them).
+        parameters = {"LogLevel": options.log_level, "WebhookAllowHosts": RUNTIME_ENVIRONMENT["WEBHOOK_ALLOW_HOSTS"]}
+        stack = self.stack = LocalStack(options.template, parameters=parameters)
         provisioned = stack.provision()
         os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
         # moto's own server shares this process's backends: `aws --endpoint-url` sees what the functions wrote.
@@ -106,6 +108,8 @@ class Runtime:
         say(f"pollgate local runtime: {self.options.template.name} on moto, functions in process (no Docker)")
         for logical_id, name in local.tables.items():
             say(f"  table          {logical_id}: {name}")
+        for logical_id, bucket in local.buckets.items():
+            say(f"  bucket         {logical_id}: {bucket}")
         for logical_id, url in local.queues.items():
             say(f"  queue          {logical_id}: {url}")
         for logical_id, arn in local.state_machines.items():

@@ -20,7 +20,7 @@ Use it in a test (integration ring)::
         execution = stack.wait_for_execution(execution_arn, timeout=10)  # DescribeExecution output
     # leaving the block stops the invoke server and restores os.environ
 
-`provision()` returns a `Provisioned`: physical names (`tables`, `queues` (URLs), `queue_arns`, `secrets`
+`provision()` returns a `Provisioned`: physical names (`tables`, `queues` (URLs), `queue_arns`, `buckets`, `secrets`
 (ARNs), `secret_values`, `state_machines` (ARNs)), `environment` (resolved variables per function) and
 `shared_environment` (their union, which provision() puts in os.environ: functions share one process, so two
 functions giving one variable different values is an error at start). Functions: `stack.functions[logical_id]`
@@ -67,6 +67,8 @@ LOCAL_PARAMETERS = {"Stage": "local"}
 
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+# Resources whose logical id is what a local reference should give (SAM's providers match on it).
+_REFERENCED_BY_LOGICAL_ID = ("AWS::Serverless::LayerVersion", "AWS::Serverless::HttpApi", "AWS::Serverless::Api")
 # What IntrinsicResolver leaves behind for a reference it could not resolve (ignore_errors=True).
 _UNRESOLVED = re.compile(r"^\$[A-Za-z0-9]+\.[A-Za-z0-9.]+$")
 
@@ -105,6 +107,7 @@ class Provisioned:
     tables: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     secret_values: dict[str, str] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)
@@ -146,6 +149,8 @@ class LocalStack:
                 url = self._create_queue(symbols[logical_id]["QueueName"], props)
                 done.queues[logical_id] = symbols[logical_id]["Ref"] = symbols[logical_id]["QueueUrl"] = url
                 done.queue_arns[logical_id] = symbols[logical_id]["Arn"]
+            elif kind == "AWS::S3::Bucket":
+                done.buckets[logical_id] = self._create_bucket(symbols[logical_id]["Ref"])
             elif kind == "AWS::SecretsManager::Secret":
                 arn, value = self._create_secret(symbols[logical_id]["Name"], props)
                 done.secrets[logical_id] = symbols[logical_id]["Ref"] = symbols[logical_id]["Id"] = arn
@@ -158,7 +163,7 @@ class LocalStack:
                     logical_id, symbols[logical_id]["Name"], resource.get("Properties") or {})
         self._stack = Stack(self._source.parent_stack_path, self._source.name, str(self.template_path),
                             self._source.parameters, template, self._source.metadata)
-        self._load_functions(done)
+        self._load_functions(done, symbols)
         done.shared_environment = shared_environment(done.environment)
         if set_environment:
             self._set_environment(done.shared_environment)
@@ -191,6 +196,11 @@ class LocalStack:
             elif kind in _FUNCTION_TYPES:
                 name = props.get("FunctionName") or logical_id
                 symbols[logical_id] = {"Ref": name, "Arn": function_arn(name)}
+            elif kind == "AWS::S3::Bucket":
+                name = props.get("BucketName") or default.lower()  # bucket names are lower case
+                symbols[logical_id] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}",
+                                       "DomainName": f"{name}.s3.amazonaws.com",
+                                       "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com"}
             elif kind == "AWS::Logs::LogGroup":
                 name = props.get("LogGroupName") or default
                 symbols[logical_id] = {"Ref": name, "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"}
@@ -247,6 +257,12 @@ class LocalStack:
         return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
 
     @staticmethod
+    def _create_bucket(name: str) -> str:
+        # Encryption, public-access blocks and lifecycle rules change nothing a local client can observe.
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=name)
+        return name
+
+    @staticmethod
     def _create_secret(name: str, props: dict[str, Any]) -> tuple[str, str]:
         value = props.get("SecretString")
         generate = props.get("GenerateSecretString")
@@ -279,8 +295,11 @@ class LocalStack:
         answer = boto3.client("stepfunctions", region_name=REGION).create_state_machine(**kwargs)
         return str(answer["stateMachineArn"])
 
-    def _load_functions(self, done: Provisioned) -> None:
+    def _load_functions(self, done: Provisioned, symbols: dict[str, dict[str, Any]]) -> None:
         provider = SamFunctionProvider([self._require_stack()], ignore_code_extraction_warnings=True)
+        # A !Ref to a resource without a local symbol resolves to its bare logical id: refuse that in env values.
+        not_created = {logical_id: str(resource.get("Type")) for logical_id, resource in self._source.resources.items()
+                       if logical_id not in symbols and resource.get("Type") not in _REFERENCED_BY_LOGICAL_ID}
         for function in provider.get_all():
             if function.packagetype != "Zip" or not function.codeuri or not function.handler:
                 raise TemplateError(f"{function.name}: only zip functions with local code run in process")
@@ -291,6 +310,9 @@ class LocalStack:
             environment = {}
             for key, value in variables.items():
                 _require_resolved(f"{function.name} environment {key}", value)
+                if isinstance(value, str) and value in not_created:
+                    raise TemplateError(f"{function.name} environment {key}: the local runtime does not create "
+                                        f"{value} ({not_created[value]}); teach stack.py to")
                 environment[key] = str(value).lower() if isinstance(value, bool) else str(value)
             done.environment[function.name] = environment
             for layer in function.layers:
