@@ -64,6 +64,8 @@ class SqsPoller:
         self._function = function
         self._stop = stop
         self._sqs: Any = boto3.client("sqs", region_name=REGION)
+        # Each concurrent invocation needs an instance of its own.
+        function.max_instances = max(function.max_instances, source.maximum_concurrency)
         self.threads = [threading.Thread(target=self._run, name=f"sqs-{source.function}-{n}", daemon=True)
                         for n in range(max(1, source.maximum_concurrency))]
 
