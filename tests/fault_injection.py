@@ -61,3 +61,20 @@ def failing(monkeypatch: pytest.MonkeyPatch, service: str, **faults: tuple[str, 
         yield faulty
     finally:
         monkeypatch.setattr(aws, "client", original)
+
+
+def serialise_dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One DynamoDB call at a time, as DynamoDB applies each request to an item atomically; moto's in-memory
+    tables do not (a transaction deep-copies a table while another thread writes it). Races between separate
+    calls, the ones our conditional writes must survive, stay possible."""
+    lock = threading.Lock()
+    client = aws.dynamodb()
+
+    def locked(call: Any) -> Any:
+        def under_lock(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return call(*args, **kwargs)
+        return under_lock
+
+    for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query"):
+        monkeypatch.setattr(client, name, locked(getattr(client, name)))

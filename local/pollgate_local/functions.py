@@ -24,6 +24,18 @@ from pollgate_local import ACCOUNT, REGION
 
 Handler = Callable[[Any, Any], Any]
 
+# Powertools' HTTP resolvers keep the request being handled on their base class (BaseRouter.current_event),
+# shared by every resolver in the process: right in Lambda, where a process serves one request at a time, but two
+# API Gateway events handled at once here would read each other's headers and body. So handlers given an API
+# Gateway event run one at a time in this process; other events (workflow tasks, SQS batches) stay concurrent.
+_HTTP_HANDLER_LOCK = threading.Lock()
+
+
+def _is_api_gateway_event(event: Any) -> bool:
+    return isinstance(event, dict) and isinstance(event.get("requestContext"), dict) and (
+        "http" in event["requestContext"] or "httpMethod" in event)
+
+
 # How long an invocation waits for a free instance once max_instances are busy (Lambda would throttle).
 _INSTANCE_WAIT_SECONDS = 30.0
 
@@ -88,7 +100,11 @@ class LocalFunction:
 
         def run() -> None:
             try:
-                outcome["result"] = handler(event, context)
+                if _is_api_gateway_event(event):
+                    with _HTTP_HANDLER_LOCK:
+                        outcome["result"] = handler(event, context)
+                else:
+                    outcome["result"] = handler(event, context)
             except Exception as error:  # every handler error becomes Lambda's error payload
                 outcome["error"] = FunctionError(
                     type(error).__name__, str(error), traceback.format_exception(error)[1:])
