@@ -3,14 +3,12 @@ how many polls one runtime sustains. Loopback only; every loop is bounded in cou
 
 from __future__ import annotations
 
-import json
 import statistics
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
+from pollgate_local.client import call
 from pollgate_local.process import RuntimeProcess
 
 from bench.figures import Figure, Figures
@@ -27,14 +25,8 @@ REPORT = {"language": 1033, "packageId": "bench", "platform": "WIN64", "statusCo
 
 def _call(base_url: str, method: str, path: str, body: Any = None,
           headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(  # noqa: S310 - loopback runtime started by this module
-        base_url + path, data=None if body is None else json.dumps(body).encode(), method=method,
-        headers={"content-type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    answer = call(base_url, method, path, body, headers)
+    return answer.status, answer.body
 
 
 def _percentile(values: list[float], fraction: float) -> float:

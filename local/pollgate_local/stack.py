@@ -54,7 +54,7 @@ from samcli.lib.samlib.wrapper import SamTranslatorWrapper
 
 from pollgate_local import ACCOUNT, REGION
 from pollgate_local.functions import LocalFunction, function_arn
-from pollgate_local.invoke_server import LambdaInvokeServer
+from pollgate_local.invoke_server import LambdaInvokeServer, function_name_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -331,8 +331,6 @@ class LocalStack:
     # ------------------------------------------------------------------ running
     def function(self, identifier: str) -> LocalFunction | None:
         """A function by logical id, function name or ARN."""
-        from pollgate_local.invoke_server import function_name_of
-
         name = function_name_of(identifier)
         if name in self.functions:
             return self.functions[name]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import jwt
 import pytest
+from pollgate_local.client import Answer, call
 from pollgate_local.process import RuntimeProcess
 
 from tests.conftest import DeviceKey
@@ -29,17 +27,8 @@ class Client:
         self.base_url = base_url
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(  # noqa: S310 - the runtime under test, on loopback
-            self.base_url + path, data=data, method=method,
-            headers={"content-type": "application/json", **(headers or {})})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                status, answer_headers, text = answer.status, dict(answer.headers), answer.read()
-        except urllib.error.HTTPError as error:
-            status, answer_headers, text = error.code, dict(error.headers), error.read()
-        return status, answer_headers, json.loads(text) if text else None
+             raw: bytes | None = None) -> Answer:
+        return call(self.base_url, method, path, body, headers, raw)
 
 
 @pytest.fixture(scope="module")

@@ -28,13 +28,12 @@ import importlib
 import json
 import pkgutil
 import shlex
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pollgate_local.client import call
 from pollgate_local.stack import LocalStack
 
 
@@ -65,19 +64,8 @@ class DemoContext:
 
     def request(self, method: str, path: str, body: Any = None,
                 headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(  # noqa: S310 - base_url is our own loopback server
-            self.base_url + path, data=data, method=method,
-            headers={"content-type": "application/json", **(headers or {})})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                status, text = answer.status, answer.read()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read()
-        try:
-            return status, json.loads(text) if text else None
-        except ValueError:
-            return status, text.decode(errors="replace")
+        answer = call(self.base_url, method, path, body, headers)
+        return answer.status, answer.body
 
     def curl(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> str:
         parts = ["curl", "-sS", "-i"]
