@@ -5,9 +5,10 @@ A face supplies one `FaceErrors`; its functions get a resolver from `face_resolv
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -64,6 +65,22 @@ class FaceErrors:
     # A request refused before parsing (413 body too large, 431 headers too large, 400 not UTF-8 or too deep);
     # by default the face's invalid-input answer with that status.
     request_rejected: Callable[[int, str], Response[Any]] | None = None
+    # For the face's OpenAPI document: the JSON of every error (a pydantic model, or a union of models), and
+    # the error statuses any operation of the face may answer, each with what it means.
+    error_body: Any = None
+    error_statuses: Mapping[int, str] = field(default_factory=dict)
+
+    def documented(self, responses: Mapping[int, Any] | None, success_status: int,
+                   success_description: str) -> dict[int, Any]:
+        """A route's OpenAPI responses: the face's errors, then the route's own (which win); without a 2xx of
+        its own, the route's default success, described by its return annotation."""
+        errors = {} if self.error_body is None else {
+            status: {"description": description, "content": {JSON: {"model": self.error_body}}}
+            for status, description in self.error_statuses.items()}
+        own = dict(responses or {})
+        if not any(200 <= status < 300 for status in own):
+            own[success_status] = {"description": success_description}
+        return {**errors, **own}
 
     def rejected(self, status: int, problem: str) -> Response[Any]:
         if self.request_rejected is not None:
@@ -155,6 +172,15 @@ class FaceResolver(APIGatewayHttpResolver):
         super().__init__(enable_validation=True)
         self.face_errors = errors
 
+    def route(self, *args: Any, **kwargs: Any) -> Any:
+        """Every route documents the face's errors in the face's own shape (get/post/... all come here)."""
+        call = _ROUTE_SIGNATURE.bind(self, *args, **kwargs)
+        call.apply_defaults()
+        arguments = call.arguments
+        arguments["responses"] = self.face_errors.documented(
+            arguments["responses"], arguments["status_code"], arguments["response_description"])
+        return super().route(*call.args[1:], **call.kwargs)
+
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
         problem = request_problem(event)
         if problem is None:
@@ -163,6 +189,9 @@ class FaceResolver(APIGatewayHttpResolver):
         response = self.face_errors.rejected(*problem)
         return {"statusCode": response.status_code, "headers": {"Content-Type": JSON, **response.headers},
                 "body": response.body, "isBase64Encoded": False, "cookies": []}
+
+
+_ROUTE_SIGNATURE = inspect.signature(APIGatewayHttpResolver.route)
 
 
 def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pollgate.api import FaceErrors, FieldProblem, face_resolver, field_problems, json_response
 from pollgate.densify.auth import Caller, verify_token
 from pollgate.densify.errors import DensifyError
-from pollgate.densify.models import PLATFORMS
+from pollgate.densify.models import PLATFORMS, ErrorBody
 
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the body must be JSON with Content-Type: application/json."
 # What pydantic reports when the body could not be parsed as JSON at all (a 415, not a 400).
@@ -43,6 +43,16 @@ ERRORS = FaceErrors(
     not_found=lambda path: error(404, f"No such resource: {path}."),
     internal_error=lambda: error(500, "Internal server error."),
     request_rejected=lambda status, problem: error(status, f"Request refused: {problem}."),
+    error_body=ErrorBody,
+    error_statuses={
+        400: "Invalid request, a field named in the message; or an on-demand result over its limit",
+        401: "Unauthorized: no token, a bad or expired one, or a failed login",
+        404: "No such subscription (or one the caller may not see), platform type or route",
+        413: "The body is larger than 1 MiB",
+        415: "The body is not JSON, or not declared as application/json",
+        431: "The request headers are larger than 16 KiB",
+        500: "Internal server error",
+    },
 )
 
 

@@ -148,3 +148,10 @@ class SubscriptionRefs(RootModel[list[Annotated[str, StringConstraints(min_lengt
 
     def refs(self) -> list[str]:
         return [item if isinstance(item, str) else item.subscriptionRef for item in self.root]
+
+
+class ErrorBody(BaseModel):
+    """Every answer of the face other than success."""
+
+    message: str
+    status: int = Field(description="The HTTP status code again.")

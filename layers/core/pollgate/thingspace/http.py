@@ -12,6 +12,7 @@ from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, authenticate_session, verify_bearer
 from pollgate.thingspace.errors import ThingSpaceError
+from pollgate.thingspace.models import ErrorBody
 
 SESSION_HEADER = "vz-m2m-token"
 BodyModel = TypeVar("BodyModel", bound=BaseModel)
@@ -40,6 +41,15 @@ ERRORS = FaceErrors(
     invalid_input=_invalid,
     not_found=_not_found,
     internal_error=lambda: json_response(500, errors.UNEXPECTED.body()),
+    error_body=ErrorBody,
+    error_statuses={
+        400: "INPUT_INVALID.* or REQUEST_FAILED.* (errorCode); the token endpoint: an OAuth error",
+        401: "The gateway's fault: OAuth credentials missing (900902), invalid or expired (900901)",
+        404: "The gateway's fault 900906: no such resource",
+        413: "The body is larger than 1 MiB",
+        431: "The request headers are larger than 16 KiB",
+        500: "REQUEST_FAILED.UnexpectedError",
+    },
 )
 
 

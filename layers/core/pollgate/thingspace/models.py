@@ -102,3 +102,32 @@ class CallbackRegistration(BaseModel):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
         return value
+
+
+class VendorError(BaseModel):
+    """The M2M services' error: clients match errorCode, never errorMessage."""
+
+    errorCode: str = Field(description="<CLASS>.<Specific>, e.g. REQUEST_FAILED.SessionToken.Expired")
+    errorMessage: str
+
+
+class Fault(BaseModel):
+    code: str = Field(description="900901 invalid or expired credentials, 900902 missing, 900906 no such resource")
+    message: str
+    description: str
+
+
+class GatewayFault(BaseModel):
+    """The API gateway's error, in front of the services: a missing or bad OAuth credential, an unknown path."""
+
+    fault: Fault
+
+
+class OAuthError(BaseModel):
+    """The token endpoint's refusal of a grant (RFC 6749 section 5.2)."""
+
+    error: str
+    error_description: str
+
+
+ErrorBody = VendorError | GatewayFault | OAuthError

@@ -13,6 +13,7 @@ from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.auth import DeviceToken, require_admin, verify_device_token
 from pollgate.uai.messages import UaiError
+from pollgate.uai.models import Outcome
 
 
 def _domain(error: Any) -> Response[Any]:
@@ -41,6 +42,19 @@ ERRORS = FaceErrors(
     not_found=lambda path: json_response(404, messages.ROUTE_NOT_FOUND.render(path)),
     internal_error=lambda: json_response(500, messages.INTERNAL_ERROR.render()),
     idempotency_error=_idempotency,
+    error_body=Outcome,
+    error_statuses={
+        400: "The body or a field is invalid (key request.bodyInvalid, request.fieldInvalid), or the request is "
+             "not UTF-8 or nested too deep",
+        401: "No token, or a bad, expired or unverifiable one; the key names the cause (auth.*)",
+        404: "No such polling ID, key or route",
+        409: "A request with this Idempotency-Key is still in progress; retry after Retry-After",
+        410: "The polling ID has expired",
+        413: "The body is larger than 1 MiB",
+        422: "This Idempotency-Key was used with another body",
+        431: "The request headers are larger than 16 KiB",
+        500: "Internal error",
+    },
 )
 
 
