@@ -24,8 +24,8 @@ def free_port() -> int:
 class RuntimeProcess:
     """Starts the runtime, waits (bounded) for its ready line, keeps every output line; stop() always ends it."""
 
-    def __init__(self, *args: str, ready_timeout: float = 60.0) -> None:
-        self.port, self.aws_port, self.lambda_port = free_port(), free_port(), free_port()
+    def __init__(self, *args: str, port: int | None = None, ready_timeout: float = 60.0) -> None:
+        self.port, self.aws_port, self.lambda_port = port or free_port(), free_port(), free_port()
         self.args = ["--port", str(self.port), "--aws-port", str(self.aws_port),
                      "--lambda-port", str(self.lambda_port), *args]
         self.ready_timeout = ready_timeout

@@ -172,9 +172,7 @@ def test_demo_data_prints_curl_lines_that_work() -> None:
 
 
 def test_a_port_in_use_is_a_one_line_error(runtime: RuntimeProcess) -> None:
-    clash = RuntimeProcess()
-    clash.port = runtime.port
-    clash.args[1] = str(runtime.port)
+    clash = RuntimeProcess(port=runtime.port)
     with pytest.raises(RuntimeError) as ended:
         clash.start()
     clash.stop()
