@@ -1,0 +1,187 @@
+"""ThingSpace device actions under load: 500 single-device activations submitted concurrently to `pollgate run`.
+
+The runtime runs as `make run` runs it (moto, the template's functions in process, the real Express workflow,
+the webhook queue's SQS source). The account's CarrierService listener is a loopback receiver. Figures:
+every request reaches a terminal status, none is lost (every one answers a status and calls back), no device
+is transitioned twice (the inventory counts each device's transitions), and the latency from submitting an
+action to receiving its callback. Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pollgate_local.process import RuntimeProcess
+
+from bench.figures import Figure, Figures
+
+ACTIONS = int(os.environ.get("THINGSPACE_BENCH_ACTIONS", "500"))
+SUBMITTERS = 16  # concurrent clients submitting actions
+DEADLINE_SECONDS = 300.0
+ACCOUNT = "0000777777-00001"
+
+
+class _Listener(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    lock = threading.Lock()
+    received: list[tuple[str, str, float]] = []  # (requestId, status, perf_counter at receipt)
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        with _Listener.lock:
+            _Listener.received.append((str(body.get("requestId")), str(body.get("status")), time.perf_counter()))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _call(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+          raw: bytes | None = None) -> tuple[int, Any]:
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(  # noqa: S310 - loopback runtime started by this module
+        base_url + path, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
+    """The operator's part, straight into the runtime's moto: a client, the account, a user, ACTIONS devices."""
+    table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
+    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
+                       "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                       "AWS_DEFAULT_REGION": "us-east-1"})
+    from pollgate import aws, settings
+    from pollgate.thingspace.auth import CredentialStore
+    from pollgate.thingspace.inventory import InventoryStore
+
+    settings.reset_settings()
+    aws.reset_clients()
+    InventoryStore().add_account(ACCOUNT)
+    CredentialStore().add_client("bench-client", "bench-client-secret")
+    CredentialStore().add_user("bench-user", "bench-password", [ACCOUNT])
+    inventory = InventoryStore()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: inventory.add_device(ACCOUNT, {"imei": f"35{n:013d}"}), range(ACTIONS)))
+    basic = "Basic " + base64.b64encode(b"bench-client:bench-client-secret").decode()
+    status, token = _call(runtime.base_url, "POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
+                          headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"})
+    assert status == 200, token
+    bearer = f"Bearer {token['access_token']}"
+    status, session = _call(runtime.base_url, "POST", "/api/m2m/v1/session/login",
+                            {"username": "bench-user", "password": "bench-password"}, {"authorization": bearer})
+    assert status == 200, session
+    return bearer, str(session["sessionToken"])
+
+
+def _transitions() -> list[int]:
+    from pollgate.thingspace.inventory import InventoryStore
+
+    return [int(item.get("transitions", 0)) for item in InventoryStore().devices(ACCOUNT)]
+
+
+def _faults(request_ids: dict[str, float]) -> Counter[str]:
+    """Why devices failed (none should in this run: every device starts pre-active)."""
+    from pollgate.thingspace.actions import DeviceResultStore
+
+    results = DeviceResultStore()
+    faults: Counter[str] = Counter()
+    for request_id in request_ids:
+        item = results.get(request_id, 0)
+        if item is None:
+            faults["no outcome recorded"] += 1
+        elif item.get("faultCode"):
+            faults[f"{item['faultCode']}: {item.get('faultMessage', '')[:120]}"] += 1
+    return faults
+
+
+def run() -> Figures:
+    _Listener.received = []
+    listener = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    try:
+        with RuntimeProcess("--no-demo", "--log-level", "ERROR") as runtime:
+            bearer, session = _seed(runtime)
+            m2m = {"authorization": bearer, "vz-m2m-token": session}
+            url = f"http://127.0.0.1:{listener.server_address[1]}/carrier"
+            status, _ = _call(runtime.base_url, "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}",
+                              {"name": "CarrierService", "url": url}, m2m)
+            assert status == 200
+
+            submitted: dict[str, float] = {}
+            lock = threading.Lock()
+
+            def submit(n: int) -> None:
+                body = {"accountName": ACCOUNT, "servicePlan": "M2M_4G",
+                        "devices": [{"deviceIds": [{"kind": "imei", "id": f"35{n:013d}"}]}]}
+                started = time.perf_counter()
+                status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate", body, m2m)
+                if status == 200:
+                    with lock:
+                        submitted[answer["requestId"]] = started
+
+            began = time.perf_counter()
+            with ThreadPoolExecutor(SUBMITTERS) as pool:
+                list(pool.map(submit, range(ACTIONS)))
+            submit_seconds = time.perf_counter() - began
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while len({r for r, _, _ in _Listener.received}) < len(submitted) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            all_called_back = time.perf_counter() - began
+
+            statuses: Counter[str] = Counter()
+            for request_id in submitted:
+                status, answer = _call(runtime.base_url, "GET",
+                                       f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m)
+                statuses[answer.get("status", "error") if status == 200 else "error"] += 1
+            transitions = _transitions()
+            faults = _faults(submitted)
+            if faults:
+                print(f"device faults: {dict(faults)}", flush=True)
+    finally:
+        listener.shutdown()
+        listener.server_close()
+
+    callbacks = Counter(r for r, _, _ in _Listener.received)
+    first_callback: dict[str, float] = {}
+    for request_id, _status, at in _Listener.received:
+        first_callback.setdefault(request_id, at)
+    latencies = [first_callback[r] - submitted[r] for r in submitted if r in first_callback]
+    terminal = statuses["Success"] + statuses["Failed"]
+    return {
+        "thingspace.actions_submitted": Figure(len(submitted), "requests", f">= {ACTIONS}"),
+        "thingspace.actions_terminal": Figure(terminal, "requests", f">= {ACTIONS}"),
+        "thingspace.actions_succeeded": Figure(statuses["Success"], "requests", f">= {ACTIONS}"),
+        "thingspace.actions_lost": Figure(len(submitted) - terminal + (ACTIONS - len(submitted)), "requests", "== 0"),
+        "thingspace.devices_transitioned_twice": Figure(sum(1 for t in transitions if t > 1), "devices", "== 0"),
+        "thingspace.devices_transitioned": Figure(sum(1 for t in transitions if t == 1), "devices", f">= {ACTIONS}"),
+        "thingspace.callbacks_missing": Figure(len(set(submitted) - set(callbacks)), "requests", "== 0"),
+        "thingspace.callbacks_duplicated": Figure(sum(1 for c in callbacks.values() if c > 1), "requests", ""),
+        "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ""),
+        "thingspace.all_called_back": Figure(round(all_called_back, 1), "s", ""),
+        "thingspace.submit_to_callback_p50": Figure(round(statistics.median(latencies), 2) if latencies else -1,
+                                                    "s", ""),
+        "thingspace.submit_to_callback_p95": Figure(round(_percentile(latencies, 0.95), 2) if latencies else -1,
+                                                    "s", ""),
+    }
