@@ -10,7 +10,7 @@ SAM_PYTHON_VERSION ?= 3.13.0
 # No telemetry, no update checks: CI and developer machines reach only the package registries.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install lint validate unit integration e2e test run bench build build-check cost clean
+.PHONY: install lint validate unit integration e2e test run bench build build-check cost openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: lint validate build-check
 
 run: install
 	$(BIN)/pollgate run
+
+# One OpenAPI document per face, from the handlers' own models; tests/contract fails when they drift.
+openapi: install
+	$(BIN)/python -m pollgate_local.openapi
 
 bench: install
 	$(BIN)/python -m bench

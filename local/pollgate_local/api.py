@@ -24,6 +24,7 @@ from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from pollgate_local.functions import FunctionError
+from pollgate_local.openapi import add_document_routes
 from pollgate_local.servers import BackgroundServer
 from pollgate_local.stack import LocalStack, TemplateError
 
@@ -89,6 +90,7 @@ class LocalHttpApi:
         # API Gateway's HTTP APIs answer an unknown route (or method) this way, not with REST's 403.
         app.register_error_handler(404, _not_found)
         app.register_error_handler(405, _not_found)
+        add_document_routes(app, stack)  # /openapi/<face>.json, /docs/<face> (Swagger UI)
         self._flask = app
         self._log_line = log_line
         self._server = BackgroundServer(self._logged, port, flag="--port", name="http-api")

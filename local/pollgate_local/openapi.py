@@ -29,6 +29,7 @@ from unittest.mock import patch
 from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import __file__ as _swagger_ui_module
+from flask import Flask, Response
 
 from pollgate_local.stack import ROOT, LocalStack, TemplateError
 
@@ -62,9 +63,7 @@ def face_name(api_id: str) -> str:
 def generate(stack: LocalStack) -> dict[str, dict[str, Any]]:
     """Every HTTP API of the provisioned `stack` -> its OpenAPI document, by face name."""
     routes: dict[str, list[TemplateRoute]] = defaultdict(list)
-    for api_id, method, path, function in stack.http_routes():
-        if path.startswith((JSON_PREFIX, DOCS_PREFIX)):
-            raise DocumentError(f"{method} {path} ({api_id}): {JSON_PREFIX} and {DOCS_PREFIX} are the runtime's")
+    for api_id, method, path, function in _checked_routes(stack):
         routes[api_id].append(TemplateRoute(api_id, method.lower(), path, function))
     per_function: dict[str, tuple[dict[str, Any], str]] = {}
     for function in sorted({route.function for api in routes.values() for route in api}):
@@ -72,6 +71,14 @@ def generate(stack: LocalStack) -> dict[str, dict[str, Any]]:
         schema = json.loads(module.app.get_openapi_json_schema())
         per_function[function] = (schema, (module.__doc__ or "").strip())
     return {face_name(api_id): _document(api_id, api_routes, per_function) for api_id, api_routes in routes.items()}
+
+
+def _checked_routes(stack: LocalStack) -> list[tuple[str, str, str, str]]:
+    routes = stack.http_routes()
+    for api_id, method, path, _ in routes:
+        if path.startswith((JSON_PREFIX, DOCS_PREFIX)):
+            raise DocumentError(f"{method} {path} ({api_id}): {JSON_PREFIX} and {DOCS_PREFIX} are the runtime's")
+    return routes
 
 
 def _document(api_id: str, routes: list[TemplateRoute],
@@ -199,6 +206,21 @@ class DocumentServer:
             json.dumps(document), (_SWAGGER_UI / "swagger-ui-bundle.min.js").read_text(),
             (_SWAGGER_UI / "swagger-ui.min.css").read_text(), swagger_base_url="", oauth2_config=None)
         return 200, "text/html; charset=utf-8", html
+
+
+def add_document_routes(app: Flask, stack: LocalStack) -> None:
+    """GET /openapi/<face>.json and /docs/<face> on the runtime's Flask app (SAM's emulator of the HTTP APIs)."""
+    _checked_routes(stack)  # at start, not at the first request for a document
+    server = DocumentServer(stack)
+
+    def answer(status_type_body: tuple[int, str, str]) -> Response:
+        status, content_type, body = status_type_body
+        return Response(body, status=status, content_type=content_type)
+
+    app.add_url_rule(JSON_PREFIX + "<face>.json", "pollgate_openapi_json", lambda face: answer(server.json(face)),
+                     methods=["GET"])
+    app.add_url_rule(DOCS_PREFIX + "<face>", "pollgate_openapi_docs", lambda face: answer(server.swagger_ui(face)),
+                     methods=["GET"])
 
 
 def write(documents: dict[str, dict[str, Any]], folder: Path = DOCUMENTS_DIR) -> list[Path]:
