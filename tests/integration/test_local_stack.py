@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from pollgate_local.functions import FunctionError
-from pollgate_local.stack import MOTO_CONFIG, LocalStack
+from pollgate_local.stack import MOTO_CONFIG, ROOT, LocalStack
 
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
@@ -114,10 +115,32 @@ def test_in_process_invoke_raises_the_handler_error(stack: LocalStack) -> None:
 
 
 def test_stop_restores_the_environment() -> None:
-    import os
-
     before = os.environ.get("TABLE_NAME")
     with mock_aws(config=MOTO_CONFIG), LocalStack() as local:
         local.provision()
         assert os.environ["TABLE_NAME"] == local.provisioned.tables["Table"]
     assert os.environ.get("TABLE_NAME") == before
+
+
+@pytest.fixture
+def restored_environment() -> Iterator[None]:
+    """`pollgate local invoke` is a process of its own and sets the runtime's variables for good; not here."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.mark.usefixtures("restored_environment")
+def test_local_invoke_prints_the_answer_and_fails_on_a_handler_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from pollgate_local.cli import main
+
+    event = ROOT / "events" / "uai_status_log_worker.json"
+    with pytest.raises(SystemExit) as ended:
+        main(["local", "invoke", "OperationSweeperFunction"])
+    assert ended.value.code == 0
+    assert json.loads(capsys.readouterr().out) == {"restarted": 0, "failed": 0}
+    with pytest.raises(SystemExit) as ended:
+        main(["local", "invoke", "UaiStatusLogWorkerFunction", "--event", str(event)])
+    assert ended.value.code == 1
+    assert json.loads(capsys.readouterr().out)["errorType"] == "LookupError"
