@@ -348,6 +348,10 @@ def test_a_failing_handler_is_called_again_without_a_second_post(
     assert stored(delivery_id).due_at is None and not stored(delivery_id).outcome_pending
 
 
+class _SlowServer(ThreadingHTTPServer):
+    request_queue_size = 64  # the default listen backlog (5) would drop some of the batch's connects
+
+
 class _SlowHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -379,7 +383,7 @@ def test_a_batch_is_delivered_side_by_side(queue: Queue, outcomes: list[Delivery
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """One slow receiver does not hold up the rest of its batch: 6 POSTs of 0.4 s take about 0.4 s, not 2.4 s."""
     _serialise_moto_dynamodb(monkeypatch)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    server = _SlowServer(("127.0.0.1", 0), _SlowHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,0 +1,248 @@
+"""The webhook engine: 1,000 deliveries to a loopback receiver that answers in 100 ms.
+
+The stack runs at most WebhookMaxConcurrency (10) delivery functions, each POSTing its batch of up to 10 side
+by side. Here 10 worker threads play those functions, each taking batches of 10 from the queue and calling
+the same `process_delivery_batch` the function calls: real engine, real signing, SSRF guard and HTTP, real
+Powertools batch processing. The ideal is the issue's, 1,000 x 0.1 s / 10 functions = 10 s. (The worker
+threads share one process, hence one pool of 10 POST threads: 10 POSTs in flight, as the formula assumes. On
+AWS each function has its own pool, so up to 100 are in flight and the push is faster than this.)
+
+The store and the queue are where a laptop differs from AWS. moto costs ~10 ms of CPU per call here and
+deep-copies the whole table before every transaction, so 1,000 deliveries on moto measure moto, not the
+engine. So the 1,000 run keeps deliveries in memory (a DeliveryStore with the same conditional semantics)
+and a Python queue; a smaller run on moto (DynamoDB + SQS) shows the end-to-end cost with the real store.
+Everything is on loopback; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DELIVERIES = 1000
+MOTO_DELIVERIES = 100
+RECEIVER_SECONDS = 0.1
+FUNCTIONS = 10  # the template's WebhookMaxConcurrency default
+BATCH = 10  # the template's BatchSize
+DEADLINE_SECONDS = 120.0
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        time.sleep(RECEIVER_SECONDS)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default listen backlog (5) drops connects, which then wait 1 s to retry
+
+
+def _environment() -> None:
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "pollgate-bench-webhooks",
+                       "WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                       "POWERTOOLS_METRICS_DISABLED": "1"})
+
+
+def _memory_store() -> Any:
+    """DeliveryStore's contract in memory: the same claims, leases and conditional moves, under one lock."""
+    from pollgate.webhooks.store import Delivery, DeliveryStore
+
+    class MemoryStore(DeliveryStore):
+        def __init__(self) -> None:
+            self.items: dict[str, Delivery] = {}
+            self.tokens: dict[str, str] = {}
+            self.lock = threading.Lock()
+            self.attempt_records: list[Any] = []
+
+        def create(self, ref: Any, *, event_type: str, target: Any, body: bytes, schedule: Any, due_at: float,
+                   resent_from: str | None = None) -> Delivery:
+            delivery = Delivery(ref=ref, event_type=event_type, target=target, inline_body=zlib.compress(body),
+                                schedule=schedule, attempts=0, state="scheduled", next_attempt_at=time.time(),
+                                created_at="", resent_from=resent_from)
+            with self.lock:
+                self.items[ref.delivery_id] = delivery
+            return delivery
+
+        def get(self, ref: Any, *, consistent: bool = True) -> Delivery | None:
+            return self.items.get(ref.delivery_id)
+
+        def claim(self, delivery: Delivery, *, lease_seconds: float, grace_seconds: float) -> str | None:
+            with self.lock:
+                now = self.items[delivery.ref.delivery_id]
+                if now.final or now.attempts != delivery.attempts or now.leased(time.time()):
+                    return None
+                token = uuid.uuid4().hex
+                self.items[delivery.ref.delivery_id] = dataclasses.replace(now, lease_until=time.time() + lease_seconds)
+                self.tokens[delivery.ref.delivery_id] = token
+                return token
+
+        def record_attempt(self, delivery: Delivery, token: str, record: Any, *, state: Any,
+                           next_attempt_at: float | None, due_at: float, outcome: Any) -> bool:
+            with self.lock:
+                if self.tokens.pop(delivery.ref.delivery_id, None) != token:
+                    return False
+                now = self.items[delivery.ref.delivery_id]
+                self.items[delivery.ref.delivery_id] = dataclasses.replace(
+                    now, attempts=record.attempt, state=state, next_attempt_at=next_attempt_at, lease_until=None,
+                    last_outcome=dict(outcome))
+                self.attempt_records.append(record)
+            return True
+
+        def mark_handled(self, delivery: Delivery, attempt: int) -> None:
+            with self.lock:
+                now = self.items[delivery.ref.delivery_id]
+                self.items[delivery.ref.delivery_id] = dataclasses.replace(now, outcome_handled=attempt)
+
+    return MemoryStore()
+
+
+def _drain(receive: Callable[[], list[dict[str, Any]]], done: Callable[[], bool],
+           delete: Callable[[dict[str, Any]], None]) -> float:
+    """FUNCTIONS threads, each a delivery function taking batches until every delivery is done; wall seconds."""
+    from pollgate.webhooks import process_delivery_batch
+
+    deadline = time.monotonic() + DEADLINE_SECONDS
+
+    def function() -> None:
+        while not done() and time.monotonic() < deadline:
+            messages = receive()
+            if not messages:
+                time.sleep(0.005)
+                continue
+            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                                  "body": m["Body"], "attributes": {}, "messageAttributes": {},
+                                  "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:bench",
+                                  "awsRegion": "us-east-1", "md5OfBody": ""} for m in messages]}
+            failed = {f["itemIdentifier"] for f in process_delivery_batch(event)["batchItemFailures"]}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    delete(message)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=function) for _ in range(FUNCTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE_SECONDS + 5)
+    return time.perf_counter() - started
+
+
+def _in_memory_run(url: str, succeeded: list[Any]) -> float:
+    from pollgate.webhooks import WebhookTarget, engine, enqueue_delivery, new_signing_secret
+    from pollgate.webhooks.engine import DeliveryMessage
+
+    store = _memory_store()
+    messages: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def send_to_queue(ref: Any, *, attempt: int, delay: float) -> bool:
+        messages.put({"MessageId": uuid.uuid4().hex, "ReceiptHandle": "", "Body": DeliveryMessage(ref, attempt)
+                      .to_json()})
+        return True
+
+    def receive() -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        while len(batch) < BATCH:
+            try:
+                batch.append(messages.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    saved = {name: getattr(engine, name) for name in ("send_to_queue", "DeliveryStore")}
+    setattr(engine, "send_to_queue", send_to_queue)  # noqa: B010 - swapping the module's queue for the run
+    setattr(engine, "DeliveryStore", lambda table=None: store)  # noqa: B010
+    try:
+        target = WebhookTarget(url, new_signing_secret())
+        for n in range(DELIVERIES):
+            enqueue_delivery(owner_kind="bench", owner_id=f"sub-{n}", tenant="bench", target=target,
+                             payload={"n": n, "results": [{"id": f"i-{n}"}]}, event_type="bench")
+        return _drain(receive, lambda: len(succeeded) >= DELIVERIES, lambda message: None)
+    finally:
+        for name, value in saved.items():
+            setattr(engine, name, value)
+
+
+def _moto_run(url: str, succeeded: list[Any]) -> float:
+    import boto3
+    from moto import mock_aws
+    from pollgate import aws, settings
+    from pollgate.webhooks import WebhookTarget, enqueue_delivery, new_signing_secret
+
+    from tests.aws_fixtures import create_table
+
+    with mock_aws():
+        create_table(os.environ["TABLE_NAME"])
+        queue_url = boto3.client("sqs").create_queue(QueueName="bench")["QueueUrl"]
+        os.environ["WEBHOOK_QUEUE_URL"] = queue_url
+        settings.reset_settings()
+        aws.reset_clients()
+        # moto's DynamoDB is not safe under concurrent writes (it deep-copies a table others are writing).
+        lock = threading.Lock()
+        client = aws.dynamodb()
+        for name in ("get_item", "put_item", "update_item", "transact_write_items", "query"):
+            call = getattr(client, name)
+            setattr(client, name, lambda *a, _call=call, **k: _locked(lock, _call, *a, **k))
+        sqs = aws.client("sqs")
+        target = WebhookTarget(url, new_signing_secret())
+        for n in range(MOTO_DELIVERIES):
+            enqueue_delivery(owner_kind="bench", owner_id=f"sub-{n}", tenant="bench", target=target,
+                             payload={"n": n}, event_type="bench")
+        return _drain(
+            lambda: sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH, VisibilityTimeout=60)
+            .get("Messages", []),
+            lambda: len(succeeded) >= MOTO_DELIVERIES,
+            lambda message: sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]))
+
+
+def _locked(lock: threading.Lock, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    with lock:
+        return call(*args, **kwargs)
+
+
+def run() -> dict[str, Any]:
+    _environment()
+    from pollgate.webhooks import DeliveryOutcome, register_outcome_handler
+
+    from bench.figures import Figure
+
+    receiver = _Server(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    succeeded: list[DeliveryOutcome] = []
+    register_outcome_handler("bench", lambda outcome: succeeded.append(outcome) if outcome.succeeded else None)
+    try:
+        wall = _in_memory_run(url, succeeded)
+        if len(succeeded) < DELIVERIES:
+            raise RuntimeError(f"only {len(succeeded)} of {DELIVERIES} deliveries succeeded")
+        succeeded.clear()
+        moto_wall = _moto_run(url, succeeded)
+        if len(succeeded) < MOTO_DELIVERIES:
+            raise RuntimeError(f"only {len(succeeded)} of {MOTO_DELIVERIES} deliveries succeeded on moto")
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    ideal = DELIVERIES * RECEIVER_SECONDS / FUNCTIONS
+    return {
+        "webhooks.deliver_1000_wall_s": Figure(round(wall, 2), "s", ""),
+        "webhooks.deliver_1000_ratio_to_ideal": Figure(round(wall / ideal, 2), "x", "<= 2"),
+        "webhooks.moto_deliver_100_wall_s": Figure(round(moto_wall, 2), "s", ""),
+        "webhooks.moto_ms_per_delivery": Figure(round(moto_wall * 1000 / MOTO_DELIVERIES, 1), "ms", ""),
+    }
