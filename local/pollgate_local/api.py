@@ -8,6 +8,7 @@ so the Flask app it builds with `create()` is served by our own threaded werkzeu
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -18,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response, make_response
+from flask import Response, has_request_context, make_response, request
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.lambdafn.exceptions import FunctionNotFound
@@ -53,7 +54,7 @@ class InProcessRunner:
         if function is None:
             raise FunctionNotFound(f"no function {function_name}")
         try:
-            answer: Any = function.invoke(json.loads(event))
+            answer: Any = function.invoke(as_http_api_sends_it(json.loads(event)))
         except FunctionError as error:
             log.error("%s failed: %s\n%s", function_name, error, "".join(error.stack_trace))
             # What the Lambda service hands API Gateway for an unhandled error; SAM answers it with a 5xx.
@@ -63,6 +64,43 @@ class InProcessRunner:
 
     def is_debugging(self) -> bool:
         return False
+
+
+# The only content types an HTTP API hands a function as text; every other body (form-urlencoded and a missing
+# Content-Type included) arrives base64-encoded with isBase64Encoded true. Checked against AWS by others:
+# ministackorg/ministack pull request 766.
+_TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
+
+
+def as_http_api_sends_it(event: dict[str, Any]) -> dict[str, Any]:
+    """Correct SAM's payload-2.0 event where it differs from API Gateway's HTTP API.
+
+    SAM keeps header names as sent, reports `timeEpoch` in seconds and a made-up user agent, and decodes every
+    body as UTF-8 text. Called inside the Flask request, so the raw request is at hand.
+    """
+    if event.get("version") != "2.0" or not has_request_context():
+        return event
+    event["headers"] = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    event["headers"].setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
+    event["headers"]["x-forwarded-port"] = str(request.host.rpartition(":")[2] or "80")
+    context = event.get("requestContext") or {}
+    context.setdefault("http", {})["userAgent"] = request.headers.get("User-Agent", "")
+    if isinstance(context.get("timeEpoch"), int) and context["timeEpoch"] < 10**12:
+        context["timeEpoch"] = int(time.time() * 1000)
+    raw = request.get_data()
+    if not raw:
+        event.pop("body", None)
+        event["isBase64Encoded"] = False
+        return event
+    mimetype = request.mimetype or ""
+    if mimetype.startswith("text/") or mimetype in _TEXT_TYPES:
+        try:
+            event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+            return event
+        except UnicodeDecodeError:
+            pass
+    event["body"], event["isBase64Encoded"] = base64.b64encode(raw).decode(), True
+    return event
 
 
 def check_routes(routes: Iterable[tuple[str, str, str, str]]) -> None:
@@ -84,7 +122,11 @@ class LocalHttpApi:
     def __init__(self, stack: LocalStack, port: int = 3000, *, log_line: RequestLogger = _print_line) -> None:
         check_routes(stack.http_routes())
         self._runner = InProcessRunner(stack)
-        self._service = LocalApigwService(stack.api(), self._runner, port=port, host="127.0.0.1")
+        api = stack.api()
+        # SAM then hands every body over as base64 and never fails on bytes that are not UTF-8;
+        # as_http_api_sends_it decides, from the raw request, what the function really gets.
+        api.binary_media_types_set.add("*/*")
+        self._service = LocalApigwService(api, self._runner, port=port, host="127.0.0.1")
         self._service.create()
         app = self._service._app
         # API Gateway's HTTP APIs answer an unknown route (or method) this way, not with REST's 403.
