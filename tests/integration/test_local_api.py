@@ -37,6 +37,14 @@ Resources:
         Echo:
           Type: HttpApi
           Properties: {ApiId: !Ref OneApi, Method: POST, Path: "/things/{thingId}"}
+  PictureFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.picture
+      Events:
+        Picture:
+          Type: HttpApi
+          Properties: {ApiId: !Ref OtherApi, Method: GET, Path: /picture}
   CrashFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -53,6 +61,10 @@ import base64, json
 def echo(event, context):
     return {"statusCode": 201, "headers": {"x-seen": "yes"}, "cookies": ["session=abc; Path=/"],
             "body": json.dumps(event)}
+
+def picture(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "image/png"}, "isBase64Encoded": True,
+            "body": base64.b64encode(bytes(range(256))).decode()}
 
 def crash(event, context):
     raise RuntimeError("handler bug")
@@ -107,6 +119,13 @@ def test_a_request_becomes_a_payload_2_event_and_the_answer_becomes_http(served:
     method, path, code, elapsed, function = line.split(" ")
     assert (method, path, code, function) == ("POST", "/things/t-1", "201", "EchoFunction")
     assert elapsed.endswith("ms")
+
+
+def test_a_base64_answer_reaches_the_client_as_bytes(served: tuple[str, list[str]]) -> None:
+    base_url, _ = served
+    with urllib.request.urlopen(f"{base_url}/picture", timeout=10) as answer:  # noqa: S310
+        assert answer.headers["content-type"] == "image/png"
+        assert answer.read() == bytes(range(256))
 
 
 def test_unknown_routes_are_404_not_found_and_a_crash_is_a_5xx(served: tuple[str, list[str]]) -> None:
