@@ -50,6 +50,10 @@ openapi: install
 bench: install
 	$(BIN)/python -m bench
 
+# AWS list-price cost of a million operations from the template's settings and durations measured on moto.
+cost: install
+	$(BIN)/python -m bench.cost
+
 build: install
 	PYENV_VERSION=$(SAM_PYTHON_VERSION) PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH" \
 		$(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
