@@ -20,8 +20,8 @@ app = http.resolver()
 def post_action(action: DeviceAction) -> Response[Any]:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceActionRequest)
-    operation = submit_device_action(action, request, session)
-    return json_response(200, {"requestId": operation.id})
+    request_id = submit_device_action(action, request, session, http.idempotent_request(app))
+    return json_response(200, {"requestId": request_id})
 
 
 @metrics.log_metrics(raise_on_empty_metrics=False)

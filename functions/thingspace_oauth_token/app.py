@@ -1,4 +1,4 @@
-"""POST /api/ts/v1/oauth2/token: client credentials (Basic auth) for a one-hour bearer token, the same within the hour."""
+"""POST /api/ts/v1/oauth2/token: client credentials (Basic auth) for a one-hour bearer token, the same all hour."""
 
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,7 +19,7 @@ app = http.resolver()
 def post_token() -> Response[Any]:
     form = parse_qs(app.current_event.decoded_body or "")
     # The vendor's form body; some clients put it in the query string instead.
-    grant_type = (form.get("grant_type") or [None])[0] or app.current_event.get_query_string_value("grant_type")
+    grant_type = next(iter(form.get("grant_type", [])), None) or app.current_event.get_query_string_value("grant_type")
     token = issue_token(app.current_event.headers.get("authorization"), grant_type)
     return json_response(200, token.body(), {"Cache-Control": "no-store"})
 

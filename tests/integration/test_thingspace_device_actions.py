@@ -228,3 +228,20 @@ def test_the_sweeper_re_drives_a_request_whose_workflow_never_started(world: Wor
     execution = real_arn.replace(":stateMachine:", ":execution:") + f":{request_id}-2"
     assert world.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
     assert world.status(request_id)[1]["status"] == "Success"
+
+
+def test_an_idempotency_key_answers_the_first_request_id_and_provisions_once(world: World) -> None:
+    ids = world.device(imei="6001")
+    keyed = {**world.headers, "idempotency-key": "activate-6001"}
+    first = world.submit("activate", ids, headers=keyed)
+    again = world.submit("activate", ids, headers=keyed)
+    assert first["statusCode"] == again["statusCode"] == 200
+    request_id = json.loads(first["body"])["requestId"]
+    assert json.loads(again["body"])["requestId"] == request_id
+    reused = world.submit("suspend", ids, headers=keyed)
+    assert (reused["statusCode"], json.loads(reused["body"])["errorCode"]) == (
+        422, "INPUT_INVALID.IdempotencyKey.Reused")
+    machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    world.stack.wait_for_execution(machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1")
+    assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
+    assert world.state_of(**ids) == ("active", 1)

@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pollgate import clock
+from pollgate.idempotency import IdempotentRequest, run_once
 from pollgate.operations import Workflow, register_workflow, submit_operation
 from pollgate.store import Item, Operation, OperationStore, Table, is_condition_failure
 from pollgate.thingspace import errors
@@ -46,7 +47,12 @@ register_workflow(Workflow(
 
 
 def submit_device_action(action: DeviceAction, request: DeviceActionRequest, session: Session,
-                         store: OperationStore | None = None) -> Operation:
+                         idempotent: IdempotentRequest | None = None, store: OperationStore | None = None) -> str:
+    """Store the request Pending and start its workflow; answer its requestId.
+
+    With an Idempotency-Key (ours; scoped to the user), a retried request answers the first requestId and
+    provisions nothing twice.
+    """
     require_account(session, request.accountName)
     work = {
         "action": action.value,
@@ -55,7 +61,10 @@ def submit_device_action(action: DeviceAction, request: DeviceActionRequest, ses
         "options": request.options(),
         "submittedAt": clock.epoch(),
     }
-    return submit_operation(KIND, request.accountName, work, store)
+    body = {"action": action.value, **request.model_dump(mode="json", exclude_none=True)}
+    accepted = run_once(KIND, session.username, idempotent, body,
+                        lambda: {"requestId": submit_operation(KIND, request.accountName, work, store).id})
+    return str(accepted["requestId"])
 
 
 STATUS_NAMES: dict[str, Literal["Pending", "Success", "Failed"]] = {

@@ -40,7 +40,7 @@ from pollgate.thingspace.hashing import (
 TOKEN_SECONDS = 3600
 SESSION_IDLE_SECONDS = 20 * 60
 MAX_FAILED_LOGINS = 5
-TOKEN_SCOPE = "m2m"
+TOKEN_SCOPE = "m2m"  # noqa: S105 - an OAuth scope name, not a secret
 # Expired sessions and tokens stay in the table this long (then the TTL removes them), so a late call is told
 # "expired", not "invalid".
 _KEEP_AFTER_EXPIRY_SECONDS = 86_400
@@ -178,7 +178,8 @@ def issue_token(authorization: str | None, grant_type: str | None, store: Creden
     if not verify_secret(secret, client["secretHash"] if client else dummy_hash()) or client is None:
         raise errors.invalid_credentials()
     if not grant_type:
-        raise ThingSpaceError(400, {"error": "invalid_request", "error_description": "Missing grant_type parameter value"})
+        raise ThingSpaceError(400, {"error": "invalid_request",
+                                    "error_description": "Missing grant_type parameter value"})
     if grant_type != "client_credentials":
         raise ThingSpaceError(400, {"error": "unsupported_grant_type",
                                     "error_description": f"Unsupported grant_type value {grant_type[:64]!r}"})

@@ -42,6 +42,14 @@ SERVICE_NAME_INVALID = ErrorCode("INPUT_INVALID.ServiceName.Invalid", "Unknown c
 CALLBACK_URL_INVALID = ErrorCode("INPUT_INVALID.Url.Invalid", "The callback URL must be an absolute http(s) URL.")
 CALLBACK_NOT_FOUND = ErrorCode("REQUEST_FAILED.CallbackNotFound",
                                "No {0} callback is registered for account {1}.")
+IDEMPOTENCY_KEY_REUSED = ErrorCode("INPUT_INVALID.IdempotencyKey.Reused",
+                                   "This Idempotency-Key was used with another request body.")
+IDEMPOTENCY_IN_PROGRESS = ErrorCode("REQUEST_FAILED.IdempotencyKey.InProgress",
+                                    "A request with this Idempotency-Key is still in progress; retry shortly.")
+IDEMPOTENCY_KEY_INVALID = ErrorCode("INPUT_INVALID.IdempotencyKey.Invalid",
+                                    "Idempotency-Key must be 1-255 printable ASCII characters.")
+REQUEST_REJECTED = ErrorCode("INPUT_INVALID.Request.Invalid", "The request was refused: {0}.")
+SERVICE_UNAVAILABLE = ErrorCode("REQUEST_FAILED.ServiceUnavailable", "The service is busy: {0}.")
 UNEXPECTED = ErrorCode("REQUEST_FAILED.UnexpectedError", "The request could not be processed; try again.")
 
 # Device-level outcomes, carried in the CarrierService callback's faultResponse (and the HTTP backend's answers).
