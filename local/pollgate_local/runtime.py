@@ -8,13 +8,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from pollgate_local.servers import BackgroundServer, ensure_free
 from pollgate_local.stack import MOTO_CONFIG, ROOT, TEMPLATE, LocalStack
+
+if TYPE_CHECKING:
+    from pollgate_local.events import EventSources
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
 
 # The runtime's own environment, set before anything reads it. Functions see it too.
 RUNTIME_ENVIRONMENT = {
@@ -47,10 +55,10 @@ class Runtime:
     def __init__(self, options: Options, say: Callable[[str], None] = print) -> None:
         self.options = options
         self._say = say
-        self._mock: Any = None
+        self._mock: Any = None  # moto's mock_aws, started by start()
         self.stack: LocalStack | None = None
-        self._servers: list[Any] = []
-        self._sources: Any = None
+        self._servers: list[Stoppable] = []
+        self._sources: EventSources | None = None
         self.http_url = ""
         self.aws_url = ""
         self.lambda_url = ""
