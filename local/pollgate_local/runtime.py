@@ -30,6 +30,8 @@ RUNTIME_ENVIRONMENT = {
     "AWS_REGION": "us-east-1",
     # The template turns X-Ray tracing on; there is no X-Ray daemon here.
     "POWERTOOLS_TRACE_DISABLED": "1",
+    # No CloudWatch to read metrics here: without this every submit would print an EMF document to the console.
+    "POWERTOOLS_METRICS_DISABLED": "1",
     # SAM CLI's emulator records telemetry events; nothing leaves this machine.
     "SAM_CLI_TELEMETRY": "0",
     # Webhook receivers in local development listen on loopback, which the SSRF guard refuses by default.

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from pollgate import clock
 
@@ -34,6 +35,8 @@ _lock = threading.Lock()
 
 
 def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    if is_metrics_disabled():
+        return  # POWERTOOLS_METRICS_DISABLED (the local runtime): Powertools would still print every 100 values
     with _lock:
         metrics.add_metric(name=name, unit=unit, value=value)
 
