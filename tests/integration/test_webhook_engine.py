@@ -453,3 +453,19 @@ def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
     process_delivery_batch(queue.batch())
     assert received == [{"blob": noise}, {"blob": noise}]
     assert all(o.succeeded for o in outcomes)
+
+
+@pytest.mark.parametrize(("secret", "auth", "payload"), [
+    ("not-a-secret!", None, {"count": 1}),
+    (SECRET, ("webhook-signature", "v1,forged"), {"count": 1}),
+    (SECRET, ("Authorization", "Bearer x\r\nX-Injected: 1"), {"count": 1}),
+    (SECRET, None, {"ratio": float("nan")}),
+    (SECRET, None, {"when": object()}),
+])
+def test_a_delivery_that_could_never_be_sent_is_refused_at_enqueue(
+        queue: Queue, secret: str, auth: tuple[str, str] | None, payload: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        enqueue_delivery(owner_kind=OWNER, owner_id="sub-1", tenant="acme",
+                         target=WebhookTarget("https://hooks.example.com/", secret, auth), payload=payload,
+                         event_type="subscription.results")
+    assert queue.attempts_queued() == [] and list_attempts(OWNER, "sub-1", "acme") == []

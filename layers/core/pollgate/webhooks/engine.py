@@ -83,9 +83,14 @@ def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: Web
 
     Never blocks on the receiver: the POST happens in the delivery consumer. A URL the SSRF guard refuses is
     not an error here: its first attempt is recorded as refused, and the owner's handler hears of it.
-    Raises ValueError for a malformed secret or auth header, PayloadTooLarge for a payload that cannot be stored.
+    Raises ValueError for a malformed secret or auth header or a payload that is not JSON (NaN included),
+    PayloadTooLarge for a payload that cannot be stored.
     """
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    try:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=_json_default).encode()
+    except TypeError as error:
+        raise ValueError(f"the payload is not JSON: {error}") from error
     return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), target, body, event_type,
                     schedule, store or DeliveryStore())
 
@@ -287,9 +292,10 @@ class RequeueReport:
     skipped: int = 0
 
 
-def requeue_due_deliveries(*, limit: int = 200, store: DeliveryStore | None = None) -> RequeueReport:
+def requeue_due_deliveries(*, limit: int = 100, store: DeliveryStore | None = None) -> RequeueReport:
     """The retrier's run: put every overdue delivery back on the queue (long retries, lost messages, crashed
-    attempts, handlers still owed an outcome). Each is postponed first, so two retriers queue it once."""
+    attempts, handlers still owed an outcome). Each is postponed first, so two retriers queue it once.
+    `limit` is per shard of the due index: a run stays well inside the function's minute; the rest waits a run."""
     store = store or DeliveryStore()
     report = RequeueReport()
     for ref in store.overdue(limit=limit):
