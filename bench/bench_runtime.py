@@ -36,7 +36,8 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def _demo_token(runtime: RuntimeProcess) -> str:
     """The device token the UAI demo data printed (its key is uploaded; warm functions have it cached)."""
-    line = runtime.wait_for("-X POST -H 'Authorization: Bearer ")
+    heading = runtime.wait_for("# a device reports status")
+    line = runtime.lines[runtime.lines.index(heading) + 1]
     return line.split("Authorization: Bearer ", 1)[1].split("'", 1)[0]
 
 
