@@ -469,3 +469,18 @@ def test_a_delivery_that_could_never_be_sent_is_refused_at_enqueue(
                          target=WebhookTarget("https://hooks.example.com/", secret, auth), payload=payload,
                          event_type="subscription.results")
     assert queue.attempts_queued() == [] and list_attempts(OWNER, "sub-1", "acme") == []
+
+
+def test_a_message_that_comes_early_goes_back_to_wait(queue: Queue, receiver: HTTPServer,
+                                                      outcomes: list[DeliveryOutcome]) -> None:
+    receiver.expect_request("/hook").respond_with_data("", status=503)
+    with clock.frozen(T0) as advance:
+        enqueue(hook(receiver), RetrySchedule((300, 300), jitter=0.0))
+        process_delivery_batch(queue.batch())
+        advance(100)
+        process_delivery_batch(queue.batch())  # attempt 2's message, 200 s before its time
+        assert len(receiver.log) == 1
+        assert queue.sent_delays == [0, 300, 200]
+        advance(200)
+        process_delivery_batch(queue.batch())
+    assert [o.attempt for o in outcomes] == [1, 2] and len(receiver.log) == 2

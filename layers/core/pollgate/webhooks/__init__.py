@@ -28,6 +28,7 @@ from pollgate.webhooks.models import (
 from pollgate.webhooks.signing import new_signing_secret
 from pollgate.webhooks.ssrf import UrlRefused, parse_url, vet_url
 from pollgate.webhooks.store import PayloadTooLarge
+from pollgate.webhooks.transport import PostResult
 
 __all__ = [
     "SVIX_SCHEDULE",
@@ -38,6 +39,7 @@ __all__ = [
     "DeliveryOutcome",
     "OutcomeHandlerFailed",
     "PayloadTooLarge",
+    "PostResult",
     "RetrySchedule",
     "UrlRefused",
     "WebhookTarget",
