@@ -19,12 +19,12 @@ def _delete(platform: str | None, ref: str) -> Response[Any]:
     return Response(status_code=204)
 
 
-@app.delete("/subscriptions/<subscriptionRef>")
+@app.delete("/subscriptions/<subscriptionRef>", responses=http.DELETED)
 def delete_cloud(subscriptionRef: str) -> Response[Any]:
     return _delete(None, subscriptionRef)
 
 
-@app.delete("/subscriptions/<platformType>/<subscriptionRef>")
+@app.delete("/subscriptions/<platformType>/<subscriptionRef>", responses=http.DELETED)
 def delete(platformType: str, subscriptionRef: str) -> Response[Any]:
     return _delete(platformType, subscriptionRef)
 

@@ -23,12 +23,12 @@ def _delete(platform: str | None, refs: SubscriptionRefs) -> Response[Any]:
     return Response(status_code=204)
 
 
-@app.delete("/subscriptions")
+@app.delete("/subscriptions", responses=http.DELETED)
 def delete_cloud(refs: Annotated[SubscriptionRefs, Body()]) -> Response[Any]:
     return _delete(None, refs)
 
 
-@app.delete("/subscriptions/<platformType>")
+@app.delete("/subscriptions/<platformType>", responses=http.DELETED)
 def delete(platformType: str, refs: Annotated[SubscriptionRefs, Body()]) -> Response[Any]:
     return _delete(platformType, refs)
 

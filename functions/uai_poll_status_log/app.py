@@ -21,12 +21,12 @@ def _answer(polling_id: str | None) -> Response[Any]:
     return http.accepted(poll.url) if poll.outcome is None else json_response(200, poll.outcome)
 
 
-@app.get("/uai/2.0/updates/statusLog/<pollingId>")
+@app.get("/uai/2.0/updates/statusLog/<pollingId>", responses=http.POLLED)
 def get_by_path(pollingId: str) -> Response[Any]:
     return _answer(pollingId)
 
 
-@app.get("/uai/2.0/updates/statusLog")
+@app.get("/uai/2.0/updates/statusLog", responses=http.POLLED)
 def get_by_query() -> Response[Any]:
     return _answer(app.current_event.get_query_string_value("pollingId"))
 

@@ -17,7 +17,7 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/uai/2.0/updates/statusLog")
+@app.post("/uai/2.0/updates/statusLog", responses=http.ACCEPTED)
 def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any]:
     token = http.authenticate_device(app)
     polling_id = submit_status_log(report, token, http.idempotent_request(app))

@@ -55,6 +55,9 @@ ERRORS = FaceErrors(
     },
 )
 
+# The documented answer of the deletes (route decorators' `responses=`): no body at all.
+DELETED: dict[int, Any] = {204: {"description": "Deleted", "content": {}}}
+
 
 def resolver() -> APIGatewayHttpResolver:
     app = face_resolver(ERRORS)

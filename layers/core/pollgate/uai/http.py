@@ -13,7 +13,7 @@ from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.auth import DeviceToken, require_admin, verify_device_token
 from pollgate.uai.messages import UaiError
-from pollgate.uai.models import Outcome
+from pollgate.uai.models import Outcome, PollingUrl
 
 
 def _domain(error: Any) -> Response[Any]:
@@ -56,6 +56,16 @@ ERRORS = FaceErrors(
         500: "Internal error",
     },
 )
+
+# The documented answers of the asynchronous routes (route decorators' `responses=`).
+ACCEPTED: dict[int, Any] = {202: {
+    "description": "Accepted: poll the url (also in Location) after Retry-After seconds",
+    "headers": {"Location": {"description": "The url to poll", "schema": {"type": "string"}},
+                "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}}},
+    "content": {"application/json": {"model": PollingUrl}}}}
+POLLED: dict[int, Any] = {200: {"description": "Done: the outcome of the request",
+                                "content": {"application/json": {"model": Outcome}}},
+                          202: {**ACCEPTED[202], "description": "Still processing: poll the url again"}}
 
 
 def resolver() -> APIGatewayHttpResolver:

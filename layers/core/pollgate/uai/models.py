@@ -33,7 +33,8 @@ class StatusLogRequest(BaseModel):
                     "4 install completed, 8 message delivered.",
     )
     statusReason: str = Field(default="", max_length=100)
-    timeStamp: str = Field(min_length=1, max_length=64, description="ISO-8601 time of the event on the device.")
+    timeStamp: str = Field(min_length=1, max_length=64, description="ISO-8601 time of the event on the device.",
+                           json_schema_extra={"format": "date-time"})
     updateId: str = Field(min_length=1, max_length=256)
     updateName: str = Field(min_length=1, max_length=256)
     deviceClass: Literal["client", "server", "served"] = "client"

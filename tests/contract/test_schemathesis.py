@@ -1,0 +1,155 @@
+"""schemathesis against every face of `pollgate run`, each through the document the runtime itself serves.
+
+Bounded and repeatable: at most MAX_EXAMPLES cases per operation, derandomized (the same cases every run),
+no shrinking, and a time budget for the whole module. Cases carry the demo's credentials (printed by
+`pollgate run`), chosen per operation, so most of them get past authentication. Every response is checked:
+no 5xx, a documented status, a body matching the document, and every error in the face's own shape.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from pollgate_local.client import call
+from pollgate_local.process import RuntimeProcess
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+pytestmark = pytest.mark.e2e
+
+MAX_EXAMPLES = 20
+BUDGET_SECONDS = 150.0
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# The keys of every error body, per face (ThingSpace: its services, its gateway, its OAuth token endpoint).
+ERROR_SHAPES = {
+    "uai": [{"arguments", "key", "message"}],
+    "densify": [{"message", "status"}],
+    "thingspace": [{"errorCode", "errorMessage"}, {"fault"}, {"error", "error_description"}],
+}
+RUN: Counter[str] = Counter()
+STARTED: list[float] = []
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[RuntimeProcess]:
+    with RuntimeProcess() as process:  # with the demo data: its users, keys and tokens
+        yield process
+
+
+def curl_headers(runtime: RuntimeProcess, comment: str) -> dict[str, str]:
+    """The headers of the first curl line the demo printed after the comment line starting with `comment`."""
+    lines = runtime.lines
+    start = lines.index(runtime.wait_for(comment))
+    line = next(line for line in lines[start + 1:] if line.startswith("curl "))
+    words = shlex.split(line)
+    pairs = (words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H")
+    return {name: value for name, value in pairs if name.lower() != "content-type"}
+
+
+@pytest.fixture(scope="module")
+def credentials(runtime: RuntimeProcess) -> dict[str, dict[str, str]]:
+    """Headers by path prefix: the first prefix a case's path starts with gives its credentials."""
+    admin = runtime.wait_for("secret         AdminSecret:").rsplit(": ", 1)[1]
+    densify = runtime.wait_for("# with that token (valid 60 min): ").rsplit(": ", 1)[1]
+    m2m = curl_headers(runtime, "# the status of the activation the demo made")
+    return {
+        "/flexnet/": {"Authorization": f"Bearer {admin}"},
+        "/uai/": curl_headers(runtime, "# a device reports status"),
+        "/subscriptions": {"Authorization": densify},
+        "/api/ts/v1/oauth2/token": curl_headers(runtime, "# a bearer token"),
+        # Logging out with the demo's session would end it for every later case: the bearer token only.
+        "/api/m2m/v1/session/": {"Authorization": m2m["Authorization"]},
+        "/api/m2m/": {**m2m, "Content-Type": "application/json"},
+    }
+
+
+@pytest.fixture(scope="module")
+def known_path_parameters(runtime: RuntimeProcess) -> dict[str, str]:
+    """IDs the demo created (from its curl lines), so that a share of the cases reaches real resources."""
+    found: dict[str, str] = {"serviceName": "CarrierService"}
+    patterns = {r"/statusLog/([0-9a-f-]{36})": ("pollingId",),
+                r"/subscriptions/([0-9a-f-]{36})/status": ("subscriptionRef",),
+                r"/accounts/([^/]+)/requests/([^/]+)/status": ("accountname", "requestID")}
+    for line in runtime.lines:
+        for pattern, names in patterns.items():
+            match = re.search(pattern, line) if line.startswith("curl ") else None
+            if match:
+                found.update(zip(names, match.groups(), strict=True))
+    assert len(found) == 5, found
+    return found
+
+
+def face_schema(runtime: RuntimeProcess, face: str) -> Any:
+    document = call(runtime.base_url, "GET", f"/openapi/{face}.json")
+    assert document.status == 200, document
+    schema = schemathesis.openapi.from_dict(document.body)
+    schema.config.update(base_url=runtime.base_url, request_timeout=10)
+    return schema
+
+
+def exercise(face: str, case: Any, credentials: dict[str, dict[str, str]]) -> None:
+    if time.monotonic() - STARTED[0] > BUDGET_SECONDS:
+        RUN["over budget, not sent"] += 1
+        return
+    headers = next((value for prefix, value in credentials.items() if case.path.startswith(prefix)), {})
+    response = case.call(headers={**headers, **(case.headers or {})})
+    RUN[f"{face} {response.status_code}"] += 1
+    case.validate_response(response, checks=CHECKS)
+    if response.status_code >= 400:
+        body = response.json()
+        assert isinstance(body, dict) and set(body) in ERROR_SHAPES[face], (
+            f"{case.method} {case.formatted_path}: {response.status_code} {body} is not in the {face} error shape")
+
+
+# schemathesis' own pytest loader (from_fixture) does not run on pytest 9 (it reads request.node._nodeid), so
+# each operation's cases come from its Hypothesis strategy directly: valid requests and invalid ones.
+@pytest.mark.parametrize("face", ["uai", "densify", "thingspace"])
+def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]],
+                                 known_path_parameters: dict[str, str]) -> None:
+    if not STARTED:
+        STARTED.append(time.monotonic())
+    failures = []
+    operations = [result.ok() for result in face_schema(runtime, face).get_all_operations()]
+    # Deletes last: a delete that finds the demo's subscription or callback must not leave the others 404s.
+    for operation in sorted(operations, key=lambda operation: operation.method.lower() == "delete"):
+        known = {parameter.name: known_path_parameters[parameter.name] for parameter in operation.path_parameters
+                 if parameter.name in known_path_parameters}
+        cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                          operation.as_strategy(GenerationMode.POSITIVE, path_parameters=known),
+                          operation.as_strategy(GenerationMode.NEGATIVE))
+
+        @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
+                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(case=cases)
+        def operation_keeps_its_contract(case: Any) -> None:
+            exercise(face, case, credentials)
+
+        try:
+            operation_keeps_its_contract()
+        except (Exception, FailureGroup) as failure:  # every operation runs; all failures are reported together
+            failures.append(f"{operation.method.upper()} {operation.path}: {failure}")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_cases_reached_past_authentication() -> None:
+    """Runs last: the faces' cases mostly got answers other than 401, and the budget was not hit."""
+    total = sum(RUN.values())
+    refused = sum(count for key, count in RUN.items() if key.endswith(" 401"))
+    print("schemathesis answers:", dict(sorted(RUN.items())))
+    assert total and refused / total < 0.5, dict(RUN)
+    assert RUN["over budget, not sent"] == 0, f"the {BUDGET_SECONDS:.0f} s budget cut the run short: {dict(RUN)}"
