@@ -484,3 +484,18 @@ def test_a_message_that_comes_early_goes_back_to_wait(queue: Queue, receiver: HT
         advance(200)
         process_delivery_batch(queue.batch())
     assert [o.attempt for o in outcomes] == [1, 2] and len(receiver.log) == 2
+
+
+def test_a_failing_handler_does_not_hold_back_the_next_attempt(queue: Queue, receiver: HTTPServer) -> None:
+    receiver.expect_request("/hook").respond_with_data("", status=500)
+
+    def broken(outcome: DeliveryOutcome) -> None:
+        raise RuntimeError("status table unavailable")
+
+    register_outcome_handler(OWNER, broken)
+    try:
+        enqueue(hook(receiver))
+        assert len(process_delivery_batch(queue.batch())["batchItemFailures"]) == 1
+    finally:
+        engine_module._HANDLERS.pop(OWNER, None)
+    assert queue.sent_delays == [0, 5] and queue.attempts_queued() == [2]

@@ -232,8 +232,8 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
     now = clock.epoch()
     delay = None if final else delivery.schedule.delay_after(number)
     if delay is not None and result.retry_after is not None:
-        # Honour the receiver's Retry-After, within bounds: never sooner than it asks, never more than an hour
-        # later than our own schedule would have come back.
+        # Honour the receiver's Retry-After, within bounds: never sooner than it asks, but an ask longer than
+        # an hour counts as an hour (our own schedule still applies when it is later).
         delay = max(delay, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
     next_at = None if delay is None else now + delay
     state: DeliveryState = "succeeded" if succeeded else "gone" if gone else "failed" if final else "scheduled"
@@ -262,10 +262,12 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
     logger.info("webhook attempt", extra={"deliveryId": delivery.ref.delivery_id, "attempt": number,
                                           "statusCode": result.status_code, "error": result.error,
                                           "durationMs": result.duration_ms, "final": final})
-    if queued and delay is not None:
-        send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
-    moved_on = dataclasses.replace(delivery, attempts=number, state=state)
-    _hand_over(moved_on, outcome, store)
+    try:
+        _hand_over(dataclasses.replace(delivery, attempts=number, state=state), outcome, store)
+    finally:
+        # Queued after the owner has heard of this attempt, and queued even when its handler failed.
+        if queued and delay is not None:
+            send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
     return outcome
 
 
