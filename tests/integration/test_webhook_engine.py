@@ -499,3 +499,25 @@ def test_a_failing_handler_does_not_hold_back_the_next_attempt(queue: Queue, rec
     finally:
         engine_module._HANDLERS.pop(OWNER, None)
     assert queue.sent_delays == [0, 5] and queue.attempts_queued() == [2]
+
+
+def test_the_retrier_gives_up_on_a_handler_that_fails_for_a_day(queue: Queue, receiver: HTTPServer) -> None:
+    receiver.expect_request("/hook").respond_with_data("", status=200)
+
+    def broken(outcome: DeliveryOutcome) -> None:
+        raise RuntimeError("a bug in the owner")
+
+    register_outcome_handler(OWNER, broken)
+    try:
+        with clock.frozen(T0) as advance:
+            delivery_id = enqueue(hook(receiver))
+            process_delivery_batch(queue.batch())
+            advance(engine_module.DUE_GRACE_SECONDS + 1)
+            assert requeue_due_deliveries().requeued == 1  # owed: handed over again
+            process_delivery_batch(queue.batch())
+            advance(engine_module.HANDOVER_GIVE_UP_SECONDS)
+            assert requeue_due_deliveries().requeued == 0  # a day of failures: given up
+            assert stored(delivery_id).due_at is None
+    finally:
+        engine_module._HANDLERS.pop(OWNER, None)
+    assert len(receiver.log) == 1 and list_attempts(OWNER, "sub-1", "acme")[0].statusCode == 200

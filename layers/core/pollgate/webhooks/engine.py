@@ -20,6 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -288,6 +289,18 @@ def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStor
 
 # ----------------------------------------------------------------------------------------- retrier
 
+# A handler that keeps failing is given a final outcome again for this long, then the retrier stops trying
+# (the attempts stay listed; the error log says so).
+HANDOVER_GIVE_UP_SECONDS = 86_400.0
+
+
+def _handover_expired(delivery: Delivery) -> bool:
+    at = (delivery.last_outcome or {}).get("at")
+    try:
+        return at is not None and clock.epoch() - datetime.fromisoformat(at).timestamp() > HANDOVER_GIVE_UP_SECONDS
+    except ValueError:
+        return True
+
 @dataclass
 class RequeueReport:
     requeued: int = 0
@@ -305,8 +318,11 @@ def requeue_due_deliveries(*, limit: int = 100, store: DeliveryStore | None = No
         if delivery is None or delivery.due_at is None or delivery.leased(clock.epoch()):
             report.skipped += 1
             continue
-        if delivery.final and not delivery.outcome_pending:
-            store.settle(delivery)  # finished and handed over: it has no business in the index
+        if delivery.final and (not delivery.outcome_pending or _handover_expired(delivery)):
+            if delivery.outcome_pending:
+                logger.error("gave up handing a final outcome to its owner's failing handler",
+                             extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id})
+            store.settle(delivery)  # finished (and handed over, or given up on): out of the index
             report.skipped += 1
             continue
         if not store.postpone(delivery, delivery.due_at, clock.epoch() + DUE_GRACE_SECONDS):
