@@ -23,5 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if task == "finish":
         error = event.get("error") or {}
         reason = f"{error.get('Error', '')}: {error.get('Cause', '')}"[:500] if error else None
-        return {"pollingId": polling_id, "status": finish(polling_id, reason=reason)}
+        claimant = str(event.get("execution") or "") or None  # one execution's retries share its claims
+        return {"pollingId": polling_id, "status": finish(polling_id, reason=reason, claimant=claimant)}
     raise ValueError(f"unknown task {task!r}")

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from pollgate.settings import reset_settings
-from pollgate.thingspace.actions import DeviceResultStore
+from pollgate.thingspace.actions import DeviceResultStore, finish
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
 from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore
 from pollgate.thingspace.inventory import InventoryStore
@@ -205,3 +205,23 @@ def test_no_listener_means_no_callback(world: World) -> None:
     assert world.deliver_queued() == 0
     result = DeviceResultStore().get(request_id, 0)
     assert result is not None and "callbackDeliveryId" not in result
+
+
+def test_each_device_callback_is_queued_once_whoever_finishes_the_request(world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    done = world.activate("5001")
+    assert finish(done, claimant="a-re-driven-execution") == "Success"  # the request had queued it already
+    assert world.deliver_queued() == 1
+
+    # A Finish that claimed a device's callback and crashed before queueing it: another execution waits out the
+    # claim; the same execution's retry queues it.
+    CallbackStore().delete(ACCOUNT, "CarrierService")
+    crashed = world.activate("5003")
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    assert DeviceResultStore().claim_callback(crashed, 0, "execution-1", 60)
+    assert finish(crashed, claimant="execution-2") == "Success"
+    assert world.deliver_queued() == 0
+    assert finish(crashed, claimant="execution-1") == "Success"
+    assert world.deliver_queued() == 1
+    assert len(world.listener.log) == 2

@@ -13,6 +13,7 @@ Items: TS#REQUEST#<requestId>/DEVICE#<index> {deviceIds, status, state | fault, 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -141,6 +142,20 @@ class DeviceResultStore:
     def all(self, request_id: str) -> list[Item]:
         return list(self.table.query(f"TS#REQUEST#{request_id}", "DEVICE#", consistent=True))
 
+    def claim_callback(self, request_id: str, index: int, claimant: str, seconds: float) -> bool:
+        """Take the right to queue this device's callback: nobody queued it, and nobody else holds a live claim.
+
+        The same claimant (one workflow execution, retrying its Finish) may take its own claim again, so a
+        Finish that crashed mid-way is finished by its retry; another execution waits out the claim.
+        """
+        now = clock.epoch()
+        return self.update(
+            request_id, index, "SET callbackClaim = :me, callbackClaimUntil = :until",
+            condition="attribute_exists(pk) AND attribute_not_exists(callbackDeliveryId) AND "
+                      "(attribute_not_exists(callbackClaim) OR callbackClaim = :me OR callbackClaimUntil < :now)",
+            values={":me": claimant, ":until": now + seconds, ":now": now},
+        )
+
     def update(self, request_id: str, index: int, expression: str, *, condition: str | None = None,
                values: Mapping[str, Any] | None = None) -> bool:
         try:
@@ -199,7 +214,7 @@ def apply_device(polling_id: str, index: int, store: OperationStore | None = Non
 
 
 def finish(polling_id: str, store: OperationStore | None = None, results: DeviceResultStore | None = None,
-           reason: str | None = None) -> str:
+           reason: str | None = None, claimant: str | None = None) -> str:
     """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
     from pollgate.thingspace.callbacks import queue_carrier_service_results  # callbacks import this module
 
@@ -218,5 +233,5 @@ def finish(polling_id: str, store: OperationStore | None = None, results: Device
         summary = {"action": operation.work["action"], "devices": [r.summary() for r in device_results]}
         store.finish(polling_id, status, summary, None if everything_done else "one or more devices failed")
         operation = _operation(polling_id, store)
-    queue_carrier_service_results(operation, device_results, results)
+    queue_carrier_service_results(operation, device_results, results, claimant or str(uuid.uuid4()))
     return STATUS_NAMES[operation.status]

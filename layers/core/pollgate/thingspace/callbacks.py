@@ -148,12 +148,17 @@ def _target(registration: Item) -> WebhookTarget:
     return WebhookTarget(url=str(registration["url"]), secret=str(registration["signingSecret"]), auth_header=auth)
 
 
+# How long one Finish may take to queue a device's callback before another execution may take over.
+CALLBACK_CLAIM_SECONDS = 60.0
+
+
 def queue_carrier_service_results(operation: Operation, device_results: Sequence[DeviceResult],
-                                  results: DeviceResultStore) -> int:
+                                  results: DeviceResultStore, claimant: str) -> int:
     """Queue each device's result for the account's CarrierService listener, once. Answers how many were queued.
 
-    A device is marked after its delivery is queued: a crash in between queues it again on the retry (at least
-    once, as webhooks are); nothing is lost.
+    Each device's callback is claimed first (by `claimant`, one workflow execution), so two Finish runs never
+    both queue it; a crash between queueing and marking can still queue it twice (at least once, as webhooks
+    are): nothing is lost.
     """
     registration = CallbackStore(results.table).live(operation.tenant, CARRIER_SERVICE)
     if registration is None:
@@ -161,8 +166,7 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
     target = _target(registration)
     queued = 0
     for result in device_results:
-        recorded = results.get(operation.id, result.index)
-        if recorded is None or recorded.get("callbackDeliveryId"):
+        if not results.claim_callback(operation.id, result.index, claimant, CALLBACK_CLAIM_SECONDS):
             continue
         delivery_id = enqueue_delivery(
             owner_kind=OWNER_KIND, owner_id=f"{operation.id}:{result.index}", tenant=operation.tenant,
