@@ -68,6 +68,9 @@ HOSTILE = [
     "http://[::]/hook",
     "http://[64:ff9b::7f00:1]/hook",
     "http://[2002:a9fe:a9fe::1]/hook",
+    "http://[::ffff:0:7f00:1]/hook",
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
+    "http://[3fff::1]/hook",
     "http://10.0.0.1/hook",
     "http://172.16.0.1/hook",
     "http://172.31.255.254/hook",

@@ -40,7 +40,8 @@ _FORBIDDEN_V6 = tuple(ipaddress.IPv6Network(n) for n in (
     "64:ff9b:1::/48",  # local-use NAT64
     "100::/64",  # discard
     "2001::/23",  # IETF protocol assignments, Teredo included
-    "2001:db8::/32",  # documentation
+    "2001:db8::/32", "3fff::/20",  # documentation (3fff::/20 is newer than some Pythons' tables)
+    "5f00::/16",  # SRv6 segment identifiers
     "fc00::/7",  # unique local
     "fe80::/10", "fec0::/10",  # link-local, site-local
     "ff00::/8",  # multicast
