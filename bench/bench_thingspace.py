@@ -28,7 +28,10 @@ from bench.figures import Figure, Figures
 
 ACTIONS = int(os.environ.get("THINGSPACE_BENCH_ACTIONS", "500"))
 SUBMITTERS = 16  # concurrent clients submitting actions
-DEADLINE_SECONDS = 300.0
+DEADLINE_SECONDS = 600.0
+# One runtime process does everything (API, workflows, deliveries, moto) on a shared 2-core machine: a submit
+# can wait behind hundreds of running workflows, so the client waits longer than a real one would.
+CALL_TIMEOUT_SECONDS = 120.0
 ACCOUNT = "0000777777-00001"
 
 
@@ -55,7 +58,7 @@ def _call(base_url: str, method: str, path: str, body: Any = None, headers: dict
     request = urllib.request.Request(  # noqa: S310 - loopback runtime started by this module
         base_url + path, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=CALL_TIMEOUT_SECONDS) as answer:  # noqa: S310
             return answer.status, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -82,8 +85,8 @@ def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     CredentialStore().add_client("bench-client", "bench-client-secret")
     CredentialStore().add_user("bench-user", "bench-password", [ACCOUNT])
     inventory = InventoryStore()
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: inventory.add_device(ACCOUNT, {"imei": f"35{n:013d}"}), range(ACTIONS)))
+    for n in range(ACTIONS):  # one at a time: moto's server fails concurrent TransactWriteItems with a 500
+        inventory.add_device(ACCOUNT, {"imei": f"35{n:013d}"})
     basic = "Basic " + base64.b64encode(b"bench-client:bench-client-secret").decode()
     status, token = _call(runtime.base_url, "POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
                           headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"})
@@ -130,24 +133,37 @@ def run() -> Figures:
             assert status == 200
 
             submitted: dict[str, float] = {}
+            refused: Counter[str] = Counter()
             lock = threading.Lock()
 
             def submit(n: int) -> None:
                 body = {"accountName": ACCOUNT, "servicePlan": "M2M_4G",
                         "devices": [{"deviceIds": [{"kind": "imei", "id": f"35{n:013d}"}]}]}
                 started = time.perf_counter()
-                status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate", body, m2m)
-                if status == 200:
+                try:
+                    status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate",
+                                           body, m2m)
+                except OSError as error:  # no answer in time: the client cannot know whether it was accepted
                     with lock:
+                        refused[f"unanswered ({type(error).__name__})"] += 1
+                    return
+                with lock:
+                    if status == 200:
                         submitted[answer["requestId"]] = started
+                    else:
+                        refused[f"{status} {(answer or {}).get('errorCode', '')}"] += 1
 
             began = time.perf_counter()
             with ThreadPoolExecutor(SUBMITTERS) as pool:
                 list(pool.map(submit, range(ACTIONS)))
             submit_seconds = time.perf_counter() - began
             deadline = time.monotonic() + DEADLINE_SECONDS
-            while len({r for r, _, _ in _Listener.received}) < len(submitted) and time.monotonic() < deadline:
-                time.sleep(0.1)
+            while time.monotonic() < deadline:
+                with _Listener.lock:
+                    called_back = {r for r, _, _ in _Listener.received}
+                if set(submitted) <= called_back:
+                    break
+                time.sleep(0.2)
             all_called_back = time.perf_counter() - began
 
             statuses: Counter[str] = Counter()
@@ -157,25 +173,25 @@ def run() -> Figures:
                 statuses[answer.get("status", "error") if status == 200 else "error"] += 1
             transitions = _transitions()
             faults = _faults(submitted)
-            if faults:
-                print(f"device faults: {dict(faults)}", flush=True)
+            for reason, count in [*refused.items(), *faults.items()]:
+                print(f"  {count} x {reason}", flush=True)
     finally:
         listener.shutdown()
         listener.server_close()
 
-    callbacks = Counter(r for r, _, _ in _Listener.received)
+    callbacks = Counter(r for r, _, _ in _Listener.received if r in submitted)
     first_callback: dict[str, float] = {}
     for request_id, _status, at in _Listener.received:
         first_callback.setdefault(request_id, at)
     latencies = [first_callback[r] - submitted[r] for r in submitted if r in first_callback]
     terminal = statuses["Success"] + statuses["Failed"]
     return {
-        "thingspace.actions_submitted": Figure(len(submitted), "requests", f">= {ACTIONS}"),
-        "thingspace.actions_terminal": Figure(terminal, "requests", f">= {ACTIONS}"),
-        "thingspace.actions_succeeded": Figure(statuses["Success"], "requests", f">= {ACTIONS}"),
-        "thingspace.actions_lost": Figure(len(submitted) - terminal + (ACTIONS - len(submitted)), "requests", "== 0"),
+        "thingspace.actions_accepted": Figure(len(submitted), "requests", f">= {ACTIONS}"),
+        "thingspace.actions_refused_or_unanswered": Figure(sum(refused.values()), "requests", "== 0"),
+        "thingspace.actions_terminal": Figure(terminal, "requests", f">= {len(submitted)}"),
+        "thingspace.actions_succeeded": Figure(statuses["Success"], "requests", f">= {len(submitted)}"),
+        "thingspace.actions_lost": Figure(len(submitted) - terminal, "requests", "== 0"),
         "thingspace.devices_transitioned_twice": Figure(sum(1 for t in transitions if t > 1), "devices", "== 0"),
-        "thingspace.devices_transitioned": Figure(sum(1 for t in transitions if t == 1), "devices", f">= {ACTIONS}"),
         "thingspace.callbacks_missing": Figure(len(set(submitted) - set(callbacks)), "requests", "== 0"),
         "thingspace.callbacks_duplicated": Figure(sum(1 for c in callbacks.values() if c > 1), "requests", ""),
         "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ""),

@@ -208,9 +208,10 @@ def apply_device(polling_id: str, index: int, store: OperationStore | None = Non
     outcome = (backend or configured_backend()).apply(transition)
     result = DeviceResult(polling_id, index, operation.work["devices"][index], outcome.succeeded, outcome.state,
                           outcome.error_code, outcome.error_message)
-    results.record(result, operation.available_until)
-    final = results.get(polling_id, index)
-    return str(final["status"]) if final else "Failed"
+    if results.record(result, operation.available_until):
+        return "Success" if outcome.succeeded else "Failed"
+    first = results.get(polling_id, index)  # a concurrent attempt recorded first: its outcome stands
+    return str(first["status"]) if first else "Failed"
 
 
 def finish(polling_id: str, store: OperationStore | None = None, results: DeviceResultStore | None = None,
@@ -222,8 +223,9 @@ def finish(polling_id: str, store: OperationStore | None = None, results: Device
     results = results or DeviceResultStore(store.table)
     operation = _operation(polling_id, store)
     why = reason or operation.reason or "the device step did not finish"
+    recorded = {int(item["index"]) for item in results.all(polling_id)}
     for index in range(len(operation.work["devices"])):
-        if results.get(polling_id, index) is None:
+        if index not in recorded:
             results.record(DeviceResult(polling_id, index, operation.work["devices"][index], False, None,
                                         errors.UNEXPECTED.code, why), operation.available_until)
     device_results = [DeviceResult.from_item(item) for item in results.all(polling_id)]
