@@ -26,7 +26,7 @@ class FakeKeyStore:
 
     def all(self, *, consistent: bool = False) -> list[PublicKey]:
         self.reads += 1
-        return self.keys
+        return list(self.keys)
 
 
 def stored(key: DeviceKey, key_id: str = "k1", *, revoked: bool = False, not_after: float | None = None) -> PublicKey:
@@ -159,3 +159,28 @@ def test_warm_requests_read_the_keys_once(device_key: DeviceKey) -> None:
     for _ in range(5):
         verify_device_token(f"Bearer {device_key.token()}", store)
     assert store.reads == 1
+
+
+def test_a_key_uploaded_while_warm_is_accepted_at_once(device_key: DeviceKey, second_device_key: DeviceKey) -> None:
+    store = FakeKeyStore(stored(device_key, "old"))
+    now = time.time()
+    with clock.frozen(now) as advance:
+        verify_device_token(f"Bearer {device_key.token(now=now)}", store)  # the warm cache holds "old" only
+        store.keys.append(stored(second_device_key, "new"))
+        advance(1.5)
+        assert verify_device_token(f"Bearer {second_device_key.token(now=now)}", store).key_id == "new"
+    assert store.reads == 2
+
+
+def test_a_flood_of_forged_tokens_rereads_the_keys_at_most_once_a_second(device_key: DeviceKey,
+                                                                        second_device_key: DeviceKey) -> None:
+    store = FakeKeyStore(stored(device_key))
+    now = time.time()
+    forged = f"Bearer {second_device_key.token(now=now)}"
+    with clock.frozen(now) as advance:
+        for _ in range(50):
+            assert refusal(forged, store) == (401, "auth.signatureInvalid")
+        advance(1.0)
+        for _ in range(50):
+            refusal(forged, store)
+    assert store.reads == 2

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 from pollgate import clock
 from pollgate.settings import get_settings
 from pollgate.uai import messages
-from pollgate.uai.keys import KeySource, usable_keys
+from pollgate.uai.keys import KeySource, PublicKey, usable_keys
 from pollgate.uai.messages import UaiError
 
 # Device clocks drift; a token that expired this recently is still accepted.
@@ -47,6 +48,20 @@ def verify_device_token(authorization: str | None, store: KeySource | None = Non
     keys = usable_keys(store)
     if not keys:
         raise UaiError(401, messages.PUBLIC_KEY_MISSING)
+    verified = _verify(token, header, keys)
+    if verified is None:  # perhaps signed by a key uploaded since this warm function read the keys
+        tried = {key.key_id for key in keys}
+        fresh = [key for key in usable_keys(store, refresh=True) if key.key_id not in tried]
+        verified = _verify(token, header, fresh) if fresh else None
+    if verified is None:
+        raise UaiError(401, messages.SIGNATURE_INVALID)
+    return verified
+
+
+def _verify(token: str, header: dict[str, Any], keys: list[PublicKey]) -> DeviceToken | None:
+    """The token checked against `keys` (the one its `kid` names first); None when no key's signature matches."""
+    import jwt
+
     named = [key for key in keys if key.key_id == header.get("kid")]
     for key in named or keys:
         try:
@@ -67,7 +82,7 @@ def verify_device_token(authorization: str | None, store: KeySource | None = Non
         if expires + EXP_LEEWAY_SECONDS <= clock.epoch():
             raise UaiError(401, messages.TOKEN_EXPIRED)
         return DeviceToken(key.key_id, claims)
-    raise UaiError(401, messages.SIGNATURE_INVALID)
+    return None
 
 
 def require_admin(authorization: str | None) -> None:

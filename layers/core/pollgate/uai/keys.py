@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 KEYS_PK = "UAI#KEYS"
+KEY_REFRESH_MIN_SECONDS = 1.0
 MIN_RSA_BITS = 2048
 
 
@@ -111,6 +112,7 @@ class KeyStore:
             elif other.not_after is None:
                 self.table.update(KEYS_PK, f"KEY#{other.key_id}", "SET notAfter = :end",
                                   values={":end": int(grace_end)})
+        _cache.invalidate()
         return PublicKey(key_id, canonical, clock.iso(now), False, None)
 
     def revoke(self, key_id: str) -> None:
@@ -135,11 +137,14 @@ class _KeyCache:
         self._keys: list[PublicKey] = []
         self._loaded_at: float | None = None
 
-    def usable_keys(self, store: KeySource) -> list[PublicKey]:
+    def usable_keys(self, store: KeySource, *, refresh: bool = False) -> list[PublicKey]:
+        """The cached keys; re-read when stale, while the ring is empty (the first upload must work at once), and
+        on `refresh` (a token no cached key verifies may be signed by a key uploaded since) - that one at most
+        once a second, so a flood of forged tokens costs one read a second, not one each."""
         now = clock.epoch()
-        ttl = get_settings().key_cache_seconds
-        if self._loaded_at is None or now - self._loaded_at >= ttl or not self._keys:
-            # An empty ring is re-read every time: the first upload must work at once.
+        age = None if self._loaded_at is None else now - self._loaded_at
+        stale = age is None or age >= get_settings().key_cache_seconds
+        if stale or not self._keys or (refresh and age is not None and age >= KEY_REFRESH_MIN_SECONDS):
             self._keys = store.all()
             self._loaded_at = now
         return [key for key in self._keys if key.usable(now)]
@@ -151,8 +156,8 @@ class _KeyCache:
 _cache = _KeyCache()
 
 
-def usable_keys(store: KeySource | None = None) -> list[PublicKey]:
-    return _cache.usable_keys(store or KeyStore())
+def usable_keys(store: KeySource | None = None, *, refresh: bool = False) -> list[PublicKey]:
+    return _cache.usable_keys(store or KeyStore(), refresh=refresh)
 
 
 def invalidate_key_cache() -> None:
