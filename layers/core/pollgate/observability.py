@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from datetime import datetime
 
 from aws_lambda_powertools import Metrics
@@ -29,6 +30,9 @@ WEBHOOK_FAILED = "WebhookFailed"
 # The template sets the namespace per stage (pollgate-<Stage>); the default keeps a
 # function invoked without it (a script, a test) from failing at flush.
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "pollgate")
+
+# A request that counts nothing (a 401, a duplicate) flushes nothing: expected, so no warning line in the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 # The webhook consumer makes attempts on threads; Powertools' add_metric reads then writes its metric set.
 _lock = threading.Lock()
