@@ -9,15 +9,16 @@ write (dueAt moves to its next push day, guarded by the version read) so two sch
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pollgate import clock
+from pollgate import aws, clock
 from pollgate.densify import schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import epoch_of_iso, java_date
@@ -33,7 +34,7 @@ from pollgate.densify.results import (
     webhook_success,
 )
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, sub_pk, visible
-from pollgate.store import is_condition_failure
+from pollgate.store import is_condition_failure, to_attributes
 
 logger = Logger(child=True)
 
@@ -41,6 +42,7 @@ OWNER_KIND = "densify.subscription"
 TENANT = "densify"
 EVENT_TYPE = "densify.subscription.results"
 SCHEDULER_WORKERS = 8  # enqueueing is two small AWS calls per subscription: overlap them, boundedly
+PAGE_SIZE = 100  # subscriptions read per BatchGetItem
 
 
 class Enqueue(Protocol):
@@ -77,32 +79,38 @@ class SchedulerReport:
 
 def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, records: RecordStore | None = None,
                   enqueue: Enqueue | None = None, workers: int = SCHEDULER_WORKERS) -> SchedulerReport:
+    """Push up to `limit` due subscriptions. The due index is read a page at a time and each page's pushes start
+    at once, so the first results go out while later pages are still being read."""
     store, records = store or SubscriptionStore(), records or RecordStore()
-    enqueue = enqueue or _engine_enqueue()
+    push_now = enqueue or _engine_enqueue()
     now = clock.epoch()
-    refs = [pk.removeprefix("DENSIFY#SUB#")
-            for pk, _ in store.table.due(schedule.DUE_CATEGORY, clock.iso(now), limit=limit)]
     report = SchedulerReport()
-    due: list[Subscription] = []
-    for subscription in store.many(refs):
-        definition_schedule = subscription.definition.get("schedule")
-        if not subscription.pushes:
-            _unschedule(store, subscription)
-            report.unscheduled += 1
-        elif not schedule.pushes_on(now, definition_schedule):
-            _claim(store, subscription, schedule.next_due(now, definition_schedule), now)
-            report.rescheduled += 1
-        else:
-            due.append(subscription)
-    record_sets = {platform: RecordSet.load(platform, records) for platform in {s.platform for s in due}}
+    record_sets: dict[str, RecordSet] = {}
 
     def push(subscription: Subscription) -> str | None:
         if not _claim(store, subscription, schedule.next_due(now, subscription.definition.get("schedule")), now):
             return None  # another run took it, or it changed since it was read
-        return _push_one(store, subscription, record_sets[subscription.platform], enqueue, now)
+        return _push_one(store, subscription, record_sets[subscription.platform], push_now, now)
 
+    due_refs = (pk.removeprefix("DENSIFY#SUB#")
+                for pk, _ in store.table.due(schedule.DUE_CATEGORY, clock.iso(now), limit=limit))
+    pushes: list[Future[str | None]] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for delivery_id in pool.map(push, due):
+        for page in _pages(islice(due_refs, limit), PAGE_SIZE):
+            for subscription in store.many(page):
+                definition_schedule = subscription.definition.get("schedule")
+                if not subscription.pushes:
+                    _unschedule(store, subscription)
+                    report.unscheduled += 1
+                elif not schedule.pushes_on(now, definition_schedule):
+                    _claim(store, subscription, schedule.next_due(now, definition_schedule), now)
+                    report.rescheduled += 1
+                else:
+                    if subscription.platform not in record_sets:
+                        record_sets[subscription.platform] = RecordSet.load(subscription.platform, records)
+                    pushes.append(pool.submit(push, subscription))
+        for future in pushes:
+            delivery_id = future.result()
             if delivery_id:
                 report.enqueued += 1
                 report.delivery_ids.append(delivery_id)
@@ -111,12 +119,20 @@ def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, 
     return report
 
 
+def _pages(refs: Iterator[str], size: int) -> Iterator[list[str]]:
+    while page := list(islice(refs, size)):
+        yield page
+
+
 def _claim(store: SubscriptionStore, subscription: Subscription, next_at: float, now: float) -> bool:
     try:
-        store.table.update(sub_pk(subscription.ref), "SUB", "SET dueAt = :next",
-                           condition="version = :version AND dueAt <= :now",
-                           values={":next": clock.iso(next_at), ":version": subscription.version,
-                                   ":now": clock.iso(now)})
+        # Nothing returned: the scheduler already holds the item, and a claim is one small write per push.
+        aws.dynamodb().update_item(
+            TableName=store.table.name, Key=to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
+            UpdateExpression="SET dueAt = :next", ConditionExpression="version = :version AND dueAt <= :now",
+            ExpressionAttributeValues=to_attributes({":next": clock.iso(next_at), ":version": subscription.version,
+                                                     ":now": clock.iso(now)}),
+            ReturnValues="NONE")
     except ClientError as error:
         if is_condition_failure(error):
             return False
