@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
+from pollgate.api import documented_body, json_response
 from pollgate.thingspace import http
 from pollgate.thingspace.callbacks import register_callback
 from pollgate.thingspace.models import CallbackRegistration
@@ -15,7 +15,7 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/callbacks/<accountname>")
+@app.post("/api/m2m/v1/callbacks/<accountname>", openapi_extensions=documented_body(CallbackRegistration))
 def post_callback(accountname: str) -> Response[Any]:
     session = http.authenticate_m2m(app)
     registration = http.parse_body(app, CallbackRegistration)

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
+from pollgate.api import documented_body, json_response
 from pollgate.thingspace import http
 from pollgate.thingspace.auth import login
 from pollgate.thingspace.models import LoginRequest
@@ -15,7 +15,7 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/session/login")
+@app.post("/api/m2m/v1/session/login", openapi_extensions=documented_body(LoginRequest))
 def post_login() -> Response[Any]:
     http.authenticate_client(app)
     http.require_json(app)

@@ -30,6 +30,7 @@ from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import __file__ as _swagger_ui_module
 from flask import Flask, Response
+from pollgate.api import BODY_SCHEMAS
 
 from pollgate_local.stack import ROOT, LocalStack, TemplateError
 
@@ -94,11 +95,14 @@ def _document(api_id: str, routes: list[TemplateRoute],
     for function, function_routes in by_function.items():
         schema, docstring = per_function[function]
         paths: dict[str, dict[str, Any]] = defaultdict(dict)
+        own = schema.setdefault("components", {}).setdefault("schemas", {})
         for route in function_routes:
             operation = _operation_for(route, schema.get("paths", {}))
             operation.setdefault("description", docstring)
+            for name, definition in operation.pop(BODY_SCHEMAS, {}).items():  # pollgate.api.documented_body
+                if own.setdefault(name, definition) != definition:
+                    raise DocumentError(f"{function}: two different models are named {name}")
             paths[route.path][route.method] = operation
-        own = schema.get("components", {}).get("schemas", {})
         for name, definition in own.items():
             if components.setdefault(name, definition) != definition:
                 raise DocumentError(f"{api_id}: two different models are named {name} ({function} and another)")

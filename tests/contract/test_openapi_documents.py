@@ -68,3 +68,9 @@ def test_request_bodies_come_from_the_handlers_models(documents: dict[str, dict[
     report = documents["uai"]["components"]["schemas"]["StatusLogRequest"]
     assert report["properties"]["statusReason"]["maxLength"] == 100
     assert "platformType" not in str(documents["densify"]["paths"]["/subscriptions/cloud/{subscriptionRef}"])
+    # A body the handler parses itself, after authentication (pollgate.api.documented_body), is documented too.
+    activate = documents["thingspace"]["paths"]["/api/m2m/v1/devices/actions/activate"]["post"]
+    assert activate["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DeviceActionRequest"}
+    assert {"DeviceActionRequest", "DeviceEntry", "DeviceId"} <= documents["thingspace"]["components"]["schemas"].keys()
+    assert "x-pollgate" not in str(documents)
