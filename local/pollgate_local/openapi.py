@@ -29,7 +29,7 @@ from unittest.mock import patch
 from aws_lambda_powertools.event_handler.openapi import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import __file__ as _swagger_ui_module
-from flask import Flask, Response
+from flask import Flask, Response, request
 from pollgate.api import BODY_SCHEMAS
 
 from pollgate_local.stack import ROOT, LocalStack, TemplateError
@@ -223,8 +223,11 @@ def add_document_routes(app: Flask, stack: LocalStack) -> None:
 
     app.add_url_rule(JSON_PREFIX + "<face>.json", "pollgate_openapi_json", lambda face: answer(server.json(face)),
                      methods=["GET"])
-    app.add_url_rule(DOCS_PREFIX + "<face>", "pollgate_openapi_docs", lambda face: answer(server.swagger_ui(face)),
-                     methods=["GET"])
+    def docs(face: str) -> Response:
+        # Swagger UI shows its document's address as /docs/<face>?format=json: that answers the JSON too.
+        return answer(server.json(face) if request.args.get("format") == "json" else server.swagger_ui(face))
+
+    app.add_url_rule(DOCS_PREFIX + "<face>", "pollgate_openapi_docs", docs, methods=["GET"])
 
 
 def write(documents: dict[str, dict[str, Any]], folder: Path = DOCUMENTS_DIR) -> list[Path]:

@@ -147,6 +147,15 @@ def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials
     assert not failures, "\n\n".join(failures)
 
 
+def test_each_face_has_swagger_ui_that_works_offline(runtime: RuntimeProcess) -> None:
+    for face in ERROR_SHAPES:
+        page = call(runtime.base_url, "GET", f"/docs/{face}")
+        assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+        assert "SwaggerUIBundle(" in page.body and "<script src=" not in page.body  # inlined, no CDN
+        assert call(runtime.base_url, "GET", f"/docs/{face}?format=json").body["info"]["title"].endswith("Api")
+    assert call(runtime.base_url, "GET", "/openapi/nothing.json").status == 404
+
+
 def test_cases_reached_past_authentication() -> None:
     """Runs last: the faces' cases mostly got answers other than 401, and the budget was not hit."""
     total = sum(RUN.values())
