@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +17,9 @@ from pollgate import clock
 from pollgate.densify.auth import Caller, UserStore
 from pollgate.densify.dates import java_date
 from pollgate.densify.models import SubscriptionBody
-from pollgate.densify.push import OWNER_KIND, run_scheduler
+from pollgate.densify.push import OWNER_KIND, record_outcome, run_scheduler
 from pollgate.densify.records import RecordsDocument, RecordStore
-from pollgate.densify.subscriptions import SubscriptionStore, create_subscriptions
+from pollgate.densify.subscriptions import SubscriptionStore, create_subscriptions, replace_subscription
 from pollgate.settings import reset_settings
 from pollgate.store import Table
 from pollgate.webhooks import DeliveryMessage, handle_message
@@ -224,3 +225,43 @@ def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: str, httpse
     message = assert_error(densify.call("resend_delivery", "POST",
                                         f"/subscriptions/{ref}/deliveries/{new_id}/resend", alice), 400)
     assert "succeeded" in message
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The fields of the engine's DeliveryOutcome the Densify handler reads."""
+
+    owner_id: str
+    at: str
+    succeeded: bool = False
+    final: bool = False
+    gone: bool = False
+    status_code: int | None = None
+    error: str | None = None
+    next_attempt_at: str | None = None
+
+
+def test_a_late_replay_of_an_older_outcome_never_overwrites_a_newer_one(records: None) -> None:
+    ref = create("Replayed", webhook=WEBHOOK)
+    record_outcome(Attempt(ref, "2026-11-18T11:10:00.000Z", succeeded=True, final=True, status_code=200))
+    record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", status_code=500,
+                           next_attempt_at="2026-11-18T11:07:05.000Z"))  # an earlier attempt, handed over again
+    stored = SubscriptionStore().get(ref)
+    assert stored is not None
+    assert stored.last_triggered == "Scheduled Success. Wed Nov 18 11:10:00 UTC 2026"
+    assert stored.webhook_status == "Success. HTTP 200. Wed Nov 18 11:10:00 UTC 2026"
+
+
+def test_a_subscription_made_inactive_leaves_the_due_index_and_a_put_brings_a_gone_webhook_back(
+        records: None) -> None:
+    ref = create("Toggled", webhook=WEBHOOK)
+    record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", final=True, gone=True, status_code=410))
+    assert run_scheduler(enqueue=RecordingEnqueue()).enqueued == 0  # deactivated by the 410
+    body_ = SubscriptionBody.model_validate(subscription("Toggled", webhook=WEBHOOK))
+    replace_subscription("cloud", ref, body_, ALICE)
+    enqueue = RecordingEnqueue()
+    assert run_scheduler(enqueue=enqueue).enqueued == 1
+    inactive = SubscriptionBody.model_validate(subscription("Toggled", webhook=WEBHOOK, active="false"))
+    replace_subscription("cloud", ref, inactive, ALICE)
+    item = Table().get(f"DENSIFY#SUB#{ref}", "SUB")
+    assert item is not None and "dueAt" not in item
