@@ -7,15 +7,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
+from pollgate.api import documented_body, json_response
 from pollgate.thingspace import http
 from pollgate.thingspace.auth import issue_token
+from pollgate.thingspace.models import TokenRequest
+
+FORM = "application/x-www-form-urlencoded"
 
 logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/ts/v1/oauth2/token")
+@app.post("/api/ts/v1/oauth2/token", openapi_extensions=documented_body(TokenRequest, FORM))
 def post_token() -> Response[Any]:
     form = parse_qs(app.current_event.decoded_body or "")
     # The vendor's form body; some clients put it in the query string instead.

@@ -1,9 +1,10 @@
 """GET /uai/2.0/updates/statusLog/{pollingId} (or ?pollingId=): 202 while pending, 200 with the outcome when done."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.api import json_response
@@ -27,8 +28,8 @@ def get_by_path(pollingId: str) -> Response[Any]:
 
 
 @app.get("/uai/2.0/updates/statusLog", responses=http.POLLED)
-def get_by_query() -> Response[Any]:
-    return _answer(app.current_event.get_query_string_value("pollingId"))
+def get_by_query(pollingId: Annotated[str | None, Query()] = None) -> Response[Any]:
+    return _answer(pollingId)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -131,3 +131,9 @@ class OAuthError(BaseModel):
 
 
 ErrorBody = VendorError | GatewayFault | OAuthError
+
+
+class TokenRequest(BaseModel):
+    """The token endpoint's form body (application/x-www-form-urlencoded), as the OpenAPI document shows it."""
+
+    grant_type: Literal["client_credentials"]
