@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from pollgate.densify.models import PLATFORMS
 from pollgate.densify.records import RecordsDocument, RecordStore
 
 MIN_PASSWORD_LENGTH = 12
+# User names end up in keys (DENSIFY#USER#<name>, DENSIFY#OWNED#<name>): no "#", no spaces, nothing odd.
+USER_NAME = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
 SAMPLE_RECORDS = Path(__file__).with_name("sample_records.json")
 
 
@@ -38,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "add-user":
+        if not USER_NAME.match(args.user):
+            parser.error("a user name is 1-128 letters, digits and . _ @ + -")
         password = sys.stdin.readline().rstrip("\r\n")
         if len(password) < MIN_PASSWORD_LENGTH:
             parser.error(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
