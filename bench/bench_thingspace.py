@@ -75,11 +75,14 @@ def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
                        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                        "AWS_DEFAULT_REGION": "us-east-1"})
+    from botocore.config import Config
     from pollgate import aws, settings
     from pollgate.thingspace.auth import CredentialStore
     from pollgate.thingspace.inventory import InventoryStore
 
     settings.reset_settings()
+    # The bench reads the inventory from a runtime busy with hundreds of workflows: wait for it, unlike a Lambda.
+    aws._CONFIG = Config(connect_timeout=5, read_timeout=120, retries={"max_attempts": 5, "mode": "standard"})
     aws.reset_clients()
     InventoryStore().add_account(ACCOUNT)
     CredentialStore().add_client("bench-client", "bench-client-secret")
@@ -157,6 +160,7 @@ def run() -> Figures:
             with ThreadPoolExecutor(SUBMITTERS) as pool:
                 list(pool.map(submit, range(ACTIONS)))
             submit_seconds = time.perf_counter() - began
+            print(f"  {len(submitted)} accepted, {sum(refused.values())} not, in {submit_seconds:.0f} s", flush=True)
             deadline = time.monotonic() + DEADLINE_SECONDS
             while time.monotonic() < deadline:
                 with _Listener.lock:
@@ -165,6 +169,7 @@ def run() -> Figures:
                     break
                 time.sleep(0.2)
             all_called_back = time.perf_counter() - began
+            print(f"  callbacks for {len(called_back & set(submitted))} after {all_called_back:.0f} s", flush=True)
 
             statuses: Counter[str] = Counter()
             for request_id in submitted:
