@@ -156,6 +156,20 @@ def test_each_face_has_swagger_ui_that_works_offline(runtime: RuntimeProcess) ->
     assert call(runtime.base_url, "GET", "/openapi/nothing.json").status == 404
 
 
+@pytest.mark.parametrize(("path", "method", "content_type"), [
+    ("/uai/2.0/updates/statusLog", "POST", "text/plain"),
+    ("/flexnet/operations/api/updates/update-authorization-key", "PUT", "application/xml"),
+])
+def test_a_body_in_an_unsupported_content_type_is_415_in_the_uai_shape(
+        runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], path: str, method: str,
+        content_type: str) -> None:
+    """Found beside schemathesis (which sends only documented media types): these answered 500."""
+    headers = next(value for prefix, value in credentials.items() if path.startswith(prefix))
+    answer = call(runtime.base_url, method, path, {"publicKey": "x"}, {**headers, "Content-Type": content_type})
+    assert answer.status == 415
+    assert set(answer.body) == {"arguments", "key", "message"}
+
+
 def test_cases_reached_past_authentication() -> None:
     """Runs last: the faces' cases mostly got answers other than 401, and the budget was not hit."""
     total = sum(RUN.values())

@@ -13,7 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel
 
 from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
@@ -26,6 +29,7 @@ JSON = "application/json"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 MAX_JSON_DEPTH = 32
+UNSUPPORTED_CONTENT_TYPE = "the body must be JSON, sent with Content-Type: application/json"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -217,6 +221,12 @@ def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
         return errors.invalid_input(field_problems(error.errors()))
+
+    # Powertools refuses a Body() route's body sent as neither JSON nor a form (text/plain, application/xml):
+    # the client's mistake, not a 500.
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
+        return errors.rejected(415, UNSUPPORTED_CONTENT_TYPE)
 
     if errors.idempotency_error is not None:
         for refusal in (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress):

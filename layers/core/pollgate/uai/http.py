@@ -51,6 +51,7 @@ ERRORS = FaceErrors(
         409: "A request with this Idempotency-Key is still in progress; retry after Retry-After",
         410: "The polling ID has expired",
         413: "The body is larger than 1 MiB",
+        415: "The body is sent as neither JSON nor a form (Content-Type)",
         422: "This Idempotency-Key was used with another body",
         431: "The request headers are larger than 16 KiB",
         500: "Internal error",
