@@ -265,3 +265,36 @@ def test_a_subscription_made_inactive_leaves_the_due_index_and_a_put_brings_a_go
     replace_subscription("cloud", ref, inactive, ALICE)
     item = Table().get(f"DENSIFY#SUB#{ref}", "SUB")
     assert item is not None and "dueAt" not in item
+
+
+def test_a_push_the_queue_refused_stays_due_for_the_next_run(records: None) -> None:
+    from botocore.exceptions import ClientError
+
+    ref = create("Unlucky", webhook=WEBHOOK)
+
+    def queue_down(**_: Any) -> str:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+
+    assert run_scheduler(enqueue=queue_down).failed == 1
+    stored = SubscriptionStore().get(ref)
+    assert stored is not None and stored.last_triggered == ""  # not the subscription's fault: nothing stamped
+    enqueue = RecordingEnqueue()
+    assert run_scheduler(enqueue=enqueue).enqueued == 1 and enqueue.calls[0]["owner_id"] == ref
+
+
+def test_more_than_30000_matches_is_a_scheduled_failure_not_a_push(records: None) -> None:
+    from pollgate.densify.push import _push_one
+    from pollgate.densify.records import Catalogue
+    from pollgate.densify.results import RecordSet
+
+    ref = create("Too many", webhook=WEBHOOK)
+    subscription_ = SubscriptionStore().get(ref)
+    assert subscription_ is not None
+    many = RecordSet(Catalogue(), [{"id": f"i-{n}", "properties": {"recommendationType": "Downsize"}}
+                                   for n in range(30_001)])
+    enqueue = RecordingEnqueue()
+    assert _push_one(SubscriptionStore(), subscription_, many, enqueue, NOW) == ""
+    assert enqueue.calls == []
+    stored = SubscriptionStore().get(ref)
+    assert stored is not None and stored.last_triggered == "Scheduled-Failure. Wed Nov 18 11:06:40 UTC 2026"
+    assert "30001 has exceeded object return limit of 30000" in stored.webhook_status
