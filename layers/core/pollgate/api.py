@@ -101,6 +101,9 @@ def request_problem(event: dict[str, Any]) -> tuple[int, str] | None:
     if sum(len(k) + len(str(v)) for k, v in headers.items()) > MAX_HEADER_BYTES:
         return 431, f"request headers are larger than {MAX_HEADER_BYTES} bytes"
     body = event.get("body")
+    multipart = multipart_problem(str(headers.get("content-type", "")), body or "", bool(event.get("isBase64Encoded")))
+    if multipart is not None:
+        return 400, multipart
     if not body:
         return None
     raw = body.encode() if not event.get("isBase64Encoded") else None
@@ -120,6 +123,21 @@ def request_problem(event: dict[str, Any]) -> tuple[int, str] | None:
         return 400, "the body is not valid UTF-8"
     if json_depth(text) > MAX_JSON_DEPTH:
         return 400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def multipart_problem(content_type: str, body: str, base64_encoded: bool) -> str | None:
+    """What Powertools' multipart parsing would raise a bare ValueError (a 500) for: no boundary, or a text body
+    beyond latin-1. No face takes multipart bodies; anything else multipart it refuses in the face's shape."""
+    if not content_type.strip().startswith("multipart/form-data"):
+        return None
+    if "boundary=" not in content_type:
+        return "a multipart/form-data body needs a boundary"
+    if not base64_encoded:
+        try:
+            body.encode("latin-1")
+        except UnicodeEncodeError:
+            return "a multipart/form-data body must be sent as bytes"
     return None
 
 
