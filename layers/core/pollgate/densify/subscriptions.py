@@ -164,7 +164,9 @@ class SubscriptionStore:
                 self._put_name(subscription)["Put"]["Item"]]
 
     def replace(self, old: Subscription, new: Subscription) -> None:
-        operations = [self._put_sub(new, condition="version = :seen", values={":seen": old.version})]
+        """The definition changes; lastTriggered and webHookStatus stay as the latest outcome left them (an
+        update, not a put, so an outcome recorded meanwhile is not lost)."""
+        operations = [self._update_sub(new, seen_version=old.version)]
         names = [new.name]
         if name_key(old.platform, old.owner, old.name) != name_key(new.platform, new.owner, new.name):
             pk, sk = name_key(old.platform, old.owner, old.name)
@@ -215,8 +217,7 @@ class SubscriptionStore:
             if not is_condition_failure(error):
                 raise  # deleted meanwhile, or a newer outcome is recorded: nothing to stamp
 
-    def _put_sub(self, subscription: Subscription, *, condition: str,
-                 values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _put_sub(self, subscription: Subscription, *, condition: str) -> dict[str, Any]:
         item: dict[str, Any] = {
             "pk": sub_pk(subscription.ref), "sk": "SUB", "ref": subscription.ref, "platform": subscription.platform,
             "owner": subscription.owner, "name": subscription.name,
@@ -230,11 +231,31 @@ class SubscriptionStore:
         if subscription.pushes:
             item["duePk"] = schedule.due_partition_of(subscription.ref)
             item["dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
-        put: dict[str, Any] = {"TableName": self.table.name, "Item": to_attributes(item),
-                               "ConditionExpression": condition}
-        if values:
-            put["ExpressionAttributeValues"] = to_attributes(values)
-        return {"Put": put}
+        return {"Put": {"TableName": self.table.name, "Item": to_attributes(item), "ConditionExpression": condition}}
+
+    def _update_sub(self, subscription: Subscription, *, seen_version: int) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            ":seen": seen_version, ":name": subscription.name, ":owner": subscription.owner,
+            ":definition": json.dumps(subscription.definition, separators=(",", ":")),
+            ":updated": subscription.updated, ":by": subscription.updated_by, ":version": subscription.version,
+            ":secret": subscription.signing_secret, ":disabled": subscription.webhook_disabled,
+        }
+        expression = ("SET #name = :name, #owner = :owner, #definition = :definition, #updated = :updated, "
+                      "updatedBy = :by, #version = :version, signingSecret = :secret, webhookDisabled = :disabled")
+        if subscription.pushes:
+            values[":duePk"] = schedule.due_partition_of(subscription.ref)
+            values[":dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
+            expression += ", duePk = :duePk, dueAt = :dueAt"
+        else:
+            expression += " REMOVE duePk, dueAt"
+        return {"Update": {
+            "TableName": self.table.name, "Key": to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
+            "UpdateExpression": expression, "ConditionExpression": "version = :seen",
+            # name, owner, definition, updated and version are all DynamoDB reserved words.
+            "ExpressionAttributeNames": {"#name": "name", "#owner": "owner", "#definition": "definition",
+                                         "#updated": "updated", "#version": "version"},
+            "ExpressionAttributeValues": to_attributes(values),
+        }}
 
     def _put_name(self, subscription: Subscription) -> dict[str, Any]:
         pk, sk = name_key(subscription.platform, subscription.owner, subscription.name)
