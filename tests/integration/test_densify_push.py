@@ -3,6 +3,7 @@ delivered to a real loopback receiver that verifies the signature, and every out
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -298,3 +299,16 @@ def test_more_than_30000_matches_is_a_scheduled_failure_not_a_push(records: None
     stored = SubscriptionStore().get(ref)
     assert stored is not None and stored.last_triggered == "Scheduled-Failure. Wed Nov 18 11:06:40 UTC 2026"
     assert "30001 has exceeded object return limit of 30000" in stored.webhook_status
+
+
+def test_an_outcome_recorded_while_a_replace_is_in_flight_is_kept(records: None) -> None:
+    store = SubscriptionStore()
+    ref = create("In flight", webhook=WEBHOOK)
+    read_by_the_put = store.get(ref)
+    assert read_by_the_put is not None
+    record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", succeeded=True, final=True, status_code=200))
+    store.replace(read_by_the_put, dataclasses.replace(read_by_the_put, name="Renamed",
+                                                       version=read_by_the_put.version + 1))
+    stored = store.get(ref)
+    assert stored is not None and stored.name == "Renamed"
+    assert stored.last_triggered == "Scheduled Success. Wed Nov 18 11:07:00 UTC 2026"
