@@ -30,11 +30,6 @@ def stack() -> Iterator[LocalStack]:
         yield local
 
 
-def routes() -> list[tuple[str, str, str, str]]:
-    with LocalStack() as local:
-        return local.http_routes()
-
-
 def concrete(path: str) -> tuple[str, dict[str, str]]:
     names = re.findall(r"{(\w+)\+?}", path)
     parameters = {name: "cloud" if name == "platformType" else "x1" for name in names}
