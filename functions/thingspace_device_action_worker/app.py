@@ -23,6 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if task == "finish":
         error = event.get("error") or {}
         reason = f"{error.get('Error', '')}: {error.get('Cause', '')}"[:500] if error else None
-        claimant = str(event.get("execution") or "") or None  # one execution's retries share its claims
-        return {"pollingId": polling_id, "status": finish(polling_id, reason=reason, claimant=claimant)}
+        # Each attempt claims callbacks as itself: a timed-out attempt still running keeps its claim.
+        return {"pollingId": polling_id, "status": finish(polling_id, reason=reason, claimant=context.aws_request_id)}
     raise ValueError(f"unknown task {task!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from pollgate import clock
 from pollgate.settings import reset_settings
 from pollgate.thingspace.actions import DeviceResultStore, finish
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
-from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore
+from pollgate.thingspace.callbacks import CALLBACK_CLAIM_SECONDS, OWNER_KIND, CallbackClaimHeld, CallbackStore
 from pollgate.thingspace.inventory import InventoryStore
 from pollgate.webhooks import DeliveryMessage, handle_message, list_attempts
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
@@ -214,14 +216,19 @@ def test_each_device_callback_is_queued_once_whoever_finishes_the_request(world:
     assert finish(done, claimant="a-re-driven-execution") == "Success"  # the request had queued it already
     assert world.deliver_queued() == 1
 
-    # A Finish that claimed a device's callback and crashed before queueing it: another execution waits out the
-    # claim; the same execution's retry queues it.
+    # A Finish attempt that claimed a device's callback and is slow, or crashed, before queueing it: another
+    # attempt waits (Step Functions retries it) until the claim lapses, then takes over.
     CallbackStore().delete(ACCOUNT, "CarrierService")
-    crashed = world.activate("5003")
-    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
-    assert DeviceResultStore().claim_callback(crashed, 0, "execution-1", 60)
-    assert finish(crashed, claimant="execution-2") == "Success"
-    assert world.deliver_queued() == 0
-    assert finish(crashed, claimant="execution-1") == "Success"
-    assert world.deliver_queued() == 1
+    with clock.frozen(time.time()) as advance:
+        crashed = world.activate("5003")
+        world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+        assert DeviceResultStore().claim_callback(crashed, 0, "attempt-1", CALLBACK_CLAIM_SECONDS) == "mine"
+        with pytest.raises(CallbackClaimHeld):
+            finish(crashed, claimant="attempt-2")
+        assert world.deliver_queued() == 0
+        advance(CALLBACK_CLAIM_SECONDS + 1)
+        assert finish(crashed, claimant="attempt-2") == "Success"
+        assert world.deliver_queued() == 1
+        assert finish(crashed, claimant="attempt-1") == "Success"  # the slow one, at last: nothing more to queue
+        assert world.deliver_queued() == 0
     assert len(world.listener.log) == 2

@@ -142,19 +142,23 @@ class DeviceResultStore:
     def all(self, request_id: str) -> list[Item]:
         return list(self.table.query(f"TS#REQUEST#{request_id}", "DEVICE#", consistent=True))
 
-    def claim_callback(self, request_id: str, index: int, claimant: str, seconds: float) -> bool:
-        """Take the right to queue this device's callback: nobody queued it, and nobody else holds a live claim.
+    def claim_callback(self, request_id: str, index: int, claimant: str,
+                       seconds: float) -> Literal["mine", "queued", "held"]:
+        """Take the right to queue this device's callback for `seconds`.
 
-        The same claimant (one workflow execution, retrying its Finish) may take its own claim again, so a
-        Finish that crashed mid-way is finished by its retry; another execution waits out the claim.
+        "queued": someone already queued it; "held": another attempt holds a live claim (it may still be
+        running, slowly: queueing too would send the callback twice); "mine": queue it now.
         """
         now = clock.epoch()
-        return self.update(
+        if self.update(
             request_id, index, "SET callbackClaim = :me, callbackClaimUntil = :until",
             condition="attribute_exists(pk) AND attribute_not_exists(callbackDeliveryId) AND "
                       "(attribute_not_exists(callbackClaim) OR callbackClaim = :me OR callbackClaimUntil < :now)",
             values={":me": claimant, ":until": now + seconds, ":now": now},
-        )
+        ):
+            return "mine"
+        item = self.get(request_id, index)
+        return "queued" if item is None or item.get("callbackDeliveryId") else "held"
 
     def update(self, request_id: str, index: int, expression: str, *, condition: str | None = None,
                values: Mapping[str, Any] | None = None) -> bool:
@@ -236,4 +240,5 @@ def finish(polling_id: str, store: OperationStore | None = None, results: Device
         store.finish(polling_id, status, summary, None if everything_done else "one or more devices failed")
         operation = _operation(polling_id, store)
     queue_carrier_service_results(operation, device_results, results, claimant or str(uuid.uuid4()))
+    # (raises CallbackClaimHeld while another attempt may still be queueing: Step Functions retries Finish)
     return STATUS_NAMES[operation.status]

@@ -148,25 +148,32 @@ def _target(registration: Item) -> WebhookTarget:
     return WebhookTarget(url=str(registration["url"]), secret=str(registration["signingSecret"]), auth_header=auth)
 
 
-# How long one Finish may take to queue a device's callback before another execution may take over.
-CALLBACK_CLAIM_SECONDS = 60.0
+# How long one Finish attempt may take to queue a device's callback before another attempt may take over.
+CALLBACK_CLAIM_SECONDS = 30.0
+
+
+class CallbackClaimHeld(Exception):
+    """Another attempt of Finish claimed a device's callback and may still be queueing it: retry later (the
+    workflow does), and take over once its claim has lapsed if it never queued it."""
 
 
 def queue_carrier_service_results(operation: Operation, device_results: Sequence[DeviceResult],
                                   results: DeviceResultStore, claimant: str) -> int:
     """Queue each device's result for the account's CarrierService listener, once. Answers how many were queued.
 
-    Each device's callback is claimed first (by `claimant`, one workflow execution), so two Finish runs never
-    both queue it; a crash between queueing and marking can still queue it twice (at least once, as webhooks
-    are): nothing is lost.
+    Each device's callback is claimed by one attempt (`claimant`) before it is queued, so a slow attempt and its
+    retry never both queue it; a crash between queueing and marking can still queue it twice (at least once, as
+    webhooks are). Raises CallbackClaimHeld when another attempt's claim is still live.
     """
     registration = CallbackStore(results.table).live(operation.tenant, CARRIER_SERVICE)
     if registration is None:
         return 0  # as the vendor: no listener, no callback
     target = _target(registration)
-    queued = 0
+    queued = held = 0
     for result in device_results:
-        if not results.claim_callback(operation.id, result.index, claimant, CALLBACK_CLAIM_SECONDS):
+        claim = results.claim_callback(operation.id, result.index, claimant, CALLBACK_CLAIM_SECONDS)
+        if claim != "mine":
+            held += claim == "held"
             continue
         delivery_id = enqueue_delivery(
             owner_kind=OWNER_KIND, owner_id=f"{operation.id}:{result.index}", tenant=operation.tenant,
@@ -177,6 +184,8 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
                        "SET callbackDeliveryId = :id, callbackUrl = :url, callbackStatus = :queued",
                        values={":id": delivery_id, ":url": target.url, ":queued": "Queued"})
         queued += 1
+    if held:
+        raise CallbackClaimHeld(f"{held} device callbacks of {operation.id} are claimed by another attempt")
     return queued
 
 
