@@ -6,17 +6,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import documented_body, json_response
+from pollgate.api import documented_answer, documented_body, json_response
 from pollgate.observability import metrics
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import submit_device_action
-from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
+from pollgate.thingspace.models import DeviceAction, DeviceActionRequest, RequestId
 
 logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/devices/actions/<action>", openapi_extensions=documented_body(DeviceActionRequest))
+@app.post("/api/m2m/v1/devices/actions/<action>", openapi_extensions=documented_body(DeviceActionRequest),
+          responses=documented_answer(RequestId, "Accepted: poll its status, or wait for the CarrierService callback"))
 def post_action(action: DeviceAction) -> Response[Any]:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceActionRequest)

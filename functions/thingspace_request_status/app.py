@@ -6,15 +6,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
+from pollgate.api import documented_answer, json_response
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import request_status
+from pollgate.thingspace.models import RequestStatus
 
 logger = Logger()
 app = http.resolver()
 
 
-@app.get("/api/m2m/v1/accounts/<accountname>/requests/<requestID>/status")
+@app.get("/api/m2m/v1/accounts/<accountname>/requests/<requestID>/status",
+         responses=documented_answer(RequestStatus, "The request's status"))
 def get_status(accountname: str, requestID: str) -> Response[Any]:
     session = http.authenticate_m2m(app)
     return json_response(200, {"requestId": requestID, "status": request_status(accountname, requestID, session)})

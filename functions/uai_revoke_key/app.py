@@ -14,7 +14,7 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.delete("/flexnet/operations/api/updates/update-authorization-key/<keyId>")
+@app.delete("/flexnet/operations/api/updates/update-authorization-key/<keyId>", responses=http.OUTCOME)
 def delete_key(keyId: str) -> Response[Any]:
     http.authenticate_admin(app)
     KeyStore().revoke(keyId)

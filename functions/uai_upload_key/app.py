@@ -16,7 +16,7 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.put("/flexnet/operations/api/updates/update-authorization-key")
+@app.put("/flexnet/operations/api/updates/update-authorization-key", responses=http.OUTCOME)
 def put_key(upload: Annotated[PublicKeyUpload, Body()]) -> Response[Any]:
     http.authenticate_admin(app)
     key = KeyStore().upload(upload.publicKey, revoke_others=upload.revokeOthers)

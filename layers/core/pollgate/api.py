@@ -229,6 +229,11 @@ def documented_body(model: type[BaseModel], media_type: str = JSON) -> dict[str,
             BODY_SCHEMAS: {model.__name__: schema, **nested}}
 
 
+def documented_answer(model: Any, description: str, status: int = 200) -> dict[int, Any]:
+    """`responses=` for a route whose answer is `model` (a pydantic model): for the OpenAPI document only."""
+    return {status: {"description": description, "content": {JSON: {"model": model}}}}
+
+
 def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
     app = FaceResolver(errors)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
+from pollgate.api import FaceErrors, FieldProblem, documented_answer, face_resolver, json_response
 from pollgate.idempotency import HEADER as IDEMPOTENCY_HEADER
 from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotentRequest
 from pollgate.settings import get_settings
@@ -64,9 +64,8 @@ ACCEPTED: dict[int, Any] = {202: {
     "headers": {"Location": {"description": "The url to poll", "schema": {"type": "string"}},
                 "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}}},
     "content": {"application/json": {"model": PollingUrl}}}}
-POLLED: dict[int, Any] = {200: {"description": "Done: the outcome of the request",
-                                "content": {"application/json": {"model": Outcome}}},
-                          202: {**ACCEPTED[202], "description": "Still processing: poll the url again"}}
+OUTCOME = documented_answer(Outcome, "Done: the outcome of the request")
+POLLED: dict[int, Any] = {**OUTCOME, 202: {**ACCEPTED[202], "description": "Still processing: poll the url again"}}
 
 
 def resolver() -> APIGatewayHttpResolver:
