@@ -149,8 +149,8 @@ def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials
 # schemathesis' coverage phase (boundary values, missing or malformed parts, undeclared content types) runs through
 # its own CLI, one run per set of credentials; it found the multipart 500s that the cases above never send.
 @pytest.mark.parametrize("face", list(ERROR_SHAPES))
-def test_coverage_phase_finds_nothing(face: str, runtime: RuntimeProcess,
-                                      credentials: dict[str, dict[str, str]]) -> None:
+def test_coverage_phase_finds_nothing(face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]],
+                                      tmp_path: Path) -> None:
     document = call(runtime.base_url, "GET", f"/openapi/{face}.json").body
     paths_by_credentials: dict[str, list[str]] = {}
     for path in document["paths"]:
@@ -165,7 +165,8 @@ def test_coverage_phase_finds_nothing(face: str, runtime: RuntimeProcess,
                    "--include-path-regex", "^(" + "|".join(re.escape(path) for path in paths) + ")$"]
         for name, value in credentials.get(prefix, {}).items():
             command += ["-H", f"{name}: {value}"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,  # noqa: S603
+        # In tmp_path: the CLI keeps its replay cache in ./.schemathesis.
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,  # noqa: S603
                               env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
                                    "PYTHONPATH": str(ROOT)})
         summary = next((line for line in done.stdout.splitlines() if " generated, " in line), "")
