@@ -88,3 +88,7 @@ def test_id_with_id_type_omitted_is_refused_on_id_type() -> None:
     body = dict(VALID)
     del body["idType"]
     assert "idType" in invalid_fields(body)
+
+
+def test_time_stamp_accepts_rfc3339_lower_case_separators() -> None:
+    assert StatusLogRequest.model_validate({**VALID, "timeStamp": "2026-11-22t10:00:00z"}).timeStamp.endswith("z")

@@ -43,7 +43,7 @@ class StatusLogRequest(BaseModel):
     @classmethod
     def _iso_time(cls, value: str) -> str:
         try:
-            datetime.fromisoformat(value)
+            datetime.fromisoformat(value.upper())  # RFC 3339 allows a lower-case t and z
         except ValueError:
             raise ValueError("must be an ISO-8601 date and time, e.g. 2026-11-22T10:15:00Z") from None
         return value
