@@ -38,12 +38,13 @@ ACCOUNT = "0000777777-00001"
 class _Listener(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     lock = threading.Lock()
-    received: list[tuple[str, str, float]] = []  # (requestId, status, perf_counter at receipt)
+    received: list[tuple[str, str, float]] = []  # (requestId, webhook-id, perf_counter at receipt)
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         with _Listener.lock:
-            _Listener.received.append((str(body.get("requestId")), str(body.get("status")), time.perf_counter()))
+            _Listener.received.append((str(body.get("requestId")), str(self.headers.get("webhook-id")),
+                                       time.perf_counter()))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -122,6 +123,17 @@ def _faults(request_ids: dict[str, float]) -> Counter[str]:
     return faults
 
 
+def _failure_reasons(request_ids: list[str]) -> Counter[str]:
+    from pollgate.store import OperationStore
+
+    store = OperationStore()
+    reasons: Counter[str] = Counter()
+    for request_id in request_ids:
+        operation = store.get(request_id)
+        reasons[f"request Failed: {(operation.reason if operation else 'gone') or ''}"[:160]] += 1
+    return reasons
+
+
 def run() -> Figures:
     _Listener.received = []
     listener = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
@@ -172,12 +184,15 @@ def run() -> Figures:
             print(f"  callbacks for {len(called_back & set(submitted))} after {all_called_back:.0f} s", flush=True)
 
             statuses: Counter[str] = Counter()
+            failed: list[str] = []
             for request_id in submitted:
                 status, answer = _call(runtime.base_url, "GET",
                                        f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m)
                 statuses[answer.get("status", "error") if status == 200 else "error"] += 1
+                if status == 200 and answer.get("status") == "Failed":
+                    failed.append(request_id)
             transitions = _transitions()
-            faults = _faults(submitted)
+            faults = _faults(submitted) + _failure_reasons(failed)
             for reason, count in [*refused.items(), *faults.items()]:
                 print(f"  {count} x {reason}", flush=True)
     finally:
@@ -185,6 +200,8 @@ def run() -> Figures:
         listener.server_close()
 
     callbacks = Counter(r for r, _, _ in _Listener.received if r in submitted)
+    deliveries = Counter(r for r, _ in {(r, w) for r, w, _ in _Listener.received if r in submitted})
+    redelivered = sum(c - 1 for c in Counter(w for r, w, _ in _Listener.received if r in submitted).values())
     first_callback: dict[str, float] = {}
     for request_id, _status, at in _Listener.received:
         first_callback.setdefault(request_id, at)
@@ -199,6 +216,9 @@ def run() -> Figures:
         "thingspace.devices_transitioned_twice": Figure(sum(1 for t in transitions if t > 1), "devices", "== 0"),
         "thingspace.callbacks_missing": Figure(len(set(submitted) - set(callbacks)), "requests", "== 0"),
         "thingspace.callbacks_duplicated": Figure(sum(1 for c in callbacks.values() if c > 1), "requests", ""),
+        # Of those: queued twice by the face (two webhook-ids), and one delivery POSTed again (same webhook-id).
+        "thingspace.callbacks_queued_twice": Figure(sum(1 for c in deliveries.values() if c > 1), "requests", ""),
+        "thingspace.callbacks_redelivered": Figure(redelivered, "posts", ""),
         "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ""),
         "thingspace.all_called_back": Figure(round(all_called_back, 1), "s", ""),
         "thingspace.submit_to_callback_p50": Figure(round(statistics.median(latencies), 2) if latencies else -1,
