@@ -94,16 +94,19 @@ def _memory_store() -> Any:
                 self.tokens[delivery.ref.delivery_id] = token
                 return token
 
-        def record_attempt(self, delivery: Delivery, token: str, record: Any, *, state: Any,
-                           next_attempt_at: float | None, due_at: float, outcome: Any) -> bool:
+        def add_attempt(self, delivery: Delivery, record: Any) -> None:
+            with self.lock:
+                self.attempt_records.append(record)
+
+        def move_on(self, delivery: Delivery, token: str, attempt: int, *, state: Any,
+                    next_attempt_at: float | None, due_at: float, outcome: Any, handled: bool) -> bool:
             with self.lock:
                 if self.tokens.pop(delivery.ref.delivery_id, None) != token:
                     return False
                 now = self.items[delivery.ref.delivery_id]
                 self.items[delivery.ref.delivery_id] = dataclasses.replace(
-                    now, attempts=record.attempt, state=state, next_attempt_at=next_attempt_at, lease_until=None,
-                    last_outcome=dict(outcome))
-                self.attempt_records.append(record)
+                    now, attempts=attempt, state=state, next_attempt_at=next_attempt_at, lease_until=None,
+                    last_outcome=dict(outcome), outcome_handled=attempt if handled else now.outcome_handled)
             return True
 
         def mark_handled(self, delivery: Delivery, attempt: int) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ import standardwebhooks
 from moto import mock_aws
 from pollgate import aws, clock
 from pollgate.settings import reset_settings
+from pollgate.store import Table, due_partition
 from pollgate.webhooks import (
     DeliveryOutcome,
     OutcomeHandlerFailed,
@@ -43,6 +45,7 @@ from pollgate.webhooks.store import DeliveryRef, DeliveryStore
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from bench import cost
 from tests.aws_fixtures import create_table
 
 OWNER = "test.subscription"
@@ -287,6 +290,71 @@ def test_a_crash_mid_attempt_leaves_the_delivery_due_and_nothing_runs_twice(
         process_delivery_batch(queue.batch())
     assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, True)]
     assert len(receiver.log) == 1 and stored(delivery_id).state == "succeeded"
+
+
+@contextlib.contextmanager
+def dynamodb_writes() -> Iterator[list[tuple[str, float]]]:
+    """(operation, write units) of every DynamoDB write, priced as `make cost` prices it (per started KB of the
+    item written, transactions double, +1 for a `due` index entry)."""
+    writes: list[tuple[str, float]] = []
+    events = aws.dynamodb().meta.events
+
+    def before_parameters(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["written_params"] = dict(params)
+
+    def after_call(model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        call = cost.Call("test", "dynamodb", model.name, 0.0, 0.0, context.get("written_params", {}), parsed)
+        units = cost.dynamodb_units(call)[0]
+        if units:
+            writes.append((model.name, units))
+
+    events.register("before-parameter-build.dynamodb", before_parameters)
+    events.register("after-call.dynamodb", after_call)
+    try:
+        yield writes
+    finally:
+        events.unregister("before-parameter-build.dynamodb", before_parameters)
+        events.unregister("after-call.dynamodb", after_call)
+
+
+def test_the_payload_is_written_once_and_every_state_change_writes_a_small_item(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    receiver.expect_ordered_request("/hook").respond_with_data("", status=500)
+    receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
+    blob = base64.b64encode(os.urandom(6_000)).decode()  # 8 KB that does not compress: 8 write units a copy
+    with clock.frozen(T0) as advance, dynamodb_writes() as writes:
+        enqueue(hook(receiver), blob=blob)
+        at_enqueue = list(writes)
+        writes.clear()
+        process_delivery_batch(queue.batch())
+        advance(5)
+        process_delivery_batch(queue.batch())
+    assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, False), (2, True)]
+    # The payload once, then the small state item with its `due` index entry.
+    [(_, content_units), state_put] = at_enqueue
+    assert content_units >= 8 and state_put == ("PutItem", 2)
+    # Per attempt: the claim (no index write when on time), the attempt's record, and one move of the delivery
+    # (outcome, next time or out of the index, handler done). No transactions, no payload rewritten.
+    assert writes == [("UpdateItem", 1), ("PutItem", 1), ("UpdateItem", 2)] * 2
+
+
+def test_a_delivery_stored_as_one_item_before_the_content_split_is_still_delivered(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    """Deliveries in flight across the deploy that split content from state are neither lost nor stuck."""
+    receiver.expect_request("/hook").respond_with_data("", status=200)
+    ref = DeliveryRef(OWNER, "acme", "sub-1", "msg_" + "0" * 32)
+    now = clock.epoch()
+    Table().put({"pk": ref.pk, "sk": ref.sk, "deliveryId": ref.delivery_id, "ownerKind": OWNER, "tenant": "acme",
+                 "ownerId": "sub-1", "eventType": "subscription.results", "url": hook(receiver), "secret": SECRET,
+                 "authHeader": None, "body": zlib.compress(b'{"count":1}'), "payloadKey": None, "delays": [5],
+                 "jitter": 0, "attempts": 0, "state": "scheduled", "nextAttemptAt": now, "createdAt": clock.iso(now),
+                 "resentFrom": None, "duePk": due_partition("WEBHOOK", ref.delivery_id),
+                 "dueAt": clock.iso(now + 120)})
+    outcome = handle_message(DeliveryMessage(ref, 1))
+    assert outcome is not None and outcome.succeeded and outcome.event_type == "subscription.results"
+    assert receiver.log[0][0].get_data() == b'{"count":1}'
+    assert stored(ref.delivery_id).state == "succeeded" and stored(ref.delivery_id).due_at is None
+    assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, True)]
 
 
 def test_a_duplicate_message_never_makes_a_second_post(queue: Queue, receiver: HTTPServer,

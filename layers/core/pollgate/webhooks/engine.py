@@ -3,12 +3,15 @@
 Life of a delivery (see README "Webhooks"):
 1. `enqueue_delivery` stores it (state scheduled, due a grace period from now) and sends a queue message.
 2. The delivery consumer takes the message, claims the attempt (a conditional write with a lease, so no
-   two consumers make the same attempt), POSTs once, and records the attempt and the delivery's next state
-   in one transaction.
+   two consumers make the same attempt), POSTs once, keeps the attempt's record, tells the owner's outcome
+   handler, then moves the delivery on (one conditional write under the lease, which also says whether
+   the handler returned).
 3. A retry within 15 minutes goes back on the queue with DelaySeconds; a longer one waits in the `due`
    index for the retrier. Either way the delivery stays in the index, so nothing is lost.
 4. The owner's outcome handler runs after every attempt; until it returns, the outcome stays pending on the
-   delivery and is handed to the handler again.
+   delivery and is handed to the handler again. A consumer that dies after the POST but before the
+   delivery moved on leaves it leased at its previous attempt: the attempt is made (and told) again once
+   the lease lapses, which receivers de-duplicate on `webhook-id` and handlers must tolerate anyway.
 """
 
 from __future__ import annotations
@@ -209,7 +212,7 @@ def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None)
         return None
     now = clock.epoch()
     if delivery.outcome_pending and not delivery.leased(now):
-        _hand_over(delivery, DeliveryOutcome(**delivery.last_outcome or {}), store)
+        _hand_over(delivery, _pending_outcome(delivery), store)
     if delivery.final or message.attempt != delivery.attempts + 1:
         return None  # a duplicate or stale message: that attempt was made already
     wait = (delivery.next_attempt_at or now) - now
@@ -254,8 +257,16 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
         status_code=result.status_code, error=result.error, at=started_at, event_type=delivery.event_type,
         next_attempt_at=record.nextAttemptAt,
     )
-    if not store.record_attempt(delivery, token, record, state=state, next_attempt_at=next_at, due_at=due_at,
-                                outcome=dataclasses.asdict(outcome)):
+    store.add_attempt(delivery, record)
+    # The owner hears before the delivery moves on, so that whether its handler returned goes into that one
+    # write (no separate "handled" write); a handler that raised leaves the outcome pending there.
+    handler_failure: OutcomeHandlerFailed | None = None
+    try:
+        _call_handler(outcome)
+    except OutcomeHandlerFailed as failure:
+        handler_failure = failure
+    if not store.move_on(delivery, token, number, state=state, next_attempt_at=next_at, due_at=due_at,
+                         outcome=_outcome_to_keep(outcome), handled=handler_failure is None):
         logger.warning("lease lost before the attempt was recorded; another consumer owns the delivery",
                        extra={"deliveryId": delivery.ref.delivery_id, "attempt": number})
         return None
@@ -263,28 +274,50 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
     logger.info("webhook attempt", extra={"deliveryId": delivery.ref.delivery_id, "attempt": number,
                                           "statusCode": result.status_code, "error": result.error,
                                           "durationMs": result.duration_ms, "final": final})
-    try:
-        _hand_over(dataclasses.replace(delivery, attempts=number, state=state), outcome, store)
-    finally:
-        # Queued after the owner has heard of this attempt, and queued even when its handler failed.
-        if queued and delay is not None:
-            send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
+    # Queued after the owner has heard of this attempt, and queued even when its handler failed.
+    if queued and delay is not None:
+        send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
+    if handler_failure is not None:
+        raise handler_failure
     return outcome
 
 
+# What an outcome repeats of its delivery: left out of the copy kept on the delivery's state item, which every
+# claim and move rewrites, so that it stays under 1 KB (write units are per started KB).
+_OUTCOME_FIELDS_OF_THE_DELIVERY = ("delivery_id", "owner_kind", "owner_id", "tenant", "event_type")
+
+
+def _outcome_to_keep(outcome: DeliveryOutcome) -> dict[str, Any]:
+    return {name: value for name, value in dataclasses.asdict(outcome).items()
+            if name not in _OUTCOME_FIELDS_OF_THE_DELIVERY}
+
+
+def _pending_outcome(delivery: Delivery) -> DeliveryOutcome:
+    """The outcome kept on the delivery, whole again."""
+    ref = delivery.ref
+    return DeliveryOutcome(**{"delivery_id": ref.delivery_id, "owner_kind": ref.owner_kind, "owner_id": ref.owner_id,
+                              "tenant": ref.tenant, "event_type": delivery.event_type, **(delivery.last_outcome or {})})
+
+
 def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStore) -> None:
-    handler = _HANDLERS.get(delivery.ref.owner_kind)
+    """Give a recorded attempt's pending outcome to its owner again, and note that the handler returned."""
+    _call_handler(outcome)
+    store.mark_handled(delivery, outcome.attempt)
+
+
+def _call_handler(outcome: DeliveryOutcome) -> None:
+    """Raises OutcomeHandlerFailed when the owner's handler raised (no handler: the outcome is recorded only)."""
+    handler = _HANDLERS.get(outcome.owner_kind)
     if handler is None:
         logger.error("no outcome handler registered for this owner kind; outcome recorded only",
-                     extra={"ownerKind": delivery.ref.owner_kind, "deliveryId": delivery.ref.delivery_id})
-    else:
-        try:
-            handler(outcome)
-        except Exception as error:
-            logger.exception("outcome handler failed; it will be called again",
-                             extra={"ownerKind": delivery.ref.owner_kind, "deliveryId": delivery.ref.delivery_id})
-            raise OutcomeHandlerFailed(delivery.ref.delivery_id) from error
-    store.mark_handled(delivery, outcome.attempt)
+                     extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id})
+        return
+    try:
+        handler(outcome)
+    except Exception as error:
+        logger.exception("outcome handler failed; it will be called again",
+                         extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id})
+        raise OutcomeHandlerFailed(outcome.delivery_id) from error
 
 
 # ----------------------------------------------------------------------------------------- retrier

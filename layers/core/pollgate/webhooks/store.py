@@ -1,9 +1,15 @@
 """Deliveries and their attempts in the single table, kept under the owner so one query lists them.
 
 - delivery   WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>
-             target, body (zlib; in S3 when too large for an item), schedule, attempts made, state, lease,
-             last outcome, due fields
+             the small state item every move rewrites: attempts made, state, lease, last outcome, due fields
+- content    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>#CONTENT
+             what never changes, written once at enqueue: target, body (zlib; in S3 when too large for an
+             item), schedule, event type
 - attempt    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / ATTEMPT#<at ISO>#<deliveryId>#<attempt>   (sorts by time)
+
+DynamoDB bills a write by the whole item it leaves (per started KB), so the payload lives apart from the state:
+a claim or a state move writes well under 1 KB however large the payload. Both items share the key prefix
+`DELIVERY#<deliveryId>`, so one query reads them together.
 
 A delivery not yet final is always in the `due` index (category WEBHOOK): at its next attempt when no queue
 message carries it, or a grace period later when one does, or at the end of an attempt's lease. The retrier
@@ -22,11 +28,12 @@ from botocore.exceptions import ClientError
 
 from pollgate import aws, clock
 from pollgate.settings import get_settings
-from pollgate.store import Item, Table, due_partition, is_condition_failure, to_attributes
+from pollgate.store import Item, Table, due_partition, is_condition_failure
 from pollgate.webhooks.models import AttemptRecord, RetrySchedule, WebhookTarget
 
 DUE_CATEGORY = "WEBHOOK"
 DELIVERY_PREFIX = "DELIVERY#"
+CONTENT_SUFFIX = "#CONTENT"
 ATTEMPT_PREFIX = "ATTEMPT#"
 RECORD_RETENTION_SECONDS = 30 * 86_400  # a schedule spans ~28 h; records stay a month for the owner to list
 # DynamoDB items hold 400 KB; a compressed body inline must leave room for the rest of the delivery record.
@@ -58,6 +65,10 @@ class DeliveryRef:
     @property
     def sk(self) -> str:
         return DELIVERY_PREFIX + self.delivery_id
+
+    @property
+    def content_sk(self) -> str:
+        return self.sk + CONTENT_SUFFIX
 
     @classmethod
     def from_keys(cls, pk: str, sk: str) -> DeliveryRef:
@@ -102,25 +113,26 @@ class Delivery:
         return self.lease_until is not None and self.lease_until > now
 
     @classmethod
-    def from_item(cls, item: Item) -> Delivery:
-        auth = item.get("authHeader")
-        raw_body: Any = item.get("body")  # a boto3 Binary
+    def from_items(cls, state: Item, content: Item) -> Delivery:
+        """From the delivery's state item and its content item."""
+        auth = content.get("authHeader")
+        raw_body: Any = content.get("body")  # a boto3 Binary
         return cls(
-            ref=DeliveryRef.from_keys(item["pk"], item["sk"]),
-            event_type=item.get("eventType", ""),
-            target=WebhookTarget(item["url"], item["secret"], (auth[0], auth[1]) if auth else None),
+            ref=DeliveryRef.from_keys(state["pk"], state["sk"]),
+            event_type=content.get("eventType", ""),
+            target=WebhookTarget(content["url"], content["secret"], (auth[0], auth[1]) if auth else None),
             inline_body=None if raw_body is None else bytes(getattr(raw_body, "value", raw_body)),
-            schedule=RetrySchedule(tuple(item.get("delays", [])), float(item.get("jitter", 0))),
-            attempts=int(item.get("attempts", 0)),
-            state=item["state"],
-            next_attempt_at=float(item["nextAttemptAt"]) if item.get("nextAttemptAt") is not None else None,
-            created_at=item["createdAt"],
-            lease_until=float(item["leaseUntil"]) if item.get("leaseUntil") is not None else None,
-            last_outcome=item.get("lastOutcome"),
-            outcome_handled=int(item.get("outcomeHandled", 0)),
-            resent_from=item.get("resentFrom"),
-            due_at=item.get("dueAt"),
-            payload_key=item.get("payloadKey"),
+            schedule=RetrySchedule(tuple(content.get("delays", [])), float(content.get("jitter", 0))),
+            attempts=int(state.get("attempts", 0)),
+            state=state["state"],
+            next_attempt_at=float(state["nextAttemptAt"]) if state.get("nextAttemptAt") is not None else None,
+            created_at=content["createdAt"],
+            lease_until=float(state["leaseUntil"]) if state.get("leaseUntil") is not None else None,
+            last_outcome=state.get("lastOutcome"),
+            outcome_handled=int(state.get("outcomeHandled", 0)),
+            resent_from=content.get("resentFrom"),
+            due_at=state.get("dueAt"),
+            payload_key=content.get("payloadKey"),
         )
 
 
@@ -144,13 +156,10 @@ class DeliveryStore:
             payload_key = f"{PAYLOAD_KEY_PREFIX}{ref.delivery_id}"
             aws.client("s3").put_object(Bucket=bucket, Key=payload_key, Body=compressed)
         now = clock.epoch()
-        item: dict[str, Any] = {
+        expires_at = int(now) + RECORD_RETENTION_SECONDS
+        content: dict[str, Any] = {
             "pk": ref.pk,
-            "sk": ref.sk,
-            "deliveryId": ref.delivery_id,
-            "ownerKind": ref.owner_kind,
-            "tenant": ref.tenant,
-            "ownerId": ref.owner_id,
+            "sk": ref.content_sk,
             "eventType": event_type,
             "url": target.url,
             "secret": target.secret,
@@ -159,17 +168,29 @@ class DeliveryStore:
             "payloadKey": payload_key,
             "delays": list(schedule.delays),
             "jitter": schedule.jitter,
+            "createdAt": clock.iso(now),
+            "resentFrom": resent_from,
+            "expiresAt": expires_at,
+        }
+        state: dict[str, Any] = {
+            "pk": ref.pk,
+            "sk": ref.sk,
+            "deliveryId": ref.delivery_id,
+            "ownerKind": ref.owner_kind,
+            "tenant": ref.tenant,
+            "ownerId": ref.owner_id,
             "attempts": 0,
             "state": "scheduled",
             "nextAttemptAt": now,
-            "createdAt": clock.iso(now),
-            "resentFrom": resent_from,
-            "expiresAt": int(now) + RECORD_RETENTION_SECONDS,
+            "expiresAt": expires_at,
             "duePk": due_partition(DUE_CATEGORY, ref.delivery_id),
             "dueAt": clock.iso(due_at),
         }
-        self.table.put(item, condition="attribute_not_exists(pk)")
-        return Delivery.from_item(item)
+        # Content first: a state item (what the queue and the due index lead to) never lacks its content.
+        # A crash between the two leaves only content nobody refers to, which expires with the rest.
+        self.table.put(content, condition="attribute_not_exists(pk)")
+        self.table.put(state, condition="attribute_not_exists(pk)")
+        return Delivery.from_items(state, content)
 
     def body(self, delivery: Delivery) -> bytes:
         """The delivery's body as it is signed and sent."""
@@ -179,27 +200,36 @@ class DeliveryStore:
         return zlib.decompress(answer["Body"].read())
 
     def get(self, ref: DeliveryRef, *, consistent: bool = True) -> Delivery | None:
-        item = self.table.get(ref.pk, ref.sk, consistent=consistent)
-        return Delivery.from_item(item) if item else None
+        """The delivery, state and content, in one query (they share the key prefix)."""
+        items = {item["sk"]: item for item in self.table.query(ref.pk, ref.sk, consistent=consistent, limit=2)}
+        state, content = items.get(ref.sk), items.get(ref.content_sk)
+        if state is not None and content is None and "url" in state:
+            content = state  # stored before content had an item of its own: the one item holds both
+        return Delivery.from_items(state, content) if state and content else None
 
     def claim(self, delivery: Delivery, *, lease_seconds: float, grace_seconds: float) -> str | None:
         """Take the next attempt for `lease_seconds`; None when another consumer holds it or made it.
 
-        While leased the delivery is due at the lease's end plus grace: a consumer that dies mid-attempt
-        leaves it to the queue's redelivery or, failing that, the retrier.
+        While leased the delivery stays due, at the latest at the lease's end plus grace: a consumer that dies
+        mid-attempt leaves it to the queue's redelivery or, failing that, the retrier (which passes over it
+        until the lease has lapsed). The due time is moved only when the lease would outlast it: an attempt
+        on time is already due a grace period after its time, so its claim writes no index entry.
         """
         now = clock.epoch()
         token = uuid.uuid4().hex
+        expression = "SET leaseToken = :token, leaseUntil = :until"
+        values: dict[str, Any] = {":token": token, ":until": now + lease_seconds, ":now": now,
+                                  ":scheduled": "scheduled", ":made": delivery.attempts}
+        if delivery.due_at is None or delivery.due_at < clock.iso(now + lease_seconds):
+            expression += ", duePk = :duePk, dueAt = :dueAt"
+            values[":duePk"] = due_partition(DUE_CATEGORY, delivery.ref.delivery_id)
+            values[":dueAt"] = clock.iso(now + lease_seconds + grace_seconds)
         try:
             self.table.update(
-                delivery.ref.pk, delivery.ref.sk,
-                "SET leaseToken = :token, leaseUntil = :until, duePk = :duePk, dueAt = :dueAt",
+                delivery.ref.pk, delivery.ref.sk, expression,
                 condition="#state = :scheduled AND attempts = :made "
                           "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-                names={"#state": "state"},
-                values={":token": token, ":until": now + lease_seconds, ":now": now, ":scheduled": "scheduled",
-                        ":made": delivery.attempts, ":duePk": due_partition(DUE_CATEGORY, delivery.ref.delivery_id),
-                        ":dueAt": clock.iso(now + lease_seconds + grace_seconds)},
+                names={"#state": "state"}, values=values,
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -207,42 +237,52 @@ class DeliveryStore:
             raise
         return token
 
-    def record_attempt(self, delivery: Delivery, token: str, record: AttemptRecord, *, state: DeliveryState,
-                       next_attempt_at: float | None, due_at: float, outcome: Mapping[str, Any]) -> bool:
-        """Write the attempt and move the delivery on, in one transaction; False when the lease was lost."""
+    def add_attempt(self, delivery: Delivery, record: AttemptRecord) -> None:
+        """Keep one attempt's record (a POST was made: it is listed even if the delivery is never moved on)."""
         ref = delivery.ref
-        attempt_item = {
+        self.table.put({
             "pk": ref.pk,
             "sk": f"{ATTEMPT_PREFIX}{record.at}#{ref.delivery_id}#{record.attempt:03d}",
             **record.model_dump(),
             "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
-        }
+        })
+
+    def move_on(self, delivery: Delivery, token: str, attempt: int, *, state: DeliveryState,
+                next_attempt_at: float | None, due_at: float, outcome: Mapping[str, Any], handled: bool) -> bool:
+        """After attempt number `attempt` (its record kept first): its outcome, the next state and due time, the
+        lease given up, in one conditional write of the small state item; False when the lease was lost.
+
+        No transaction with the record: a crash between the two leaves the delivery leased at its previous
+        attempt, due again once the lease lapses, and the attempt is made once more (and recorded again: the
+        receiver did get both POSTs); a delivery is never moved on without its record.
+        `handled`: the owner's handler has already returned for this attempt, so the outcome is not left
+        pending and a final delivery leaves the due index in this same write.
+        """
+        ref = delivery.ref
         values: dict[str, Any] = {
-            ":attempts": record.attempt, ":state": state, ":outcome": dict(outcome), ":token": token,
-            ":duePk": due_partition(DUE_CATEGORY, ref.delivery_id), ":dueAt": clock.iso(due_at),
+            ":attempts": attempt, ":state": state, ":outcome": dict(outcome), ":token": token,
             ":now": clock.iso(),
         }
-        expression = ("SET attempts = :attempts, #state = :state, lastOutcome = :outcome, updatedAt = :now, "
-                      "duePk = :duePk, dueAt = :dueAt")
+        assignments = ["attempts = :attempts", "#state = :state", "lastOutcome = :outcome", "updatedAt = :now"]
+        removals = ["leaseToken", "leaseUntil"]
         if next_attempt_at is None:
-            expression += " REMOVE leaseToken, leaseUntil, nextAttemptAt"
+            removals.append("nextAttemptAt")
         else:
-            expression += ", nextAttemptAt = :next REMOVE leaseToken, leaseUntil"
+            assignments.append("nextAttemptAt = :next")
             values[":next"] = next_attempt_at
+        if handled:
+            assignments.append("outcomeHandled = :attempts")
+        if handled and state != "scheduled":
+            removals += ["duePk", "dueAt"]  # final and handed over: nothing is owed any more
+        else:
+            assignments += ["duePk = :duePk", "dueAt = :dueAt"]
+            values[":duePk"] = due_partition(DUE_CATEGORY, ref.delivery_id)
+            values[":dueAt"] = clock.iso(due_at)
         try:
-            self.table.transact(
-                {"Put": {"TableName": self.table.name, "Item": to_attributes(attempt_item)}},
-                {"Update": {
-                    "TableName": self.table.name,
-                    "Key": to_attributes({"pk": ref.pk, "sk": ref.sk}),
-                    "UpdateExpression": expression,
-                    "ConditionExpression": "leaseToken = :token",
-                    "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": to_attributes(values),
-                }},
-            )
+            self.table.update(ref.pk, ref.sk, f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
+                              condition="leaseToken = :token", names={"#state": "state"}, values=values)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+            if is_condition_failure(error):
                 return False
             raise
         return True
