@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from pollgate.densify.auth import UserStore, verify_password
+from pollgate.densify.auth import UserStore
 from pollgate.densify.operator import SAMPLE_RECORDS, main
 from pollgate.densify.records import RecordStore
+from pollgate.passwords import verify_secret
 
 PASSWORD = "a long enough password"
 
@@ -24,7 +25,7 @@ def test_add_user_stores_only_a_scrypt_hash(aws: None, monkeypatch: pytest.Monke
     user = UserStore().get("alice")
     assert user is not None and user.admin
     assert user.password_hash.startswith("scrypt$") and "a long enough password" not in user.password_hash
-    assert verify_password("a long enough password", user.password_hash)
+    assert verify_secret("a long enough password", user.password_hash)
 
 
 @pytest.mark.parametrize(("args", "password"), [
@@ -45,7 +46,7 @@ def test_an_existing_user_is_replaced_only_when_asked(aws: None, monkeypatch: py
         add_user(monkeypatch, "--user", "carol", password="another long password")
     assert add_user(monkeypatch, "--user", "carol", "--replace", password="another long password") == 0
     user = UserStore().get("carol")
-    assert user is not None and verify_password("another long password", user.password_hash)
+    assert user is not None and verify_secret("another long password", user.password_hash)
 
 
 def test_load_records_replaces_a_platforms_set(aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from pollgate.densify import schedule
-from pollgate.densify.auth import hash_password, lock_seconds, verify_password
+from pollgate.densify.auth import lock_seconds
 from pollgate.densify.dates import epoch_of_iso, java_date
 from pollgate.densify.errors import DensifyError
 from pollgate.densify.models import SubscriptionBody, SubscriptionRefs
@@ -24,6 +24,7 @@ from pollgate.densify.results import (
     webhook_failure,
     webhook_success,
 )
+from pollgate.passwords import hash_secret, verify_secret
 from pydantic import ValidationError
 
 
@@ -188,10 +189,10 @@ def test_the_next_push_is_the_push_hour_of_the_next_allowed_day() -> None:
 # ------------------------------------------------------------------------------------------ auth
 
 def test_passwords_hash_with_scrypt_and_a_salt() -> None:
-    first, second = hash_password("pw-one", n=2**10), hash_password("pw-one", n=2**10)
+    first, second = hash_secret("pw-one", n=2**10), hash_secret("pw-one", n=2**10)
     assert first.startswith("scrypt$1024$8$1$") and first != second
-    assert verify_password("pw-one", first) and not verify_password("pw-two", first)
-    assert not verify_password("pw-one", "md5$abc") and not verify_password("pw-one", "scrypt$x$y$z$a$b")
+    assert verify_secret("pw-one", first) and not verify_secret("pw-two", first)
+    assert not verify_secret("pw-one", "md5$abc") and not verify_secret("pw-one", "scrypt$x$y$z$a$b")
 
 
 def test_lock_out_grows_with_failures_and_is_bounded() -> None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from pollgate import passwords
 from pollgate.store import Operation
 from pollgate.thingspace import errors, hashing
 from pollgate.thingspace.actions import DeviceResult
@@ -28,14 +29,14 @@ from pytest_httpserver import HTTPServer
 
 
 def test_scrypt_hashes_verify_only_the_right_secret_and_are_salted() -> None:
-    stored = hashing.hash_secret("open sesame")
+    stored = passwords.hash_secret("open sesame")
     assert stored.startswith("scrypt$16384$8$1$")
     assert "open sesame" not in stored
-    assert hashing.verify_secret("open sesame", stored)
-    assert not hashing.verify_secret("open sesame!", stored)
-    assert hashing.hash_secret("open sesame") != stored  # a fresh salt each time
-    assert not hashing.verify_secret("x", "not-a-hash")
-    assert not hashing.verify_secret("x", "bcrypt$1$2$3$4$5")
+    assert passwords.verify_secret("open sesame", stored)
+    assert not passwords.verify_secret("open sesame!", stored)
+    assert passwords.hash_secret("open sesame") != stored  # a fresh salt each time
+    assert not passwords.verify_secret("x", "not-a-hash")
+    assert not passwords.verify_secret("x", "bcrypt$1$2$3$4$5")
 
 
 def test_a_bearer_token_is_recomputable_only_with_the_client_secret() -> None:

@@ -10,19 +10,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import math
-import secrets
 from dataclasses import dataclass
-from functools import cache
 
 import jwt
 from botocore.exceptions import ClientError
 
 from pollgate import clock
 from pollgate.densify.errors import DensifyError, unauthorized
+from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.settings import get_settings
 from pollgate.store import Table, is_condition_failure
 
@@ -30,44 +26,9 @@ TOKEN_SECONDS = 60 * 60
 TOKEN_ISSUER = "pollgate-densify"  # noqa: S105 - the iss claim, not a secret
 SECRET_CACHE_SECONDS = 300
 
-# scrypt cost: 16 MiB and ~50 ms per hash (OWASP's minimum is N=2^17 with r=8 at 128 MiB; Lambda memory is
-# 256 MiB, so N=2^14 keeps headroom while staying memory-hard). Stored with the hash, so it can be raised later.
-SCRYPT_N = 2**14
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_MAXMEM = 64 * 1024 * 1024
-
 FREE_FAILURES = 3
 MAX_LOCK_SECONDS = 15 * 60
 FAILURE_MEMORY_SECONDS = 24 * 3600
-
-
-def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM,
-                            dklen=32)
-    return "$".join(("scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)))
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
-    except ValueError:
-        return False
-    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
-
-
-@cache
-def _decoy_hash() -> str:
-    """Checked against when the user does not exist, so that a miss costs the same as a wrong password."""
-    return hash_password(secrets.token_urlsafe(16))
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def lock_seconds(failures: int) -> int:
@@ -97,7 +58,7 @@ class UserStore:
         self.table = table or Table()
 
     def add(self, name: str, password: str, *, admin: bool = False, replace: bool = False) -> User:
-        user = User(name, hash_password(password), admin)
+        user = User(name, hash_secret(password), admin)
         item = {"pk": f"DENSIFY#USER#{name}", "sk": "USER", "userName": name, "passwordHash": user.password_hash,
                 "admin": admin, "createdAt": clock.iso()}
         try:
@@ -159,7 +120,7 @@ def log_in(user_name: str, password: str, store: UserStore | None = None) -> Iss
     if store.failures(user_name).locked_until > now:
         raise unauthorized()
     user = store.get(user_name)
-    valid = verify_password(password, user.password_hash if user else _decoy_hash())
+    valid = verify_secret(password, user.password_hash if user else decoy_hash())
     if user is None or not valid:
         store.record_failure(user_name, now)
         raise unauthorized()

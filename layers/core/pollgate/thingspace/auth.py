@@ -25,17 +25,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from pollgate import clock
+from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.store import Item, Table, is_condition_failure
 from pollgate.thingspace import errors
 from pollgate.thingspace.errors import ThingSpaceError
-from pollgate.thingspace.hashing import (
-    derived_token,
-    dummy_hash,
-    hash_secret,
-    new_token,
-    token_digest,
-    verify_secret,
-)
+from pollgate.thingspace.hashing import derived_token, new_token, token_digest
 
 TOKEN_SECONDS = 3600
 SESSION_IDLE_SECONDS = 20 * 60
@@ -175,7 +169,7 @@ def issue_token(authorization: str | None, grant_type: str | None, store: Creden
     key, secret = basic_credentials(authorization)
     store = store or CredentialStore()
     client = store.client(key)
-    if not verify_secret(secret, client["secretHash"] if client else dummy_hash()) or client is None:
+    if not verify_secret(secret, client["secretHash"] if client else decoy_hash()) or client is None:
         raise errors.invalid_credentials()
     if not grant_type:
         raise ThingSpaceError(400, {"error": "invalid_request",
@@ -254,7 +248,7 @@ def login(username: str, password: str, store: CredentialStore | None = None) ->
     """A new session token for the user; counts failures and locks the user at the fifth in a row."""
     store = store or CredentialStore()
     user = store.user(username)
-    matches = verify_secret(password, user["passwordHash"] if user else dummy_hash())
+    matches = verify_secret(password, user["passwordHash"] if user else decoy_hash())
     if user is None:
         raise ThingSpaceError.vendor(errors.LOGIN_FAILED)
     if user.get("locked"):
