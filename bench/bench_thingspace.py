@@ -28,6 +28,7 @@ from bench.figures import Figure, Figures
 
 ACTIONS = int(os.environ.get("THINGSPACE_BENCH_ACTIONS", "500"))
 SUBMITTERS = 16  # concurrent clients submitting actions
+SUBMIT_ATTEMPTS = 6  # a client retries a refused or unanswered submit this many times in all, with backoff
 DEADLINE_SECONDS = 600.0
 # One runtime process does everything (API, workflows, deliveries, moto) on a shared 2-core machine: a submit
 # can wait behind hundreds of running workflows, so the client waits longer than a real one would.
@@ -151,22 +152,36 @@ def run() -> Figures:
             refused: Counter[str] = Counter()
             lock = threading.Lock()
 
+            retried: Counter[str] = Counter()
+
             def submit(n: int) -> None:
+                """As a well-behaved client does: an Idempotency-Key, and a bounded retry with backoff when the
+                answer is not a 200 or never comes - safe, since a retry with the key never starts work twice."""
                 body = {"accountName": ACCOUNT, "servicePlan": "M2M_4G",
                         "devices": [{"deviceIds": [{"kind": "imei", "id": f"35{n:013d}"}]}]}
+                headers = {**m2m, "idempotency-key": f"bench-activate-{n}"}
                 started = time.perf_counter()
-                try:
-                    status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate",
-                                           body, m2m)
-                except OSError as error:  # no answer in time: the client cannot know whether it was accepted
-                    with lock:
-                        refused[f"unanswered ({type(error).__name__})"] += 1
-                    return
-                with lock:
+                last = ""
+                for attempt in range(SUBMIT_ATTEMPTS):
+                    if attempt:
+                        with lock:
+                            retried[last] += 1
+                        time.sleep(min(2.0 ** attempt, 30.0))
+                    try:
+                        status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate",
+                                               body, headers)
+                    except OSError as error:  # no answer in time: retry with the same key
+                        last = f"unanswered ({type(error).__name__})"
+                        continue
                     if status == 200:
-                        submitted[answer["requestId"]] = started
-                    else:
-                        refused[f"{status} {(answer or {}).get('errorCode', '')}"] += 1
+                        with lock:
+                            submitted[answer["requestId"]] = started
+                        return
+                    last = f"{status} {(answer or {}).get('errorCode', '')}"
+                    if status < 500 and status not in (409, 429):
+                        break  # a refusal a retry cannot change
+                with lock:
+                    refused[last] += 1
 
             began = time.perf_counter()
             with ThreadPoolExecutor(SUBMITTERS) as pool:
@@ -193,6 +208,8 @@ def run() -> Figures:
                     failed.append(request_id)
             transitions = _transitions()
             faults = _faults(submitted) + _failure_reasons(failed)
+            for reason, count in retried.items():
+                print(f"  {count} x retried after {reason}", flush=True)
             for reason, count in [*refused.items(), *faults.items()]:
                 print(f"  {count} x {reason}", flush=True)
     finally:

@@ -89,7 +89,17 @@ class LocalFunction:
 
     def invoke(self, event: Any) -> Any:
         """Run the handler once with `event`; raises FunctionError as Lambda reports an unhandled error."""
-        handler = self._checkout()
+        serialised = _is_api_gateway_event(event)
+        # Waiting for the HTTP handler lock is this runtime's artefact, not the function's time: on AWS each
+        # request has a sandbox of its own. So the wait is bounded like a throttle, and the timeout starts after.
+        if serialised and not _HTTP_HANDLER_LOCK.acquire(timeout=_INSTANCE_WAIT_SECONDS):
+            raise FunctionError("TooManyRequestsException", f"{self.logical_id}: the runtime is saturated")
+        try:
+            handler = self._checkout()
+        except BaseException:
+            if serialised:
+                _HTTP_HANDLER_LOCK.release()
+            raise
         started = time.monotonic()
         context = LambdaContext(
             function_name=self.name, invoked_function_arn=self.arn, memory_limit_in_mb=self.memory_mb,
@@ -100,15 +110,13 @@ class LocalFunction:
 
         def run() -> None:
             try:
-                if _is_api_gateway_event(event):
-                    with _HTTP_HANDLER_LOCK:
-                        outcome["result"] = handler(event, context)
-                else:
-                    outcome["result"] = handler(event, context)
+                outcome["result"] = handler(event, context)
             except Exception as error:  # every handler error becomes Lambda's error payload
                 outcome["error"] = FunctionError(
                     type(error).__name__, str(error), traceback.format_exception(error)[1:])
             finally:
+                if serialised:
+                    _HTTP_HANDLER_LOCK.release()  # held until the handler really returns, even past a timeout
                 self._checkin(handler)  # a timed-out instance stays busy until its handler really returns
 
         # The handler runs on its own thread so that a timeout answers like Lambda even though Python
