@@ -8,10 +8,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
 from pollgate.operations import sweep_stuck_operations
+from pollgate.tracing import tracer
 
 logger = Logger()
 
 
+@tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:

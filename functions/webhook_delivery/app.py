@@ -7,11 +7,13 @@ import pollgate.thingspace.callbacks  # noqa: F401 - registers the ThingSpace Ca
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
+from pollgate.tracing import tracer
 from pollgate.webhooks import process_delivery_batch
 
 logger = Logger()
 
 
+@tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
