@@ -136,6 +136,9 @@ def _failure_reasons(request_ids: list[str]) -> Counter[str]:
 
 
 def run() -> Figures:
+    from pollgate import aws, settings
+
+    saved_environment, saved_config = dict(os.environ), aws._CONFIG  # _seed points them at this run's runtime
     _Listener.received = []
     listener = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
     threading.Thread(target=listener.serve_forever, daemon=True).start()
@@ -215,6 +218,12 @@ def run() -> Figures:
     finally:
         listener.shutdown()
         listener.server_close()
+        # The benches after this one must not talk to this run's runtime, which is gone.
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        aws._CONFIG = saved_config
+        aws.reset_clients()
+        settings.reset_settings()
 
     callbacks = Counter(r for r, _, _ in _Listener.received if r in submitted)
     deliveries = Counter(r for r, _ in {(r, w) for r, w, _ in _Listener.received if r in submitted})
