@@ -245,3 +245,21 @@ def test_an_idempotency_key_answers_the_first_request_id_and_provisions_once(wor
     world.stack.wait_for_execution(machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1")
     assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
     assert world.state_of(**ids) == ("active", 1)
+
+
+def test_a_finish_that_fails_once_is_retried_and_the_moved_device_reports_success(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = world.device(imei="4040")
+    original = DeviceResultStore.all
+    failures = iter([RuntimeError("transient fault")])
+
+    def flaky_all(self: DeviceResultStore, polling_id: str) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return original(self, polling_id)
+
+    monkeypatch.setattr(DeviceResultStore, "all", flaky_all)
+    request_id = world.run("activate", ids)
+    assert world.status(request_id)[1]["status"] == "Success"  # not Failed: Finish was retried
+    assert world.state_of(**ids) == ("active", 1)
