@@ -9,21 +9,20 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 from pollgate.operations import sweep_stuck_operations
 from pollgate.store import OperationStore, Table
 from pollgate.uai.keys import KeyStore
-from pollgate_local.stack import MOTO_CONFIG, LocalStack
+from pollgate_local.stack import LocalStack
 
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
 from tests.fault_injection import THROTTLED, UNAVAILABLE, failing
 from tests.integration.conftest import Function
 from tests.integration.test_uai_status_log import REPORT, STATUS_LOG, body, poll, polling_id
+from tests.integration.test_uai_workflow import stack as stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -64,18 +63,6 @@ def test_a_throttled_start_is_accepted_and_logged(uai: dict[str, Function], devi
     operation = OperationStore().get(polling_id(answer))
     assert operation is not None and operation.status == "Pending"
     assert "workflow did not start" in caplog.text
-
-
-@pytest.fixture
-def stack(device_key: DeviceKey) -> Iterator[LocalStack]:
-    with mock_aws(config=MOTO_CONFIG), LocalStack() as local:
-        local.provision()
-        local.start_invoke_server()
-        admin = {"authorization": f"Bearer {local.provisioned.secret_values['AdminSecret']}"}
-        local.invoke("UaiUploadKeyFunction", http_event(
-            "PUT", "/flexnet/operations/api/updates/update-authorization-key",
-            body={"publicKey": device_key.public_b64}, headers=admin))
-        yield local
 
 
 def test_no_accepted_report_is_left_pending_or_lost_under_mixed_faults(

@@ -47,6 +47,7 @@ from werkzeug import Request, Response
 
 from bench import cost
 from tests.aws_fixtures import create_table
+from tests.fault_injection import serialise_dynamodb_calls
 
 OWNER = "test.subscription"
 T0 = 1_795_000_000.0
@@ -449,26 +450,10 @@ class _GatheringHandler(BaseHTTPRequestHandler):
         pass
 
 
-def _serialise_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's transact_write_items deep-copies the table while other threads write to it (real DynamoDB has no
-    such race): one lock around the table calls, which leaves the POSTs, the point of the test, concurrent."""
-    lock = threading.Lock()
-    client = aws.dynamodb()
-
-    def locked(call: Any) -> Any:
-        def under_lock(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return call(*args, **kwargs)
-        return under_lock
-
-    for name in ("get_item", "put_item", "update_item", "transact_write_items", "query"):
-        monkeypatch.setattr(client, name, locked(getattr(client, name)))
-
-
 def test_a_batch_is_delivered_side_by_side(queue: Queue, outcomes: list[DeliveryOutcome],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """One slow receiver does not hold up the rest of its batch: all 6 POSTs of a batch are in flight at once."""
-    _serialise_moto_dynamodb(monkeypatch)
+    serialise_dynamodb_calls(monkeypatch)
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "10")  # each POST waits for the others; a shared machine is slow
     reset_settings()
     server = _GatheringServer(expected=6)
