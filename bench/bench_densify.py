@@ -21,7 +21,6 @@ import queue
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,7 @@ from bench.figures import Figure, Figures
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIPTIONS = 1000
-RECEIVER_SECONDS = 0.1
 DEADLINE_SECONDS = 180.0
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        time.sleep(RECEIVER_SECONDS)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def delivery_settings() -> tuple[int, int]:
@@ -119,8 +103,7 @@ def run() -> Figures:
 
     concurrency, batch = delivery_settings()
     bench_webhooks.FUNCTIONS, bench_webhooks.BATCH = concurrency, batch  # the drain plays the template's functions
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    receiver.daemon_threads = True
+    receiver = bench_webhooks._Server(("127.0.0.1", 0), bench_webhooks._Receiver)  # answers in RECEIVER_SECONDS
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     recorded: list[DeliveryOutcome] = []
 
@@ -170,7 +153,7 @@ def run() -> Figures:
             setattr(engine, name, value)
         receiver.shutdown()
         receiver.server_close()
-    ideal = SUBSCRIPTIONS * RECEIVER_SECONDS / concurrency
+    ideal = SUBSCRIPTIONS * bench_webhooks.RECEIVER_SECONDS / concurrency
     return {
         "densify_push.enqueued": Figure(report.enqueued, "count", f">= {SUBSCRIPTIONS}"),
         "densify_push.scheduled_success": Figure(pushed, "count", f">= {SUBSCRIPTIONS}"),
