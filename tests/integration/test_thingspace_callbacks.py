@@ -90,12 +90,8 @@ class World:
 
 
 @pytest.fixture
-def listener() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+def listener(httpserver_ipv4: HTTPServer) -> HTTPServer:
+    return httpserver_ipv4  # pytest-httpserver's shared server on 127.0.0.1, cleared before each test
 
 
 @pytest.fixture

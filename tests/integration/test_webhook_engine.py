@@ -102,18 +102,9 @@ def queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Queue]:
         yield recorded
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def receiver(_server: HTTPServer) -> Iterator[HTTPServer]:
-    yield _server
-    _server.clear()
+def receiver(httpserver_ipv4: HTTPServer) -> HTTPServer:
+    return httpserver_ipv4  # pytest-httpserver's shared server on 127.0.0.1, cleared before each test
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 
 import pytest
 from pollgate import passwords
@@ -143,12 +142,8 @@ TRANSITION = DeviceTransition("req-1", 2, "acct", DeviceAction.SUSPEND, (("imei"
 
 
 @pytest.fixture
-def carrier() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
+def carrier(httpserver_ipv4: HTTPServer) -> HTTPServer:
+    return httpserver_ipv4  # pytest-httpserver's shared server on 127.0.0.1, cleared before each test
 
 
 def test_the_http_backend_posts_the_transition_with_an_idempotency_key(carrier: HTTPServer) -> None:

@@ -29,18 +29,9 @@ LOOPBACK = AllowList.parse("127.0.0.1")
 BODY = json.dumps({"subscription": {"name": "daily"}, "count": 1, "results": [{"id": "i-1"}]}).encode()
 
 
-@pytest.fixture(scope="module")
-def _loopback_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def receiver(_loopback_server: HTTPServer) -> Iterator[HTTPServer]:
-    yield _loopback_server
-    _loopback_server.clear()
+def receiver(httpserver_ipv4: HTTPServer) -> HTTPServer:
+    return httpserver_ipv4  # pytest-httpserver's shared server on 127.0.0.1, cleared before each test
 
 
 def url(server: HTTPServer) -> str:
