@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 
 from tests.aws_fixtures import http_event
-from tests.integration.test_densify_api import Densify, assert_error, subscription
-from tests.integration.test_densify_api import densify as densify
-from tests.integration.test_thingspace_device_actions import ACCOUNT, OTHER, World
-from tests.integration.test_thingspace_device_actions import world as world
+from tests.helpers.densify import Densify, assert_error, subscription
+from tests.helpers.thingspace import ACCOUNT, OTHER, World
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -16,8 +16,8 @@ from pollgate.webhooks.store import DeliveryRef
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import DeviceKey
+from tests.helpers.uai import polling_id, submit
 from tests.integration.conftest import Function
-from tests.integration.test_uai_status_log import polling_id, submit
 
 OWNER = "test.metrics"
 

@@ -26,7 +26,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
-from tests.integration.test_uai_status_log import REPORT
+from tests.helpers.uai import REPORT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

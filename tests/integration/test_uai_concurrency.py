@@ -12,8 +12,8 @@ from pollgate.uai.status_log import record_status_log
 
 from tests.conftest import DeviceKey
 from tests.fault_injection import serialise_dynamodb_calls
+from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id
 from tests.integration.conftest import Function
-from tests.integration.test_uai_status_log import REPORT, STATUS_LOG, body, poll, polling_id
 
 CLIENTS = int(__import__("os").environ.get("CLIENTS", "50"))
 ORDER = {"Pending": 0, "Succeeded": 1, "Failed": 1}

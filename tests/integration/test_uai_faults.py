@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from typing import Any
 
 import pytest
@@ -20,9 +19,9 @@ from pollgate_local.stack import LocalStack
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
 from tests.fault_injection import THROTTLED, UNAVAILABLE, failing
+from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id
+from tests.helpers.waiting import eventually
 from tests.integration.conftest import Function
-from tests.integration.test_uai_status_log import REPORT, STATUS_LOG, body, poll, polling_id
-from tests.integration.test_uai_workflow import stack as stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -66,7 +65,7 @@ def test_a_throttled_start_is_accepted_and_logged(uai: dict[str, Function], devi
 
 
 def test_no_accepted_report_is_left_pending_or_lost_under_mixed_faults(
-        stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch,
+        uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     calls = itertools.count()
     real_get = KeyStore.get
@@ -81,19 +80,19 @@ def test_no_accepted_report_is_left_pending_or_lost_under_mixed_faults(
     accepted = []
     with failing(monkeypatch, "stepfunctions", start_execution=("ThrottlingException", 6)):
         for n in range(18):
-            answer = stack.invoke("UaiSubmitStatusLogFunction", http_event(
+            answer = uai_stack.invoke("UaiSubmitStatusLogFunction", http_event(
                 "POST", STATUS_LOG, body={**REPORT, "statusReason": f"report {n}"},
                 headers={"authorization": f"Bearer {device_key.token()}"}))
             assert answer["statusCode"] == 202
             accepted.append(json.loads(answer["body"])["url"].rsplit("/", 1)[1])
 
     store = OperationStore()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def swept_until_all_finished() -> bool:
         sweep_stuck_operations()
-        if all(store.get(pid, consistent=True).finished for pid in accepted):  # type: ignore[union-attr]
-            break
-        time.sleep(0.2)
+        return all(store.get(pid, consistent=True).finished for pid in accepted)  # type: ignore[union-attr]
+
+    eventually(swept_until_all_finished, timeout=60, what="every operation finished")
     outcomes = {pid: store.get(pid, consistent=True) for pid in accepted}
     assert all(op is not None and op.finished for op in outcomes.values()), "an operation was left Pending"
     failed = [op for op in outcomes.values() if op and op.status == "Failed"]

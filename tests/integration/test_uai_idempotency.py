@@ -8,8 +8,8 @@ import pytest
 from pollgate.store import Table
 
 from tests.conftest import DeviceKey
+from tests.helpers.uai import REPORT, STATUS_LOG, body, polling_id
 from tests.integration.conftest import Function
-from tests.integration.test_uai_status_log import REPORT, STATUS_LOG, body, polling_id
 
 
 def post(uai: dict[str, Function], key: DeviceKey, idempotency_key: str | None, report: Any = REPORT,

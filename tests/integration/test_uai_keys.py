@@ -16,8 +16,8 @@ from pollgate.uai.keys import invalidate_key_cache
 from pollgate.uai.status_log import record_status_log
 
 from tests.conftest import DeviceKey
+from tests.helpers.uai import KEY_PATH, MISSING_ARN, REPORT, STATUS_LOG, body, poll, polling_id
 from tests.integration.conftest import ADMIN_TOKEN, Function
-from tests.integration.test_uai_status_log import KEY_PATH, MISSING_ARN, REPORT, STATUS_LOG, body, poll, polling_id
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
