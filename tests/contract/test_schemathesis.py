@@ -1,9 +1,10 @@
 """schemathesis against every face of `pollgate run`, each through the document the runtime itself serves.
 
 Bounded and repeatable: at most MAX_EXAMPLES cases per operation, derandomized (the same cases every run),
-no shrinking, and a time budget for the whole module. Cases carry the demo's credentials (printed by
-`pollgate run`), chosen per operation, so most of them get past authentication. Every response is checked:
-no 5xx, a documented status, a body matching the document, and every error in the face's own shape.
+no shrinking, each request bounded by its timeout (and no budget for the whole run: a busy machine is slower,
+not wrong). Cases carry the demo's credentials (printed by `pollgate run`), chosen per operation, so most of them
+get past authentication. Every response is checked: no 5xx, a documented status, a body matching the document,
+and every error in the face's own shape.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,10 +40,7 @@ from tests.contract.schemathesis_hooks import ERROR_SHAPES, error_shape_problem
 pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = 25
-BUDGET_SECONDS = 150.0
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-RUN: Counter[str] = Counter()
-STARTED: list[float] = []
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +100,10 @@ def face_schema(runtime: RuntimeProcess, face: str) -> Any:
     return schema
 
 
-def exercise(face: str, case: Any, credentials: dict[str, dict[str, str]]) -> None:
-    if time.monotonic() - STARTED[0] > BUDGET_SECONDS:
-        RUN["over budget, not sent"] += 1
-        return
+def exercise(face: str, case: Any, credentials: dict[str, dict[str, str]], answers: Counter[int]) -> None:
     headers = next((value for prefix, value in credentials.items() if case.path.startswith(prefix)), {})
     response = case.call(headers={**headers, **(case.headers or {})})
-    RUN[f"{face} {response.status_code}"] += 1
+    answers[response.status_code] += 1
     case.validate_response(response, checks=CHECKS)
     problem = error_shape_problem(face, response.status_code, response.json() if response.content else None)
     assert problem is None, f"{case.method} {case.formatted_path}: {problem}"
@@ -120,9 +114,8 @@ def exercise(face: str, case: Any, credentials: dict[str, dict[str, str]]) -> No
 @pytest.mark.parametrize("face", ["uai", "densify", "thingspace"])
 def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]],
                                  known_path_parameters: dict[str, str]) -> None:
-    if not STARTED:
-        STARTED.append(time.monotonic())
     failures = []
+    answers: Counter[int] = Counter()
     operations = [result.ok() for result in face_schema(runtime, face).get_all_operations()]
     # Deletes last: a delete that finds the demo's subscription or callback must not leave the others 404s.
     for operation in sorted(operations, key=lambda operation: operation.method.lower() == "delete"):
@@ -137,13 +130,17 @@ def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=cases)
         def operation_keeps_its_contract(case: Any) -> None:
-            exercise(face, case, credentials)
+            exercise(face, case, credentials, answers)
 
         try:
             operation_keeps_its_contract()
         except (Exception, FailureGroup) as failure:  # every operation runs; all failures are reported together
             failures.append(f"{operation.method.upper()} {operation.path}: {failure}")
     assert not failures, "\n\n".join(failures)
+    # The demo's credentials work: most cases got past authentication to the face's own checks.
+    print(f"schemathesis answers ({face}):", dict(sorted(answers.items())))
+    total = sum(answers.values())
+    assert total and answers[401] / total < 0.5, dict(answers)
 
 
 # schemathesis' coverage phase (boundary values, missing or malformed parts, undeclared content types) runs through
@@ -169,8 +166,6 @@ def test_coverage_phase_finds_nothing(face: str, runtime: RuntimeProcess, creden
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,  # noqa: S603
                               env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
                                    "PYTHONPATH": str(ROOT)})
-        summary = next((line for line in done.stdout.splitlines() if " generated, " in line), "")
-        RUN[f"{face} coverage cases"] += int(summary.split()[0]) if summary else 0
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -209,12 +204,3 @@ def test_a_malformed_multipart_body_is_400_in_the_face_shape(
     answer = call(runtime.base_url, method, path, raw=body, headers={**headers, "Content-Type": content_type})
     assert answer.status == 400
     assert set(answer.body) in ERROR_SHAPES[face]
-
-
-def test_cases_reached_past_authentication() -> None:
-    """Runs last: the faces' cases mostly got answers other than 401, and the budget was not hit."""
-    total = sum(count for key, count in RUN.items() if key[-3:].isdigit())
-    refused = sum(count for key, count in RUN.items() if key.endswith(" 401"))
-    print("schemathesis answers:", dict(sorted(RUN.items())))
-    assert total and refused / total < 0.5, dict(RUN)
-    assert RUN["over budget, not sent"] == 0, f"the {BUDGET_SECONDS:.0f} s budget cut the run short: {dict(RUN)}"
