@@ -28,14 +28,12 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
-from tests.integration.test_densify_api import RECORDS, Densify, assert_error, body, subscription
+from tests.helpers.densify import RECORDS, Densify, assert_error, body, subscription
 
 # Wed Nov 18 2026 11:06:40 UTC; the push hour is 02:00 UTC.
 NOW = 1_795_000_000.0
 THURSDAY_2AM = datetime(2026, 11, 19, 2, tzinfo=UTC).timestamp()
 ALICE = Caller("alice", admin=False)
-REAL_NOW = float(int(time.time()))
-REAL_DATE = java_date(REAL_NOW)
 
 
 class RecordingEnqueue:
@@ -119,17 +117,24 @@ def test_basic_auth_is_encoded_and_an_unstorable_push_is_a_scheduled_failure(rec
 
 # ------------------------------------------------------------------------------------ through the real engine
 
+@dataclass(frozen=True)
+class Engine:
+    queue_url: str
+    date: str  # the frozen now as the vendor's dates show it
+
+
 @pytest.fixture
-def engine(records: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def engine(records: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """The real engine on a moto queue. Receivers check signature timestamps against the real time, so the
-    clock is frozen at the real now (whole seconds, as the vendor's dates show them)."""
+    clock is frozen at the real now, read when the test starts (whole seconds, as the vendor's dates show them)."""
     queue_url = boto3.client("sqs").create_queue(QueueName="deliveries")["QueueUrl"]
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue_url)
     monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
     reset_settings()
-    with clock.frozen(REAL_NOW):
-        yield str(queue_url)
+    now = float(int(time.time()))  # the real clock, not pollgate's (frozen at NOW by `records`): receivers read it
+    with clock.frozen(now):
+        yield Engine(str(queue_url), java_date(now))
 
 
 def deliver_queued(queue_url: str) -> int:
@@ -147,7 +152,7 @@ def deliver_queued(queue_url: str) -> int:
     return handled
 
 
-def test_a_push_arrives_signed_and_its_success_is_the_status(engine: str, httpserver: HTTPServer) -> None:
+def test_a_push_arrives_signed_and_its_success_is_the_status(engine: Engine, httpserver: HTTPServer) -> None:
     received: list[dict[str, Any]] = []
     ref = create("Signed", webhook={"uri": httpserver.url_for("/hook"), "authType": "bearer", "authValue": "tok"})
     secret = SubscriptionStore().get(ref).signing_secret  # type: ignore[union-attr]
@@ -159,34 +164,34 @@ def test_a_push_arrives_signed_and_its_success_is_the_status(engine: str, httpse
 
     httpserver.expect_request("/hook", method="POST").respond_with_handler(receive)
     assert run_scheduler().enqueued == 1
-    assert deliver_queued(engine) == 1
+    assert deliver_queued(engine.queue_url) == 1
     assert len(received) == 1 and received[0]["count"] == 2
     assert received[0]["subscription"]["name"] == "Signed"
     status = SubscriptionStore().get(ref)
     assert status is not None
-    assert status.last_triggered == f"Scheduled Success. {REAL_DATE}"
-    assert status.webhook_status == f"Success. HTTP 200. {REAL_DATE}"
+    assert status.last_triggered == f"Scheduled Success. {engine.date}"
+    assert status.webhook_status == f"Success. HTTP 200. {engine.date}"
 
 
-def test_a_failed_attempt_is_recorded_and_410_deactivates_the_webhook(engine: str, httpserver: HTTPServer) -> None:
+def test_a_failed_attempt_is_recorded_and_410_deactivates_the_webhook(engine: Engine, httpserver: HTTPServer) -> None:
     failing = create("Failing", webhook={"uri": httpserver.url_for("/fail")})
     gone = create("Gone", webhook={"uri": httpserver.url_for("/gone")})
     httpserver.expect_request("/fail").respond_with_data("down", status=500)
     httpserver.expect_request("/gone").respond_with_data("bye", status=410)
     run_scheduler()
-    deliver_queued(engine)
+    deliver_queued(engine.queue_url)
     store = SubscriptionStore()
     retrying, deactivated = store.get(failing), store.get(gone)
     assert retrying is not None and deactivated is not None
     assert retrying.webhook_status.startswith("Failure. HTTP 500; retrying at ")
     assert retrying.last_triggered == ""  # not final yet: the engine retries
-    assert deactivated.last_triggered == f"Scheduled-Failure. {REAL_DATE}"
+    assert deactivated.last_triggered == f"Scheduled-Failure. {engine.date}"
     assert deactivated.webhook_status.startswith("Failure. HTTP 410: the receiver is gone")
     assert deactivated.webhook_disabled and not deactivated.pushes
     assert Table().get(f"DENSIFY#SUB#{gone}", "SUB").get("dueAt") is None  # type: ignore[union-attr]
 
 
-def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: str, httpserver: HTTPServer,
+def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: Engine, httpserver: HTTPServer,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="densify-token", SecretString="k" * 64)["ARN"]
     monkeypatch.setenv("DENSIFY_TOKEN_SECRET_ARN", arn)
@@ -200,7 +205,7 @@ def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: str, httpse
     httpserver.expect_ordered_request("/hook").respond_with_data("", status=410)
     httpserver.expect_ordered_request("/hook").respond_with_data("", status=204)
     run_scheduler()
-    deliver_queued(engine)
+    deliver_queued(engine.queue_url)
 
     listed = densify.call("list_deliveries", "GET", f"/subscriptions/cloud/{ref}/deliveries", alice)
     assert listed["statusCode"] == 200, listed
@@ -218,10 +223,10 @@ def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: str, httpse
                           alice)
     assert resent["statusCode"] == 200, resent
     assert body(resent)["resentFrom"] == delivery_id
-    deliver_queued(engine)
+    deliver_queued(engine.queue_url)
     status = body(densify.status(alice, ref))
-    assert status == {"lastTriggered": f"Scheduled Success. {REAL_DATE}",
-                      "webHookStatus": f"Success. HTTP 204. {REAL_DATE}"}
+    assert status == {"lastTriggered": f"Scheduled Success. {engine.date}",
+                      "webHookStatus": f"Success. HTTP 204. {engine.date}"}
     new_id = body(resent)["deliveryId"]
     message = assert_error(densify.call("resend_delivery", "POST",
                                         f"/subscriptions/{ref}/deliveries/{new_id}/resend", alice), 400)
