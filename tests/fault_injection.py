@@ -1,4 +1,4 @@
-"""Make chosen AWS calls fail the way AWS fails: throttled, unavailable, or unreachable."""
+"""Make chosen AWS calls fail the way AWS fails: throttled, unavailable, unreachable, or done but unanswered."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from pollgate import aws
 
 THROTTLED = "ProvisionedThroughputExceededException"
 UNAVAILABLE = "ServiceUnavailable"
+# The call reaches AWS and takes effect, but its answer never comes back (the caller times out).
+ANSWER_LOST = "answer lost"
 
 
 class FaultyClient:
@@ -38,6 +40,9 @@ class FaultyClient:
                 if failing:
                     self.failures.append(name)
             if failing:
+                if code == ANSWER_LOST:
+                    target(*args, **kwargs)
+                    raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
                 if code == "unreachable":
                     raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
                 raise ClientError({"Error": {"Code": code, "Message": "injected"}}, name)

@@ -4,33 +4,20 @@ Lambda Invoke endpoint: a worker that raises still ends the operation, and the f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from pollgate.store import OperationStore
 from pollgate.uai.keys import KeyStore
-from pollgate_local.stack import MOTO_CONFIG, LocalStack
+from pollgate_local.stack import LocalStack
 
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
-from tests.integration.test_uai_status_log import KEY_PATH, REPORT, STATUS_LOG
+from tests.fault_injection import ANSWER_LOST, failing
+from tests.helpers.uai import REPORT, STATUS_LOG
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def stack(device_key: DeviceKey) -> Iterator[LocalStack]:
-    with mock_aws(config=MOTO_CONFIG), LocalStack() as local:
-        local.provision()
-        local.start_invoke_server()
-        admin = {"authorization": f"Bearer {local.provisioned.secret_values['AdminSecret']}"}
-        uploaded = local.invoke("UaiUploadKeyFunction",
-                                http_event("PUT", KEY_PATH, body={"publicKey": device_key.public_b64}, headers=admin))
-        assert uploaded["statusCode"] == 200
-        yield local
 
 
 def submit_and_finish(stack: LocalStack, key: DeviceKey) -> tuple[str, dict[str, Any]]:
@@ -51,32 +38,27 @@ def poll(stack: LocalStack, polling_id: str) -> dict[str, Any]:
     return {"status": answer["statusCode"], **json.loads(answer["body"])}
 
 
-def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(stack: LocalStack, device_key: DeviceKey,
+def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(uai_stack: LocalStack, device_key: DeviceKey,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     def unavailable(self: KeyStore, key_id: str) -> None:
         raise ConnectionError("DynamoDB unavailable")
 
     monkeypatch.setattr(KeyStore, "get", unavailable)
-    polling_id, execution = submit_and_finish(stack, device_key)
+    polling_id, execution = submit_and_finish(uai_stack, device_key)
     assert execution["status"] == "SUCCEEDED"  # MarkFailed handled it: nothing for an operator to re-drive
-    outcome = poll(stack, polling_id)
+    outcome = poll(uai_stack, polling_id)
     assert outcome == {"status": 200, "key": "statusLog.failed", "arguments": "ConnectionError",
                        "message": "The status could not be logged: ConnectionError."}
     operation = OperationStore().get(polling_id, consistent=True)
     assert operation is not None and operation.status == "Failed" and operation.reason == "ConnectionError"
 
 
-def test_mark_failed_never_overwrites_a_finished_operation(stack: LocalStack, device_key: DeviceKey,
+def test_mark_failed_never_overwrites_a_finished_operation(uai_stack: LocalStack, device_key: DeviceKey,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    original = OperationStore.finish_transact_item
-
-    def finish_then_crash(self: OperationStore, operation_id: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        item = original(self, operation_id, *args, **kwargs)
-        self.table.transact(item)  # the outcome is written ...
-        raise TimeoutError("lost the answer")  # ... but the worker dies before it can report it
-
-    monkeypatch.setattr(OperationStore, "finish_transact_item", finish_then_crash)
-    polling_id, execution = submit_and_finish(stack, device_key)
+    # The worker's transaction (history entry + outcome) is written, but its answer is lost: the worker fails.
+    with failing(monkeypatch, "dynamodb", transact_write_items=(ANSWER_LOST, 1)) as faulty:
+        polling_id, execution = submit_and_finish(uai_stack, device_key)
+    assert faulty.failures == ["transact_write_items"]
     assert execution["status"] == "SUCCEEDED"
-    outcome = poll(stack, polling_id)
+    outcome = poll(uai_stack, polling_id)
     assert (outcome["status"], outcome["key"]) == (200, "statusLog.logged")
