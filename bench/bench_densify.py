@@ -59,7 +59,7 @@ def _serialise(client: Any) -> None:
 
 def _seed(hook: str) -> list[str]:
     """1,000 due subscriptions with a webhook to the receiver, written as the create call writes them."""
-    from pollgate import aws, clock
+    from pollgate import clock
     from pollgate.densify.models import SubscriptionBody
     from pollgate.densify.records import RecordsDocument, RecordStore
     from pollgate.densify.subscriptions import Subscription, SubscriptionStore
@@ -80,9 +80,7 @@ def _seed(hook: str) -> list[str]:
             ref=ref, platform="cloud", owner="bench", name=body.subscriptionName,
             definition={**body.model_dump(mode="json", exclude_none=True), "owner": "bench"}, created=now,
             created_by="bench", updated=now, updated_by="bench", version=1, signing_secret=new_signing_secret()))
-    for start in range(0, len(items), 25):
-        aws.dynamodb().batch_write_item(
-            RequestItems={store.table.name: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]})
+    store.table.write_batch(puts=items)
     return refs
 
 

@@ -111,7 +111,7 @@ def _transitions() -> list[int]:
 
 def _faults(request_ids: dict[str, float]) -> Counter[str]:
     """Why devices failed (none should in this run: every device starts pre-active)."""
-    from pollgate.thingspace.actions import DeviceResultStore
+    from pollgate.thingspace.device_results import DeviceResultStore
 
     results = DeviceResultStore()
     faults: Counter[str] = Counter()
@@ -125,7 +125,7 @@ def _faults(request_ids: dict[str, float]) -> Counter[str]:
 
 
 def _failure_reasons(request_ids: list[str]) -> Counter[str]:
-    from pollgate.store import OperationStore
+    from pollgate.operations import OperationStore
 
     store = OperationStore()
     reasons: Counter[str] = Counter()

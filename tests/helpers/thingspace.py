@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from pollgate.thingspace.actions import DeviceResultStore
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
+from pollgate.thingspace.device_results import DeviceResultStore
 from pollgate.thingspace.inventory import InventoryStore
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 

@@ -22,7 +22,7 @@ from pollgate.densify.push import OWNER_KIND, record_outcome, run_scheduler
 from pollgate.densify.records import RecordsDocument, RecordStore
 from pollgate.densify.subscriptions import SubscriptionStore, create_subscriptions, replace_subscription
 from pollgate.settings import reset_settings
-from pollgate.store import Table
+from pollgate.store import Key, Table
 from pollgate.webhooks import DeliveryMessage, handle_message
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
@@ -75,7 +75,7 @@ def test_due_subscriptions_are_handed_to_the_engine_once(records: None) -> None:
     assert "divider" not in json.dumps(call["payload"])
     # Claimed: a second run at the same moment pushes nothing; the next push is tomorrow at the push hour.
     assert run_scheduler(enqueue=enqueue).enqueued == 0
-    item = Table().get(f"DENSIFY#SUB#{pushed}", "SUB")
+    item = Table().get(Key(f"DENSIFY#SUB#{pushed}", "SUB"))
     assert item is not None and item["dueAt"] == clock.iso(THURSDAY_2AM)
     with clock.frozen(THURSDAY_2AM):
         assert run_scheduler(enqueue=enqueue).enqueued == 1
@@ -93,7 +93,7 @@ def test_day_of_week_is_honoured(records: None) -> None:
     with clock.frozen(friday):
         run_scheduler(enqueue=enqueue)
     assert [c["owner_id"] for c in enqueue.calls][-1] == ref
-    item = Table().get(f"DENSIFY#SUB#{ref}", "SUB")
+    item = Table().get(Key(f"DENSIFY#SUB#{ref}", "SUB"))
     assert item is not None and item["dueAt"] == clock.iso(datetime(2026, 11, 23, 2, tzinfo=UTC).timestamp())
 
 
@@ -188,7 +188,7 @@ def test_a_failed_attempt_is_recorded_and_410_deactivates_the_webhook(engine: En
     assert deactivated.last_triggered == f"Scheduled-Failure. {engine.date}"
     assert deactivated.webhook_status.startswith("Failure. HTTP 410: the receiver is gone")
     assert deactivated.webhook_disabled and not deactivated.pushes
-    assert Table().get(f"DENSIFY#SUB#{gone}", "SUB").get("dueAt") is None  # type: ignore[union-attr]
+    assert Table().get(Key(f"DENSIFY#SUB#{gone}", "SUB")).get("dueAt") is None  # type: ignore[union-attr]
 
 
 def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: Engine, httpserver: HTTPServer,
@@ -269,7 +269,7 @@ def test_a_subscription_made_inactive_leaves_the_due_index_and_a_put_brings_a_go
     assert run_scheduler(enqueue=enqueue).enqueued == 1
     inactive = SubscriptionBody.model_validate(subscription("Toggled", webhook=WEBHOOK, active="false"))
     replace_subscription("cloud", ref, inactive, ALICE)
-    item = Table().get(f"DENSIFY#SUB#{ref}", "SUB")
+    item = Table().get(Key(f"DENSIFY#SUB#{ref}", "SUB"))
     assert item is not None and "dueAt" not in item
 
 

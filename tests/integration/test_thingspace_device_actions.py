@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-from pollgate.operations import sweep_stuck_operations
-from pollgate.store import OperationStore
+from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.thingspace import actions, inventory
-from pollgate.thingspace.actions import DeviceResultStore, apply_device, finish
+from pollgate.thingspace.actions import apply_device, finish
+from pollgate.thingspace.device_results import DeviceResultStore
 
 from tests.aws_fixtures import http_event
 from tests.helpers.thingspace import ACCOUNT, ACTIONS, OTHER, World

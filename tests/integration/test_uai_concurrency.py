@@ -7,7 +7,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pollgate.store import OperationStore, Table
+from pollgate.operations import OperationStore
+from pollgate.store import Table
 from pollgate.uai.status_log import record_status_log
 
 from tests.conftest import DeviceKey

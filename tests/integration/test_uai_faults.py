@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from pollgate.operations import sweep_stuck_operations
-from pollgate.store import OperationStore, Table
+from pollgate.operations import OperationStore, sweep_stuck_operations
+from pollgate.store import Table
 from pollgate.uai.keys import KeyStore
 from pollgate_local.stack import LocalStack
 

@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from pollgate import clock
-from pollgate.operations import sweep_stuck_operations
+from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.settings import get_settings
-from pollgate.store import OperationStore, Table
+from pollgate.store import Table
 from pollgate.uai.models import StatusLogRequest
 from pollgate.uai.status_log import device_history, record_status_log
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from pollgate.store import OperationStore
+from pollgate.operations import OperationStore
 from pollgate.uai.keys import KeyStore
 from pollgate_local.stack import LocalStack
 

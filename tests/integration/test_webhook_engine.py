@@ -336,7 +336,7 @@ def test_a_delivery_stored_as_one_item_before_the_content_split_is_still_deliver
     receiver.expect_request("/hook").respond_with_data("", status=200)
     ref = DeliveryRef(OWNER, "acme", "sub-1", "msg_" + "0" * 32)
     now = clock.epoch()
-    Table().put({"pk": ref.pk, "sk": ref.sk, "deliveryId": ref.delivery_id, "ownerKind": OWNER, "tenant": "acme",
+    Table().put(ref.key, {"deliveryId": ref.delivery_id, "ownerKind": OWNER, "tenant": "acme",
                  "ownerId": "sub-1", "eventType": "subscription.results", "url": hook(receiver), "secret": SECRET,
                  "authHeader": None, "body": zlib.compress(b'{"count":1}'), "payloadKey": None, "delays": [5],
                  "jitter": 0, "attempts": 0, "state": "scheduled", "nextAttemptAt": now, "createdAt": clock.iso(now),

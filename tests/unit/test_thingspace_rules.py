@@ -7,11 +7,11 @@ import json
 
 import pytest
 from pollgate import passwords
-from pollgate.store import Operation
+from pollgate.operations import Operation
 from pollgate.thingspace import errors, hashing
-from pollgate.thingspace.actions import DeviceResult
 from pollgate.thingspace.auth import basic_credentials
 from pollgate.thingspace.callbacks import carrier_service_body
+from pollgate.thingspace.device_results import DeviceResult
 from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.inventory import (
     TRANSITIONS,

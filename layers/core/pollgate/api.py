@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import BaseModel
 
 from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
+from pollgate.store import BatchIncomplete
 
 logger = Logger(child=True)
 
@@ -182,7 +183,7 @@ def is_transient(error: Exception) -> bool:
 
     if isinstance(error, ClientError):
         return _error_code(error) in _TRANSIENT_CODES
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, BotoCoreError | BatchIncomplete):
         return True
     # Powertools' idempotency layer wraps the DynamoDB error it met.
     return isinstance(error.__cause__, Exception) and is_transient(error.__cause__)

@@ -3,7 +3,7 @@
 The same key with the same body answers what the first request answered (the same polling ID), without
 starting the work twice; the same key with another body is refused. Keys are scoped by the caller (a face
 passes its tenant or device), so two clients choosing the same key never see each other's answer.
-Records live in the table under pk `IDEMPOTENCY#<scope kind>` and expire (TTL `expiresAt`) after 24 hours.
+Records live in the table (pollgate/items.py) and expire (TTL `expiresAt`) after 24 hours.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pollgate import aws
+from pollgate import aws, items
 from pollgate.settings import get_settings
 
 HEADER = "idempotency-key"
@@ -62,7 +62,9 @@ def run_once(kind: str, scope: str, request: IdempotentRequest | None, payload: 
 
     persistence = DynamoDBPersistenceLayer(
         table_name=get_settings().table_name, key_attr="pk", sort_key_attr="sk",
-        static_pk_value=f"IDEMPOTENCY#{kind}", expiry_attr="expiresAt", boto3_client=aws.dynamodb(),
+        static_pk_value=items.idempotency_partition(kind), expiry_attr="expiresAt",
+        # The one client the store does not own: Powertools' persistence layer makes its own calls.
+        boto3_client=aws.dynamodb(),
     )
     config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
                                expires_after_seconds=KEY_LIFETIME_SECONDS, use_local_cache=False)

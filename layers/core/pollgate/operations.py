@@ -8,18 +8,154 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pollgate import aws, observability
+from pollgate import aws, clock, items, observability
 from pollgate.settings import Settings, get_settings
-from pollgate.store import Operation, OperationStore
+from pollgate.store import Item, Table, Update, due_partition
 
 logger = Logger(child=True)
+
+OperationStatus = Literal["Pending", "Succeeded", "Failed"]
+FinalStatus = Literal["Succeeded", "Failed"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One unit of asynchronous work behind a polling ID."""
+
+    id: str
+    kind: str
+    tenant: str
+    status: OperationStatus
+    created_at: str
+    updated_at: str
+    available_until: int
+    work: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    reason: str | None = None
+    start_attempts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "Pending"
+
+    @classmethod
+    def from_item(cls, item: Item) -> Operation:
+        return cls(
+            id=items.operation_id_of(item["pk"]),
+            kind=item["kind"],
+            tenant=item.get("tenant", ""),
+            status=item["status"],
+            created_at=item["createdAt"],
+            updated_at=str(item.get("updatedAt", item["createdAt"])),
+            available_until=int(item.get("availableUntil", 0)),
+            work=item.get("work", {}),
+            result=item.get("result"),
+            reason=item.get("reason"),
+            start_attempts=int(item.get("startAttempts", 0)),
+        )
+
+
+class OperationStore:
+    """Operation records: created Pending, then moved to Succeeded or Failed exactly once by conditional writes."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    def create(self, operation_id: str, kind: str, tenant: str, work: Mapping[str, Any]) -> Operation:
+        settings = get_settings()
+        now = clock.epoch()
+        # Readable until retention after the latest moment it can finish; then 410 until the TTL deletes it.
+        available_until = int(now) + settings.workflow_deadline_seconds * (settings.max_start_attempts + 1) \
+            + settings.result_retention_seconds
+        stamp = clock.iso(now)
+        key = items.operation(operation_id)
+        attributes = {
+            "kind": kind,
+            "tenant": tenant,
+            "status": "Pending",
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "work": dict(work),
+            "startAttempts": 1,
+            "availableUntil": available_until,
+            "expiresAt": available_until + settings.tombstone_seconds,
+            "duePk": due_partition(items.OPERATION_DUE, operation_id),
+            "dueAt": clock.iso(now + settings.workflow_deadline_seconds),
+        }
+        if not self.table.put(key, attributes, condition="attribute_not_exists(pk)"):
+            raise ValueError(f"operation {operation_id} exists already")
+        return Operation.from_item({**attributes, **key.attributes()})
+
+    def get(self, operation_id: str, *, consistent: bool = False) -> Operation | None:
+        item = self.table.get(items.operation(operation_id), consistent=consistent)
+        return Operation.from_item(item) if item else None
+
+    def finish(self, operation_id: str, status: FinalStatus, result: Mapping[str, Any],
+               reason: str | None = None) -> bool:
+        """Move Pending -> status. False when it had already finished (the first outcome stands)."""
+        write = self.finish_write(operation_id, status, result, reason)
+        finished = self.table.update(write.key, write.expression, condition=write.condition, names=write.names,
+                                     values=write.values)
+        if finished is None:
+            return False
+        observability.operation_finished(status, str(finished.get("createdAt", "")))
+        return True
+
+    def finish_write(self, operation_id: str, status: FinalStatus, result: Mapping[str, Any],
+                     reason: str | None = None) -> Update:
+        """The conditional update that finishes an operation, for `finish` or a transaction; once a transaction
+        with it commits, count it with `observability.operation_finished` (finish() counts its own)."""
+        settings = get_settings()
+        now = clock.epoch()
+        available_until = int(now) + settings.result_retention_seconds
+        values: dict[str, Any] = {
+            ":status": status,
+            ":pending": "Pending",
+            ":result": dict(result),
+            ":now": clock.iso(now),
+            ":until": available_until,
+            ":expires": available_until + settings.tombstone_seconds,
+        }
+        expression = ("SET #status = :status, #result = :result, updatedAt = :now, availableUntil = :until, "
+                      "expiresAt = :expires")
+        if reason:
+            expression += ", #reason = :reason"
+            values[":reason"] = reason
+        return Update(
+            items.operation(operation_id), expression + " REMOVE duePk, dueAt", condition="#status = :pending",
+            names={"#status": "status", "#result": "result", **({"#reason": "reason"} if reason else {})},
+            values=values,
+        )
+
+    def mark_start_failed(self, operation_id: str) -> None:
+        """A StartExecution failed: make the operation due now, so the sweeper re-drives it at once (unless it
+        finished meanwhile)."""
+        self.table.update_if(items.operation(operation_id), "SET dueAt = :now", condition="#status = :pending",
+                             names={"#status": "status"}, values={":now": clock.iso(), ":pending": "Pending"})
+
+    def claim_restart(self, operation: Operation) -> bool:
+        """Take one re-drive of a stuck operation; only one sweeper wins each attempt."""
+        settings = get_settings()
+        return self.table.update_if(
+            items.operation(operation.id), "SET startAttempts = :next, dueAt = :due",
+            condition="#status = :pending AND startAttempts = :seen",
+            names={"#status": "status"},
+            values={":next": operation.start_attempts + 1, ":seen": operation.start_attempts,
+                    ":pending": "Pending", ":due": clock.iso(clock.epoch() + settings.workflow_deadline_seconds)},
+        )
+
+    def stuck(self, *, limit: int = 100) -> Iterator[Operation]:
+        for key in self.table.due(items.OPERATION_DUE, clock.iso(), limit=limit):
+            operation = self.get(items.operation_id_of(key), consistent=True)
+            if operation and not operation.finished:
+                yield operation
 
 
 @dataclass(frozen=True)

@@ -1,103 +1,184 @@
-"""Data access for the single DynamoDB table, and the operation records every face shares.
+"""The only way to the table: plain-Python items in and out, and answers in the domain's terms.
 
-Item layout (pk / sk strings; see README "Data model"):
-- operation        OP#<pollingId> / OP
-- due work         the sparse `due` index: duePk = DUE#<category>#<shard>, dueAt = ISO time it is due
-- TTL              expiresAt (epoch seconds) removes records for good
+- A conditional write answers whether its condition held (`put`, `update_if`, `delete` return a bool, `update`
+  returns the item or None); no caller ever inspects a botocore error code.
+- A transaction that DynamoDB cancels raises one `TransactionCancelled`, which says why each of its writes was
+  refused.
+- Batch reads and writes retry what DynamoDB left unprocessed, with bounded exponential backoff; what is still
+  unprocessed after that raises `BatchIncomplete` (a transient failure: the caller may retry).
+
+Keys are built in the `items` modules (pollgate/items.py for what the faces share, one per face), never inline.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, NamedTuple, overload
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from pollgate import aws, clock, observability
+from pollgate import aws
 from pollgate.settings import get_settings
 
 Item = dict[str, Any]
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
+# The sparse index of work that falls due (see pollgate/items.py): duePk = DUE#<category>#<shard>, dueAt = ISO time.
 DUE_INDEX = "due"
 DUE_SHARDS = 4  # spreads the due-work partition so one hot key never throttles a busy stack
 
-
-def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_plain_to_dynamo(v)) for k, v in item.items() if v is not None}
-
-
-def from_attributes(attributes: Mapping[str, Any]) -> Item:
-    return {k: _dynamo_to_plain(_deserializer.deserialize(v)) for k, v in attributes.items()}
-
-
-def _plain_to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _plain_to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_to_dynamo(v) for v in value]
-    return value
-
-
-def _dynamo_to_plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _dynamo_to_plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_dynamo_to_plain(v) for v in value]
-    return value
-
-
-def is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+# DynamoDB's own limits per call.
+BATCH_WRITE_SIZE = 25
+BATCH_GET_SIZE = 100
+# Unprocessed items are sent again at most this many times, after a wait that doubles from the first (with full
+# jitter, as AWS advises), capped: at most ~2.6 s in all, well inside a function's timeout.
+BATCH_ROUNDS = 8
+BATCH_FIRST_WAIT_SECONDS = 0.025
+BATCH_MAX_WAIT_SECONDS = 1.0
 
 
 def due_partition(category: str, key: str) -> str:
-    shard = int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS
+    """The due-index partition (duePk) of the item named `key` (its id) in `category`."""
+    return _due_shard(category, int(hashlib.sha256(key.encode()).hexdigest(), 16) % DUE_SHARDS)
+
+
+def _due_shard(category: str, shard: int) -> str:
     return f"DUE#{category}#{shard}"
 
 
+class Key(NamedTuple):
+    """An item's primary key."""
+
+    pk: str
+    sk: str
+
+    def attributes(self) -> dict[str, str]:
+        return {"pk": self.pk, "sk": self.sk}
+
+
+@dataclass(frozen=True)
+class Put:
+    """A write of a transaction: the whole item, if `condition` holds."""
+
+    key: Key
+    attributes: Mapping[str, Any]
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    key: Key
+    expression: str
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: Key
+    condition: str | None = None
+    names: Mapping[str, str] | None = None
+    values: Mapping[str, Any] | None = None
+
+
+Write = Put | Update | Delete
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled a transaction: nothing was written. `reasons[i]` says why of `writes[i]`: "None" for a
+    write that was fine, "ConditionalCheckFailed" for one whose condition did not hold, else DynamoDB's code
+    ("TransactionConflict", "ThrottlingError", ...)."""
+
+    def __init__(self, writes: Sequence[Write], reasons: Sequence[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.writes = list(writes)
+        self.reasons = list(reasons)
+
+    def condition_failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == CONDITION_FAILED
+
+    @property
+    def refused(self) -> list[Write]:
+        """The writes whose condition did not hold."""
+        return [write for index, write in enumerate(self.writes) if self.condition_failed(index)]
+
+
+class BatchIncomplete(Exception):
+    """DynamoDB still left part of a batch unprocessed after every retry (throttled): the caller may retry."""
+
+
 class Table:
-    """The few DynamoDB calls pollgate makes, with plain-Python items in and out."""
+    """The few DynamoDB calls pollgate makes."""
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name or get_settings().table_name
 
-    def get(self, pk: str, sk: str, *, consistent: bool = False) -> Item | None:
-        answer = aws.dynamodb().get_item(
-            TableName=self.name, Key=to_attributes({"pk": pk, "sk": sk}), ConsistentRead=consistent
-        )
+    def get(self, key: Key, *, consistent: bool = False) -> Item | None:
+        answer = aws.dynamodb().get_item(TableName=self.name, Key=to_attributes(key.attributes()),
+                                         ConsistentRead=consistent)
         return from_attributes(answer["Item"]) if "Item" in answer else None
 
-    def put(self, item: Mapping[str, Any], *, condition: str | None = None, names: Mapping[str, str] | None = None,
-            values: Mapping[str, Any] | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_attributes(item)}
-        _add_expression(kwargs, condition, names, values)
-        aws.dynamodb().put_item(**kwargs)
+    def get_many(self, keys: Sequence[Key], *, consistent: bool = False) -> list[Item]:
+        """The items that exist of `keys` (BatchGetItem, in DynamoDB's order: callers that care sort them)."""
+        found: list[Item] = []
+        for start in range(0, len(keys), BATCH_GET_SIZE):
+            page = [to_attributes(key.attributes()) for key in keys[start:start + BATCH_GET_SIZE]]
+            pending: dict[str, Any] = {self.name: {"Keys": page, "ConsistentRead": consistent}}
 
-    def update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
-               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Item:
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "Key": to_attributes({"pk": pk, "sk": sk}),
-            "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
-        }
-        _add_expression(kwargs, condition, names, values)
-        return from_attributes(aws.dynamodb().update_item(**kwargs).get("Attributes", {}))
+            def send(request: dict[str, Any]) -> dict[str, Any]:
+                answer = aws.dynamodb().batch_get_item(RequestItems=request)
+                found.extend(from_attributes(raw) for raw in answer.get("Responses", {}).get(self.name, []))
+                return dict(answer.get("UnprocessedKeys") or {})
 
-    def delete(self, pk: str, sk: str, *, condition: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_attributes({"pk": pk, "sk": sk})}
-        _add_expression(kwargs, condition, None, None)
-        aws.dynamodb().delete_item(**kwargs)
+            _until_processed(send, pending)
+        return found
+
+    def put(self, key: Key, attributes: Mapping[str, Any], *, condition: str | None = None,
+            names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> bool:
+        """Write the whole item; False when `condition` did not hold (nothing written)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_attributes({**attributes, **key.attributes()})}
+        _add_expression(kwargs, condition, names, values)
+        return _unless_condition_fails(lambda: aws.dynamodb().put_item(**kwargs)) is not None
+
+    @overload
+    def update(self, key: Key, expression: str, *, condition: None = None, names: Mapping[str, str] | None = None,
+               values: Mapping[str, Any] | None = None) -> Item: ...
+
+    @overload
+    def update(self, key: Key, expression: str, *, condition: str, names: Mapping[str, str] | None = None,
+               values: Mapping[str, Any] | None = None) -> Item | None: ...
+
+    def update(self, key: Key, expression: str, *, condition: str | None = None,
+               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Item | None:
+        """The item as the update left it; None when `condition` did not hold (nothing written)."""
+        kwargs = self._update_call(key, expression, condition, names, values, returning="ALL_NEW")
+        answer = _unless_condition_fails(lambda: aws.dynamodb().update_item(**kwargs))
+        return None if answer is None else from_attributes(answer.get("Attributes", {}))
+
+    def update_if(self, key: Key, expression: str, *, condition: str, names: Mapping[str, str] | None = None,
+                  values: Mapping[str, Any] | None = None) -> bool:
+        """Whether `condition` held and the update was made; reads nothing back (the smallest answer)."""
+        kwargs = self._update_call(key, expression, condition, names, values, returning="NONE")
+        return _unless_condition_fails(lambda: aws.dynamodb().update_item(**kwargs)) is not None
+
+    def delete(self, key: Key, *, condition: str | None = None, names: Mapping[str, str] | None = None,
+               values: Mapping[str, Any] | None = None) -> bool:
+        """False when `condition` did not hold (nothing deleted)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_attributes(key.attributes())}
+        _add_expression(kwargs, condition, names, values)
+        return _unless_condition_fails(lambda: aws.dynamodb().delete_item(**kwargs)) is not None
 
     def query(self, pk: str, sk_prefix: str = "", *, consistent: bool = False, limit: int | None = None,
               descending: bool = False) -> Iterator[Item]:
@@ -110,20 +191,57 @@ class Table:
         }
         yield from self._paginate(kwargs, limit)
 
-    def due(self, category: str, until_iso: str, *, limit: int = 100) -> Iterator[tuple[str, str]]:
-        """(pk, sk) of items in `category` whose dueAt is at or before `until_iso`, oldest first."""
+    def due(self, category: str, until_iso: str, *, limit: int = 100) -> Iterator[Key]:
+        """Keys of the items in `category` whose dueAt is at or before `until_iso`, oldest first per shard."""
         for shard in range(DUE_SHARDS):
             kwargs: dict[str, Any] = {
                 "TableName": self.name,
                 "IndexName": DUE_INDEX,
                 "KeyConditionExpression": "duePk = :p AND dueAt <= :until",
-                "ExpressionAttributeValues": to_attributes({":p": f"DUE#{category}#{shard}", ":until": until_iso}),
+                "ExpressionAttributeValues": to_attributes({":p": _due_shard(category, shard), ":until": until_iso}),
             }
             for item in self._paginate(kwargs, limit):
-                yield item["pk"], item["sk"]
+                yield Key(item["pk"], item["sk"])
 
-    def transact(self, *operations: Mapping[str, Any]) -> None:
-        aws.dynamodb().transact_write_items(TransactItems=[dict(op) for op in operations])  # type: ignore[misc]
+    def transact(self, *writes: Write) -> None:
+        """All of `writes` or none; raises TransactionCancelled (with each write's reason) when DynamoDB refuses."""
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=[self._transact_item(w) for w in writes])  # type: ignore[misc]
+        except ClientError as error:
+            if _error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = [str(reason.get("Code", "None")) for reason in error.response.get("CancellationReasons", [])]
+            raise TransactionCancelled(writes, reasons) from error
+
+    def write_batch(self, puts: Iterable[tuple[Key, Mapping[str, Any]]] = (), deletes: Iterable[Key] = ()) -> None:
+        """Unconditional puts and deletes, 25 a call (BatchWriteItem); not atomic: a failure may leave a part."""
+        requests: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": to_attributes({**attributes, **key.attributes()})}} for key, attributes in puts]
+        requests += [{"DeleteRequest": {"Key": to_attributes(key.attributes())}} for key in deletes]
+        for start in range(0, len(requests), BATCH_WRITE_SIZE):
+            def send(request: dict[str, Any]) -> dict[str, Any]:
+                answer = aws.dynamodb().batch_write_item(RequestItems=request)
+                return dict(answer.get("UnprocessedItems") or {})
+
+            _until_processed(send, {self.name: requests[start:start + BATCH_WRITE_SIZE]})
+
+    def _update_call(self, key: Key, expression: str, condition: str | None, names: Mapping[str, str] | None,
+                     values: Mapping[str, Any] | None, *, returning: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_attributes(key.attributes()),
+                                  "UpdateExpression": expression, "ReturnValues": returning}
+        _add_expression(kwargs, condition, names, values)
+        return kwargs
+
+    def _transact_item(self, write: Write) -> dict[str, Any]:
+        call: dict[str, Any] = {"TableName": self.name}
+        if isinstance(write, Put):
+            call["Item"] = to_attributes({**write.attributes, **write.key.attributes()})
+        else:
+            call["Key"] = to_attributes(write.key.attributes())
+        if isinstance(write, Update):
+            call["UpdateExpression"] = write.expression
+        _add_expression(call, write.condition, write.names, write.values)
+        return {type(write).__name__: call}
 
     def _paginate(self, kwargs: dict[str, Any], limit: int | None) -> Iterator[Item]:
         seen = 0
@@ -149,169 +267,57 @@ def _add_expression(kwargs: dict[str, Any], condition: str | None, names: Mappin
         kwargs["ExpressionAttributeValues"] = to_attributes(values)
 
 
-# ---------------------------------------------------------------------------------------------- operations
-
-OperationStatus = Literal["Pending", "Succeeded", "Failed"]
-OPERATION_DUE = "OP"
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One unit of asynchronous work behind a polling ID."""
-
-    id: str
-    kind: str
-    tenant: str
-    status: OperationStatus
-    created_at: str
-    updated_at: str
-    available_until: int
-    work: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] | None = None
-    reason: str | None = None
-    start_attempts: int = 0
-
-    @property
-    def finished(self) -> bool:
-        return self.status != "Pending"
-
-    @classmethod
-    def from_item(cls, item: Item) -> Operation:
-        return cls(
-            id=item["pk"].removeprefix("OP#"),
-            kind=item["kind"],
-            tenant=item.get("tenant", ""),
-            status=item["status"],
-            created_at=item["createdAt"],
-            updated_at=str(item.get("updatedAt", item["createdAt"])),
-            available_until=int(item.get("availableUntil", 0)),
-            work=item.get("work", {}),
-            result=item.get("result"),
-            reason=item.get("reason"),
-            start_attempts=int(item.get("startAttempts", 0)),
-        )
+def _unless_condition_fails(call: Any) -> dict[str, Any] | None:
+    """The call's answer; None when DynamoDB refused it because its condition did not hold."""
+    try:
+        return dict(call())
+    except ClientError as error:
+        if _error_code(error) == "ConditionalCheckFailedException":
+            return None
+        raise
 
 
-class OperationStore:
-    """Operation records: created Pending, then moved to Succeeded or Failed exactly once by conditional writes."""
+def _until_processed(send: Any, request: dict[str, Any]) -> None:
+    """Send a batch request and what DynamoDB leaves unprocessed of it again, waiting longer each round."""
+    wait = BATCH_FIRST_WAIT_SECONDS
+    for round_ in range(BATCH_ROUNDS):
+        request = send(request)
+        if not request:
+            return
+        if round_ + 1 < BATCH_ROUNDS:
+            time.sleep(random.uniform(0, wait))  # noqa: S311 - jitter, not a secret
+            wait = min(wait * 2, BATCH_MAX_WAIT_SECONDS)
+    raise BatchIncomplete(f"part of a batch was still unprocessed after {BATCH_ROUNDS} rounds")
 
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or Table()
 
-    def create(self, operation_id: str, kind: str, tenant: str, work: Mapping[str, Any]) -> Operation:
-        settings = get_settings()
-        now = clock.epoch()
-        # Readable until retention after the latest moment it can finish; then 410 until the TTL deletes it.
-        available_until = int(now) + settings.workflow_deadline_seconds * (settings.max_start_attempts + 1) \
-            + settings.result_retention_seconds
-        stamp = clock.iso(now)
-        item = {
-            "pk": f"OP#{operation_id}",
-            "sk": "OP",
-            "kind": kind,
-            "tenant": tenant,
-            "status": "Pending",
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "work": dict(work),
-            "startAttempts": 1,
-            "availableUntil": available_until,
-            "expiresAt": available_until + settings.tombstone_seconds,
-            "duePk": due_partition(OPERATION_DUE, operation_id),
-            "dueAt": clock.iso(now + settings.workflow_deadline_seconds),
-        }
-        self.table.put(item, condition="attribute_not_exists(pk)")
-        return Operation.from_item(item)
+def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain-Python item as DynamoDB's attribute values (None values left out, floats as Decimal)."""
+    return {k: _serializer.serialize(_plain_to_dynamo(v)) for k, v in item.items() if v is not None}
 
-    def get(self, operation_id: str, *, consistent: bool = False) -> Operation | None:
-        item = self.table.get(f"OP#{operation_id}", "OP", consistent=consistent)
-        return Operation.from_item(item) if item else None
 
-    def finish(self, operation_id: str, status: Literal["Succeeded", "Failed"], result: Mapping[str, Any],
-               reason: str | None = None) -> bool:
-        """Move Pending -> status. False when it had already finished (the first outcome stands)."""
-        try:
-            finished = self.table.update(f"OP#{operation_id}", "OP", **self.finish_update(status, result, reason))
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        observability.operation_finished(status, str(finished.get("createdAt", "")))
-        return True
+def from_attributes(attributes: Mapping[str, Any]) -> Item:
+    return {k: _dynamo_to_plain(_deserializer.deserialize(v)) for k, v in attributes.items()}
 
-    def finish_update(self, status: Literal["Succeeded", "Failed"], result: Mapping[str, Any],
-                      reason: str | None = None) -> dict[str, Any]:
-        """The conditional update that finishes an operation, for use alone or inside a transaction."""
-        settings = get_settings()
-        now = clock.epoch()
-        available_until = int(now) + settings.result_retention_seconds
-        values: dict[str, Any] = {
-            ":status": status,
-            ":pending": "Pending",
-            ":result": dict(result),
-            ":now": clock.iso(now),
-            ":until": available_until,
-            ":expires": available_until + settings.tombstone_seconds,
-        }
-        expression = ("SET #status = :status, #result = :result, updatedAt = :now, availableUntil = :until, "
-                      "expiresAt = :expires")
-        if reason:
-            expression += ", #reason = :reason"
-            values[":reason"] = reason
-        return {
-            "expression": expression + " REMOVE duePk, dueAt",
-            "condition": "#status = :pending",
-            "names": {"#status": "status", "#result": "result", **({"#reason": "reason"} if reason else {})},
-            "values": values,
-        }
 
-    def finish_transact_item(self, operation_id: str, status: Literal["Succeeded", "Failed"],
-                             result: Mapping[str, Any], reason: str | None = None) -> dict[str, Any]:
-        """The finish as a transaction item; once the transaction commits, count it with
-        `observability.operation_finished` (finish() counts its own)."""
-        update = self.finish_update(status, result, reason)
-        return {
-            "Update": {
-                "TableName": self.table.name,
-                "Key": to_attributes({"pk": f"OP#{operation_id}", "sk": "OP"}),
-                "UpdateExpression": update["expression"],
-                "ConditionExpression": update["condition"],
-                "ExpressionAttributeNames": update["names"],
-                "ExpressionAttributeValues": to_attributes(update["values"]),
-            }
-        }
+def _plain_to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _plain_to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_to_dynamo(v) for v in value]
+    return value
 
-    def mark_start_failed(self, operation_id: str) -> None:
-        """A StartExecution failed: make the operation due now, so the sweeper re-drives it at once."""
-        try:
-            self.table.update(
-                f"OP#{operation_id}", "OP", "SET dueAt = :now",
-                condition="#status = :pending", names={"#status": "status"},
-                values={":now": clock.iso(), ":pending": "Pending"},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
 
-    def claim_restart(self, operation: Operation) -> bool:
-        """Take one re-drive of a stuck operation; only one sweeper wins each attempt."""
-        settings = get_settings()
-        try:
-            self.table.update(
-                f"OP#{operation.id}", "OP", "SET startAttempts = :next, dueAt = :due",
-                condition="#status = :pending AND startAttempts = :seen",
-                names={"#status": "status"},
-                values={":next": operation.start_attempts + 1, ":seen": operation.start_attempts,
-                        ":pending": "Pending", ":due": clock.iso(clock.epoch() + settings.workflow_deadline_seconds)},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
-
-    def stuck(self, *, limit: int = 100) -> Iterator[Operation]:
-        for pk, _sk in self.table.due(OPERATION_DUE, clock.iso(), limit=limit):
-            operation = self.get(pk.removeprefix("OP#"), consistent=True)
-            if operation and not operation.finished:
-                yield operation
+def _dynamo_to_plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _dynamo_to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_dynamo_to_plain(v) for v in value]
+    return value

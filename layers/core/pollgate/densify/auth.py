@@ -14,13 +14,13 @@ import math
 from dataclasses import dataclass
 
 import jwt
-from botocore.exceptions import ClientError
 
 from pollgate import clock
+from pollgate.densify import items
 from pollgate.densify.errors import DensifyError, unauthorized
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.settings import get_settings
-from pollgate.store import Table, is_condition_failure
+from pollgate.store import Table
 
 TOKEN_SECONDS = 60 * 60
 TOKEN_ISSUER = "pollgate-densify"  # noqa: S105 - the iss claim, not a secret
@@ -52,32 +52,27 @@ class LoginFailures:
 
 
 class UserStore:
-    """Users (DENSIFY#USER#<name> / USER) and their login failures (DENSIFY#LOGIN#<name> / FAILURES)."""
+    """Users and their login failures (items.user, items.login_failures)."""
 
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
     def add(self, name: str, password: str, *, admin: bool = False, replace: bool = False) -> User:
         user = User(name, hash_secret(password), admin)
-        item = {"pk": f"DENSIFY#USER#{name}", "sk": "USER", "userName": name, "passwordHash": user.password_hash,
-                "admin": admin, "createdAt": clock.iso()}
-        try:
-            self.table.put(item, condition=None if replace else "attribute_not_exists(pk)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise ValueError(f"user {name} already exists (use --replace to set a new password)") from None
-            raise
+        attributes = {"userName": name, "passwordHash": user.password_hash, "admin": admin, "createdAt": clock.iso()}
+        if not self.table.put(items.user(name), attributes, condition=None if replace else "attribute_not_exists(pk)"):
+            raise ValueError(f"user {name} already exists (use --replace to set a new password)")
         self.clear_failures(name)
         return user
 
     def get(self, name: str) -> User | None:
-        item = self.table.get(f"DENSIFY#USER#{name}", "USER", consistent=True)
+        item = self.table.get(items.user(name), consistent=True)
         if item is None:
             return None
         return User(item["userName"], item["passwordHash"], bool(item.get("admin", False)))
 
     def failures(self, name: str) -> LoginFailures:
-        item = self.table.get(f"DENSIFY#LOGIN#{name}", "FAILURES", consistent=True)
+        item = self.table.get(items.login_failures(name), consistent=True)
         if item is None:
             return LoginFailures(0, 0.0)
         return LoginFailures(int(item.get("count", 0)), float(item.get("lockedUntil", 0)))
@@ -85,18 +80,18 @@ class UserStore:
     def record_failure(self, name: str, now: float) -> LoginFailures:
         """Count one more failure atomically (concurrent guesses cannot share a count) and set the lock."""
         item = self.table.update(
-            f"DENSIFY#LOGIN#{name}", "FAILURES", "ADD #count :one SET expiresAt = :forget",
+            items.login_failures(name), "ADD #count :one SET expiresAt = :forget",
             names={"#count": "count"}, values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS},
         )
         count = int(item["count"])
         wait = lock_seconds(count)
         locked_until = now + wait if wait else 0.0  # no lock at all before FREE_FAILURES
-        self.table.update(f"DENSIFY#LOGIN#{name}", "FAILURES", "SET lockedUntil = :until",
+        self.table.update(items.login_failures(name), "SET lockedUntil = :until",
                           values={":until": math.ceil(locked_until)})
         return LoginFailures(count, locked_until)
 
     def clear_failures(self, name: str) -> None:
-        self.table.delete(f"DENSIFY#LOGIN#{name}", "FAILURES")
+        self.table.delete(items.login_failures(name))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pollgate import aws, clock
+from pollgate import clock
 from pollgate.densify import schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import epoch_of_iso, java_date
@@ -33,8 +33,7 @@ from pollgate.densify.results import (
     webhook_failure,
     webhook_success,
 )
-from pollgate.densify.subscriptions import Subscription, SubscriptionStore, sub_pk, visible
-from pollgate.store import is_condition_failure, to_attributes
+from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
 
 logger = Logger(child=True)
 
@@ -88,22 +87,21 @@ def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, 
     record_sets: dict[str, RecordSet] = {}
 
     def push(subscription: Subscription) -> str | None:
-        if not _claim(store, subscription, schedule.next_due(now, subscription.definition.get("schedule")), now):
+        if not store.claim_push(subscription, schedule.next_due(now, subscription.definition.get("schedule")), now):
             return None  # another run took it, or it changed since it was read
         return _push_one(store, subscription, record_sets[subscription.platform], push_now, now)
 
-    due_refs = (pk.removeprefix("DENSIFY#SUB#")
-                for pk, _ in store.table.due(schedule.DUE_CATEGORY, clock.iso(now), limit=limit))
+    due_refs = store.due_refs(clock.iso(now), limit=limit)
     pushes: list[Future[str | None]] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for page in _pages(islice(due_refs, limit), PAGE_SIZE):
             for subscription in store.many(page):
                 definition_schedule = subscription.definition.get("schedule")
                 if not subscription.pushes:
-                    _unschedule(store, subscription)
+                    store.unschedule(subscription)
                     report.unscheduled += 1
                 elif not schedule.pushes_on(now, definition_schedule):
-                    _claim(store, subscription, schedule.next_due(now, definition_schedule), now)
+                    store.claim_push(subscription, schedule.next_due(now, definition_schedule), now)
                     report.rescheduled += 1
                 else:
                     if subscription.platform not in record_sets:
@@ -122,31 +120,6 @@ def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, 
 def _pages(refs: Iterator[str], size: int) -> Iterator[list[str]]:
     while page := list(islice(refs, size)):
         yield page
-
-
-def _claim(store: SubscriptionStore, subscription: Subscription, next_at: float, now: float) -> bool:
-    try:
-        # Nothing returned: the scheduler already holds the item, and a claim is one small write per push.
-        aws.dynamodb().update_item(
-            TableName=store.table.name, Key=to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
-            UpdateExpression="SET dueAt = :next", ConditionExpression="version = :version AND dueAt <= :now",
-            ExpressionAttributeValues=to_attributes({":next": clock.iso(next_at), ":version": subscription.version,
-                                                     ":now": clock.iso(now)}),
-            ReturnValues="NONE")
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
-
-
-def _unschedule(store: SubscriptionStore, subscription: Subscription) -> None:
-    try:
-        store.table.update(sub_pk(subscription.ref), "SUB", "REMOVE duePk, dueAt", condition="version = :version",
-                           values={":version": subscription.version})
-    except ClientError as error:
-        if not is_condition_failure(error):
-            raise
 
 
 def _push_one(store: SubscriptionStore, subscription: Subscription, record_set: RecordSet, enqueue: Enqueue,
@@ -173,7 +146,7 @@ def _push_one(store: SubscriptionStore, subscription: Subscription, record_set: 
     except (ClientError, BotoCoreError):
         # Not pushed and not the subscription's fault: due again now, so the next run tries it again.
         logger.exception("could not enqueue a push; it stays due", extra={"subscriptionRef": subscription.ref})
-        store.table.update(sub_pk(subscription.ref), "SUB", "SET dueAt = :now", values={":now": clock.iso(now)})
+        store.due_again(subscription.ref, now)
         return ""
 
 

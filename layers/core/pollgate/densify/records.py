@@ -9,25 +9,23 @@ One document per platform type (README, "Result records"):
 
 The first three lists are the catalogue (the IDs filters and returnStructure may name, and their aliases);
 `systems` are the records. Publishing replaces the platform's whole set and stamps `lastRefreshed`.
-Storage: catalogue DENSIFY#CATALOGUE#<pt> / CATALOGUE; records DENSIFY#RECORDS#<pt> / REC#<systemId>, each
-record one JSON string (never queried inside; a string costs far less to read and write than a nested map).
+Storage (densify/items.py): the catalogue is one item per platform; each record is one JSON string (never queried
+inside; a string costs far less to read and write than a nested map).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pollgate import aws, clock
-from pollgate.store import Table, to_attributes
-
-BATCH_WRITE_SIZE = 25
-MAX_BATCH_ROUNDS = 8  # unprocessed items are retried this many times, then the load fails loudly
+from pollgate import clock
+from pollgate.densify import items
+from pollgate.store import Key, Table
 
 
 class CatalogueEntry(BaseModel):
@@ -74,52 +72,36 @@ class RecordStore:
         self.table = table or Table()
 
     def catalogue(self, platform: str) -> Catalogue:
-        item = self.table.get(f"DENSIFY#CATALOGUE#{platform}", "CATALOGUE")
+        item = self.table.get(items.catalogue(platform))
         if item is None:
             return Catalogue()
         return Catalogue(item.get("properties", {}), item.get("tags", {}), item.get("suppressions", {}),
                          float(item["lastRefreshed"]))
 
     def systems(self, platform: str) -> list[dict[str, Any]]:
-        return [json.loads(item["record"]) for item in self.table.query(f"DENSIFY#RECORDS#{platform}", "REC#")]
+        return [json.loads(item["record"])
+                for item in self.table.query(items.records(platform), items.RECORD_PREFIX)]
 
     def publish(self, platform: str, document: RecordsDocument) -> int:
         """Replace the platform's records with the document's; answers how many systems were published."""
         ids = [system.id for system in document.systems]
         if len(set(ids)) != len(ids):
             raise ValueError("system ids must be unique within a platform")
-        keep = {f"REC#{system_id}" for system_id in ids}
-        stale = [item["sk"] for item in self.table.query(f"DENSIFY#RECORDS#{platform}", "REC#")
-                 if item["sk"] not in keep]
-        requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": to_attributes({"pk": f"DENSIFY#RECORDS#{platform}", "sk": f"REC#{system.id}",
-                                                   "record": system.model_dump_json()})}}
-            for system in document.systems
-        ]
-        requests += [{"DeleteRequest": {"Key": to_attributes({"pk": f"DENSIFY#RECORDS#{platform}", "sk": sk})}}
-                     for sk in stale]
-        self._batch_write(requests)
-        self.table.put({
-            "pk": f"DENSIFY#CATALOGUE#{platform}", "sk": "CATALOGUE",
+        keep = {items.record(platform, system_id) for system_id in ids}
+        stored = (Key(item["pk"], item["sk"])
+                  for item in self.table.query(items.records(platform), items.RECORD_PREFIX))
+        self.table.write_batch(
+            puts=[(items.record(platform, system.id), {"record": system.model_dump_json()})
+                  for system in document.systems],
+            deletes=[key for key in stored if key not in keep],
+        )
+        self.table.put(items.catalogue(platform), {
             "properties": {entry.id: entry.alias or entry.id for entry in document.properties},
             "tags": {entry.id: entry.alias or entry.id for entry in document.tags},
             "suppressions": {entry.id: entry.alias or entry.id for entry in document.suppressions},
             "lastRefreshed": clock.epoch(),
         })
         return len(ids)
-
-    def _batch_write(self, requests: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), BATCH_WRITE_SIZE):
-            pending: list[dict[str, Any]] = list(requests[start:start + BATCH_WRITE_SIZE])
-            for _ in range(MAX_BATCH_ROUNDS):
-                answer: dict[str, Any] = aws.client("dynamodb").batch_write_item(
-                    RequestItems={self.table.name: pending})
-                pending = answer.get("UnprocessedItems", {}).get(self.table.name, [])
-                if not pending:
-                    break
-            else:
-                raise RuntimeError(f"{len(pending)} records were not written after {MAX_BATCH_ROUNDS} rounds")
-
 
 # ------------------------------------------------------------------------------------------------ filters
 

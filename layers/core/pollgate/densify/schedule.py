@@ -13,15 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pollgate.settings import get_settings
-from pollgate.store import due_partition
 
-DUE_CATEGORY = "DENSIFY"
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
-
-
-def due_partition_of(ref: str) -> str:
-    return due_partition(DUE_CATEGORY, ref)
-
 
 def days_of(schedule: Mapping[str, Any] | None) -> tuple[int, ...]:
     days = (schedule or {}).get("dayofWeek") or ALL_DAYS

@@ -1,12 +1,8 @@
 """Subscriptions: create (all or nothing), list, read, replace, delete, with names unique per owner.
 
-Items (one table, see README "Face 2"):
-- subscription  DENSIFY#SUB#<ref> / SUB      the definition, audit stamps, lastTriggered, webHookStatus, the
-                                             webhook signing secret, and duePk/dueAt while a push is scheduled
-- name          DENSIFY#OWNED#<owner> / NAME#<pt>#<name>  or  DENSIFY#GLOBAL#<pt> / NAME#<name>
-                one per subscription: makes names unique by a conditional put (per owner, or per platform when
-                global; case-insensitive) and lists an owner's or a platform's subscriptions with one query.
-Every change writes the subscription and its name item in one transaction, so they never disagree.
+Items (densify/items.py): the subscription, and one name item per subscription that makes names unique (per
+owner, or per platform when global; case-insensitive) and lists an owner's or a platform's subscriptions with one
+query. Every change writes the subscription and its name item in one transaction, so they never disagree.
 
 Visibility: a subscription is visible to its owner and, when global, to everyone; any other caller gets the
 same 404 as for one that does not exist. Only admins create, change or delete global subscriptions.
@@ -20,21 +16,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from pollgate import aws, clock
-from pollgate.densify import schedule
+from pollgate import clock
+from pollgate.densify import items, schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
 from pollgate.densify.errors import DensifyError, subscription_not_found
 from pollgate.densify.models import SubscriptionBody
 from pollgate.densify.records import Catalogue, RecordStore, unknown_fields
-from pollgate.store import Item, Table, from_attributes, is_condition_failure, to_attributes
+from pollgate.store import Delete, Item, Key, Put, Table, TransactionCancelled, Update, Write, due_partition
 
 # One transaction holds at most 100 writes and each subscription takes two.
 MAX_PER_REQUEST = 50
-BATCH_GET_SIZE = 100
-MAX_BATCH_ROUNDS = 8
 
 
 def _new_signing_secret() -> str:
@@ -112,79 +104,59 @@ class Subscription:
         }
 
 
-def sub_pk(ref: str) -> str:
-    return f"DENSIFY#SUB#{ref}"
-
-
-def name_key(platform: str, owner: str, name: str) -> tuple[str, str]:
-    folded = name.casefold()
-    if owner == "":
-        return f"DENSIFY#GLOBAL#{platform}", f"NAME#{folded}"
-    return f"DENSIFY#OWNED#{owner}", f"NAME#{platform}#{folded}"
-
-
 class SubscriptionStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
     def get(self, ref: str) -> Subscription | None:
-        item = self.table.get(sub_pk(ref), "SUB", consistent=True) if _looks_like_ref(ref) else None
+        item = self.table.get(items.subscription(ref), consistent=True) if _looks_like_ref(ref) else None
         return Subscription.from_item(item) if item else None
 
     def many(self, refs: Sequence[str]) -> list[Subscription]:
-        """BatchGetItem in pages of 100, retrying unprocessed keys a bounded number of times; input order kept."""
-        found: dict[str, Subscription] = {}
-        for start in range(0, len(refs), BATCH_GET_SIZE):
-            keys = [to_attributes({"pk": sub_pk(ref), "sk": "SUB"}) for ref in refs[start:start + BATCH_GET_SIZE]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys}}
-            for _ in range(MAX_BATCH_ROUNDS):
-                answer = aws.dynamodb().batch_get_item(RequestItems=request)
-                for raw in answer.get("Responses", {}).get(self.table.name, []):
-                    subscription = Subscription.from_item(from_attributes(raw))
-                    found[subscription.ref] = subscription
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
+        """The subscriptions of `refs` that exist, in the order of `refs` (one BatchGetItem per 100)."""
+        found = {item["ref"]: Subscription.from_item(item)
+                 for item in self.table.get_many([items.subscription(ref) for ref in refs])}
         return [found[ref] for ref in refs if ref in found]
 
     def refs_named(self, pk: str, sk_prefix: str) -> Iterator[tuple[str, str]]:
         for item in self.table.query(pk, sk_prefix):
             yield item["ref"], item["platform"]
 
-    def save_new(self, subscriptions: Sequence[Subscription]) -> None:
-        operations: list[dict[str, Any]] = []
-        for subscription in subscriptions:
-            operations.append(self._put_sub(subscription, condition="attribute_not_exists(pk)"))
-            operations.append(self._put_name(subscription))
-        self._transact(operations, [s.name for s in subscriptions for _ in (0, 1)])
+    def due_refs(self, until_iso: str, *, limit: int) -> Iterator[str]:
+        """The refs of subscriptions whose push is due at `until_iso`."""
+        for key in self.table.due(items.DUE_CATEGORY, until_iso, limit=limit):
+            yield items.ref_of(key)
 
-    def items_of(self, subscription: Subscription) -> list[dict[str, Any]]:
-        """The subscription's two items as DynamoDB attribute maps (for bulk loads, e.g. the benchmark's)."""
-        return [self._put_sub(subscription, condition="attribute_not_exists(pk)")["Put"]["Item"],
-                self._put_name(subscription)["Put"]["Item"]]
+    def save_new(self, subscriptions: Sequence[Subscription]) -> None:
+        writes: list[Write] = []
+        for subscription in subscriptions:
+            writes.append(self._put_sub(subscription, condition="attribute_not_exists(pk)"))
+            writes.append(self._put_name(subscription))
+        self._transact(writes, [s.name for s in subscriptions for _ in (0, 1)])
+
+    def items_of(self, subscription: Subscription) -> list[tuple[Key, dict[str, Any]]]:
+        """The subscription's two items, as `Table.write_batch` takes them (for bulk loads, e.g. the benchmark's)."""
+        return [(write.key, dict(write.attributes))
+                for write in (self._put_sub(subscription, condition=None), self._put_name(subscription))]
 
     def replace(self, old: Subscription, new: Subscription) -> None:
         """The definition changes; lastTriggered and webHookStatus stay as the latest outcome left them (an
         update, not a put, so an outcome recorded meanwhile is not lost)."""
-        operations = [self._update_sub(new, seen_version=old.version)]
+        writes: list[Write] = [self._update_sub(new, seen_version=old.version)]
         names = [new.name]
-        if name_key(old.platform, old.owner, old.name) != name_key(new.platform, new.owner, new.name):
-            pk, sk = name_key(old.platform, old.owner, old.name)
-            operations.append({"Delete": {"TableName": self.table.name, "Key": to_attributes({"pk": pk, "sk": sk})}})
-            operations.append(self._put_name(new))
+        old_name = items.name(old.platform, old.owner, old.name)
+        if old_name != items.name(new.platform, new.owner, new.name):
+            writes += [Delete(old_name), self._put_name(new)]
             names += [new.name, new.name]
-        self._transact(operations, names)
+        self._transact(writes, names)
 
     def delete(self, subscriptions: Sequence[Subscription]) -> None:
-        operations: list[dict[str, Any]] = []
+        writes: list[Write] = []
         for subscription in subscriptions:
-            pk, sk = name_key(subscription.platform, subscription.owner, subscription.name)
-            operations.append({"Delete": {
-                "TableName": self.table.name, "Key": to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
-                "ConditionExpression": "version = :seen",
-                "ExpressionAttributeValues": to_attributes({":seen": subscription.version})}})
-            operations.append({"Delete": {"TableName": self.table.name, "Key": to_attributes({"pk": pk, "sk": sk})}})
-        self._transact(operations, [s.name for s in subscriptions for _ in (0, 1)])
+            writes.append(Delete(items.subscription(subscription.ref), condition="version = :seen",
+                                 values={":seen": subscription.version}))
+            writes.append(Delete(items.name(subscription.platform, subscription.owner, subscription.name)))
+        self._transact(writes, [s.name for s in subscriptions for _ in (0, 1)])
 
     def record_trigger(self, ref: str, *, last_triggered: str | None = None, webhook_status: str | None = None,
                        disable_webhook: bool = False, outcome_at: str | None = None) -> None:
@@ -207,19 +179,28 @@ class SubscriptionStore:
             sets.append("webhookDisabled = :yes")
             values[":yes"] = True
         expression = "SET " + ", ".join(sets) + (" REMOVE duePk, dueAt" if disable_webhook else "")
-        try:
-            # Nothing returned: every attempt of every push stamps its subscription, so the write stays small.
-            aws.dynamodb().update_item(
-                TableName=self.table.name, Key=to_attributes({"pk": sub_pk(ref), "sk": "SUB"}),
-                UpdateExpression=expression, ConditionExpression=condition,
-                ExpressionAttributeValues=to_attributes(values), ReturnValues="NONE")
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise  # deleted meanwhile, or a newer outcome is recorded: nothing to stamp
+        # Not stamped when deleted meanwhile, or when a newer outcome is recorded. Nothing read back: every
+        # attempt of every push stamps its subscription, so the write stays small.
+        self.table.update_if(items.subscription(ref), expression, condition=condition, values=values)
 
-    def _put_sub(self, subscription: Subscription, *, condition: str) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "pk": sub_pk(subscription.ref), "sk": "SUB", "ref": subscription.ref, "platform": subscription.platform,
+    def claim_push(self, subscription: Subscription, next_at: float, now: float) -> bool:
+        """Take a due push: move dueAt on to `next_at`, unless it changed since it was read or another run took it."""
+        return self.table.update_if(
+            items.subscription(subscription.ref), "SET dueAt = :next",
+            condition="version = :version AND dueAt <= :now",
+            values={":next": clock.iso(next_at), ":version": subscription.version, ":now": clock.iso(now)})
+
+    def unschedule(self, subscription: Subscription) -> None:
+        """Off the push schedule (unless it changed since it was read)."""
+        self.table.update_if(items.subscription(subscription.ref), "REMOVE duePk, dueAt",
+                             condition="version = :version", values={":version": subscription.version})
+
+    def due_again(self, ref: str, at: float) -> None:
+        self.table.update(items.subscription(ref), "SET dueAt = :now", values={":now": clock.iso(at)})
+
+    def _subscription_attributes(self, subscription: Subscription) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
+            "ref": subscription.ref, "platform": subscription.platform,
             "owner": subscription.owner, "name": subscription.name,
             # One JSON string: never queried inside, and far cheaper to read and write than a nested map.
             "definition": json.dumps(subscription.definition, separators=(",", ":")),
@@ -229,11 +210,15 @@ class SubscriptionStore:
             "webHookStatus": subscription.webhook_status or None, "webhookDisabled": subscription.webhook_disabled,
         }
         if subscription.pushes:
-            item["duePk"] = schedule.due_partition_of(subscription.ref)
-            item["dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
-        return {"Put": {"TableName": self.table.name, "Item": to_attributes(item), "ConditionExpression": condition}}
+            attributes["duePk"] = due_partition(items.DUE_CATEGORY, subscription.ref)
+            attributes["dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
+        return attributes
 
-    def _update_sub(self, subscription: Subscription, *, seen_version: int) -> dict[str, Any]:
+    def _put_sub(self, subscription: Subscription, *, condition: str | None) -> Put:
+        return Put(items.subscription(subscription.ref), self._subscription_attributes(subscription),
+                   condition=condition)
+
+    def _update_sub(self, subscription: Subscription, *, seen_version: int) -> Update:
         values: dict[str, Any] = {
             ":seen": seen_version, ":name": subscription.name, ":owner": subscription.owner,
             ":definition": json.dumps(subscription.definition, separators=(",", ":")),
@@ -243,40 +228,32 @@ class SubscriptionStore:
         expression = ("SET #name = :name, #owner = :owner, #definition = :definition, #updated = :updated, "
                       "updatedBy = :by, #version = :version, signingSecret = :secret, webhookDisabled = :disabled")
         if subscription.pushes:
-            values[":duePk"] = schedule.due_partition_of(subscription.ref)
+            values[":duePk"] = due_partition(items.DUE_CATEGORY, subscription.ref)
             values[":dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
             expression += ", duePk = :duePk, dueAt = :dueAt"
         else:
             expression += " REMOVE duePk, dueAt"
-        return {"Update": {
-            "TableName": self.table.name, "Key": to_attributes({"pk": sub_pk(subscription.ref), "sk": "SUB"}),
-            "UpdateExpression": expression, "ConditionExpression": "version = :seen",
+        return Update(
+            items.subscription(subscription.ref), expression, condition="version = :seen",
             # name, owner, definition, updated and version are all DynamoDB reserved words.
-            "ExpressionAttributeNames": {"#name": "name", "#owner": "owner", "#definition": "definition",
-                                         "#updated": "updated", "#version": "version"},
-            "ExpressionAttributeValues": to_attributes(values),
-        }}
+            names={"#name": "name", "#owner": "owner", "#definition": "definition", "#updated": "updated",
+                   "#version": "version"},
+            values=values,
+        )
 
-    def _put_name(self, subscription: Subscription) -> dict[str, Any]:
-        pk, sk = name_key(subscription.platform, subscription.owner, subscription.name)
-        return {"Put": {
-            "TableName": self.table.name,
-            "Item": to_attributes({"pk": pk, "sk": sk, "ref": subscription.ref, "platform": subscription.platform}),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }}
+    def _put_name(self, subscription: Subscription) -> Put:
+        return Put(items.name(subscription.platform, subscription.owner, subscription.name),
+                   {"ref": subscription.ref, "platform": subscription.platform}, condition="attribute_not_exists(pk)")
 
-    def _transact(self, operations: list[dict[str, Any]], names: list[str]) -> None:
+    def _transact(self, writes: list[Write], names: list[str]) -> None:
         try:
-            self.table.transact(*operations)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons") or []
-            for index, reason in enumerate(reasons):
-                if reason.get("Code") == "ConditionalCheckFailed" and "Put" in operations[index] \
-                        and operations[index]["Put"]["Item"]["sk"]["S"].startswith("NAME#"):
+            self.table.transact(*writes)
+        except TransactionCancelled as cancelled:
+            for index, write in enumerate(writes):
+                if cancelled.condition_failed(index) and isinstance(write, Put) \
+                        and write.key.sk.startswith(items.NAME_PREFIX):
                     raise DensifyError(400, f"A subscription named {names[index]} already exists.") from None
-            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+            if cancelled.refused:
                 raise DensifyError(400, "The subscription was changed by another request; read it and retry.") \
                     from None
             raise
@@ -330,7 +307,7 @@ def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], call
         if definition.get("webhook", {}).get("authType") and not definition["webhook"].get("authValue"):
             raise DensifyError(400, "webhook.authValue is required when webhook.authType is given.")
         _check_fields(platform, definition, catalogue)
-        key = name_key(platform, owner, body.subscriptionName)
+        key = items.name(platform, owner, body.subscriptionName)
         if key in seen:
             raise DensifyError(400, f"A subscription named {body.subscriptionName} appears twice in the request.")
         seen.add(key)
@@ -406,12 +383,12 @@ def list_subscriptions(platform: str, caller: Caller, *, kind: str = "all", owne
         return [visible(ref, platform, caller, store)]
     refs: list[str] = []
     if kind in {"all", "global"}:
-        refs += [r for r, _ in store.refs_named(f"DENSIFY#GLOBAL#{platform}", "NAME#")]
+        refs += [r for r, _ in store.refs_named(items.global_names(platform), items.NAME_PREFIX)]
     if kind in {"all", "owner"}:
         # Only the owner sees private subscriptions: asking for someone else's lists nothing (never a 403).
         wanted = owner if owner else caller.user
         if wanted == caller.user:
-            refs += [r for r, _ in store.refs_named(f"DENSIFY#OWNED#{wanted}", f"NAME#{platform}#")]
+            refs += [r for r, _ in store.refs_named(items.owned_names(wanted), items.owned_name_prefix(platform))]
     subscriptions = store.many(refs)
     if owner is not None and kind == "all":
         subscriptions = [s for s in subscriptions if s.owner == owner]

@@ -8,25 +8,22 @@ The workflow (statemachines/thingspace_device_action.asl.json) calls three tasks
   Failed), then queue the CarrierService callbacks. It also runs after the workflow's MarkFailed state, so a
   request that failed as a whole still tells its listener.
 
-Items: TS#REQUEST#<requestId>/DEVICE#<index> {deviceIds, status, state | fault, callback...}.
+Each device's outcome is a device result (thingspace/device_results.py).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from pollgate import clock
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import Workflow, register_workflow, submit_operation
-from pollgate.store import Item, Operation, OperationStore, Table, is_condition_failure
+from pollgate.operations import Operation, OperationStore, Workflow, register_workflow, submit_operation
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
+from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
 from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend, configured_backend
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
@@ -93,85 +90,6 @@ def _looks_like_id(value: str) -> bool:
 
 # ------------------------------------------------------------------------------------------ per-device results
 
-@dataclass(frozen=True)
-class DeviceResult:
-    request_id: str
-    index: int
-    device_ids: list[dict[str, str]]
-    succeeded: bool
-    state: str | None
-    fault_code: str | None
-    fault_message: str | None
-
-    @classmethod
-    def from_item(cls, item: Item) -> DeviceResult:
-        return cls(item["requestId"], int(item["index"]), item["deviceIds"], item["status"] == "Success",
-                   item.get("state"), item.get("faultCode"), item.get("faultMessage"))
-
-    def summary(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"deviceIds": self.device_ids, "status": "Success" if self.succeeded else "Failed"}
-        if self.succeeded:
-            body["state"] = self.state
-        else:
-            body["fault"] = {"faultcode": self.fault_code, "faultstring": self.fault_message}
-        return body
-
-
-class DeviceResultStore:
-    def __init__(self, table: Table | None = None) -> None:
-        self.table = table or Table()
-
-    def record(self, result: DeviceResult, expires_at: int) -> bool:
-        """Keep the first outcome of a device; False when one was already recorded."""
-        item = {"pk": f"TS#REQUEST#{result.request_id}", "sk": f"DEVICE#{result.index:05d}",
-                "requestId": result.request_id, "index": result.index, "deviceIds": result.device_ids,
-                "status": "Success" if result.succeeded else "Failed", "state": result.state,
-                "faultCode": result.fault_code, "faultMessage": result.fault_message, "recordedAt": clock.iso(),
-                "expiresAt": expires_at}
-        try:
-            self.table.put(item, condition="attribute_not_exists(pk)")
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
-
-    def get(self, request_id: str, index: int) -> Item | None:
-        return self.table.get(f"TS#REQUEST#{request_id}", f"DEVICE#{index:05d}", consistent=True)
-
-    def all(self, request_id: str) -> list[Item]:
-        return list(self.table.query(f"TS#REQUEST#{request_id}", "DEVICE#", consistent=True))
-
-    def claim_callback(self, request_id: str, index: int, claimant: str,
-                       seconds: float) -> Literal["mine", "queued", "held"]:
-        """Take the right to queue this device's callback for `seconds`.
-
-        "queued": someone already queued it; "held": another attempt holds a live claim (it may still be
-        running, slowly: queueing too would send the callback twice); "mine": queue it now.
-        """
-        now = clock.epoch()
-        if self.update(
-            request_id, index, "SET callbackClaim = :me, callbackClaimUntil = :until",
-            condition="attribute_exists(pk) AND attribute_not_exists(callbackDeliveryId) AND "
-                      "(attribute_not_exists(callbackClaim) OR callbackClaim = :me OR callbackClaimUntil < :now)",
-            values={":me": claimant, ":until": now + seconds, ":now": now},
-        ):
-            return "mine"
-        item = self.get(request_id, index)
-        return "queued" if item is None or item.get("callbackDeliveryId") else "held"
-
-    def update(self, request_id: str, index: int, expression: str, *, condition: str | None = None,
-               values: Mapping[str, Any] | None = None) -> bool:
-        try:
-            self.table.update(f"TS#REQUEST#{request_id}", f"DEVICE#{index:05d}", expression,
-                              condition=condition, values=values)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
-
-
 # ------------------------------------------------------------------------------------------ workflow tasks
 
 def _operation(polling_id: str, store: OperationStore) -> Operation:
@@ -221,7 +139,8 @@ def apply_device(polling_id: str, index: int, store: OperationStore | None = Non
 def finish(polling_id: str, store: OperationStore | None = None, results: DeviceResultStore | None = None,
            reason: str | None = None, claimant: str | None = None) -> str:
     """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
-    from pollgate.thingspace.callbacks import queue_carrier_service_results  # callbacks import this module
+    # Only this task queues callbacks: the submit function never loads the webhook engine.
+    from pollgate.thingspace.callbacks import queue_carrier_service_results
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)

@@ -8,9 +8,7 @@
   expires after 20 minutes without use; every call that presents it slides the expiry. Five failed logins
   in a row lock the user until an operator unlocks it.
 
-Items: TS#CLIENT#<key>/CLIENT {secretHash}, TS#CLIENT#<key>/TOKEN {nonce, notAfter},
-TS#BEARER#<sha256>/BEARER {clientKey, notAfter}, TS#USER#<name>/USER {passwordHash, accounts, failedLogins,
-locked}, TS#SESSION#<sha256>/SESSION {username, accounts, lastUsed}.
+Items (thingspace/items.py): clients, their current token, bearer tokens, users, sessions.
 """
 
 from __future__ import annotations
@@ -22,12 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pollgate import clock
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
-from pollgate.store import Item, Table, is_condition_failure
-from pollgate.thingspace import errors
+from pollgate.store import Item, Table
+from pollgate.thingspace import errors, items
 from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.hashing import derived_token, new_token, token_digest
 
@@ -57,94 +53,81 @@ class Session:
 
 
 class CredentialStore:
-    """Clients, issued tokens, users and sessions."""
+    """Clients, issued tokens, users and sessions (thingspace/items.py)."""
 
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
     # -- operator commands
     def add_client(self, key: str, secret: str) -> None:
-        self.table.put({"pk": f"TS#CLIENT#{key}", "sk": "CLIENT", "secretHash": hash_secret(secret),
-                        "createdAt": clock.iso()})
-        self.table.delete(f"TS#CLIENT#{key}", "TOKEN")  # a new secret ends the token derived from the old one
+        self.table.put(items.client(key), {"secretHash": hash_secret(secret), "createdAt": clock.iso()})
+        self.table.delete(items.client_token(key))  # a new secret ends the token derived from the old one
 
     def add_user(self, username: str, password: str, accounts: Sequence[str]) -> None:
-        self.table.put({"pk": f"TS#USER#{username}", "sk": "USER", "passwordHash": hash_secret(password),
-                        "accounts": sorted(set(accounts)), "failedLogins": 0, "locked": False,
-                        "createdAt": clock.iso()})
+        self.table.put(items.user(username), {"passwordHash": hash_secret(password), "accounts": sorted(set(accounts)),
+                                              "failedLogins": 0, "locked": False, "createdAt": clock.iso()})
 
-    def unlock_user(self, username: str) -> None:
-        self.table.update(f"TS#USER#{username}", "USER", "SET failedLogins = :zero, locked = :no",
-                          condition="attribute_exists(pk)", values={":zero": 0, ":no": False})
+    def unlock_user(self, username: str) -> bool:
+        """False when there is no such user."""
+        return self.table.update_if(items.user(username), "SET failedLogins = :zero, locked = :no",
+                                    condition="attribute_exists(pk)", values={":zero": 0, ":no": False})
 
     # -- reads and writes behind the face
     def client(self, key: str) -> Item | None:
-        return self.table.get(f"TS#CLIENT#{key}", "CLIENT")
+        return self.table.get(items.client(key))
 
     def current_token(self, key: str) -> Item | None:
-        return self.table.get(f"TS#CLIENT#{key}", "TOKEN", consistent=True)
+        return self.table.get(items.client_token(key), consistent=True)
 
     def save_token(self, key: str, nonce: str, not_after: float, digest: str, replacing: str | None) -> bool:
         """Record the client's token for this window; False when a concurrent request recorded another first."""
         expires = int(not_after) + _KEEP_AFTER_EXPIRY_SECONDS
-        self.table.put({"pk": f"TS#BEARER#{digest}", "sk": "BEARER", "clientKey": key, "notAfter": not_after,
-                        "expiresAt": expires})
-        try:
-            self.table.put(
-                {"pk": f"TS#CLIENT#{key}", "sk": "TOKEN", "nonce": nonce, "notAfter": not_after, "expiresAt": expires},
-                condition="attribute_not_exists(pk) OR nonce = :replacing",
-                values={":replacing": replacing or "-"},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        self.table.put(items.bearer(digest), {"clientKey": key, "notAfter": not_after, "expiresAt": expires})
+        return self.table.put(items.client_token(key), {"nonce": nonce, "notAfter": not_after, "expiresAt": expires},
+                              condition="attribute_not_exists(pk) OR nonce = :replacing",
+                              values={":replacing": replacing or "-"})
 
     def bearer(self, digest: str) -> Item | None:
-        return self.table.get(f"TS#BEARER#{digest}", "BEARER")
+        return self.table.get(items.bearer(digest))
 
     def user(self, username: str) -> Item | None:
-        return self.table.get(f"TS#USER#{username}", "USER", consistent=True)
+        return self.table.get(items.user(username), consistent=True)
 
     def count_failed_login(self, username: str) -> int:
-        item = self.table.update(f"TS#USER#{username}", "USER", "ADD failedLogins :one",
-                                 condition="attribute_exists(pk)", values={":one": 1})
-        failed = int(item.get("failedLogins", 0))
+        """The user's failed logins in a row, this one counted (0: the user was deleted meanwhile)."""
+        item = self.table.update(items.user(username), "ADD failedLogins :one", condition="attribute_exists(pk)",
+                                 values={":one": 1})
+        failed = int((item or {}).get("failedLogins", 0))
         if failed >= MAX_FAILED_LOGINS:
-            self.table.update(f"TS#USER#{username}", "USER", "SET locked = :yes", values={":yes": True})
+            self.table.update(items.user(username), "SET locked = :yes", values={":yes": True})
         return failed
 
     def clear_failed_logins(self, username: str) -> None:
-        self.table.update(f"TS#USER#{username}", "USER", "SET failedLogins = :zero", values={":zero": 0})
+        self.table.update(items.user(username), "SET failedLogins = :zero", values={":zero": 0})
 
     def open_session(self, digest: str, username: str, accounts: Sequence[str]) -> None:
         now = clock.epoch()
-        self.table.put({"pk": f"TS#SESSION#{digest}", "sk": "SESSION", "username": username,
-                        "accounts": list(accounts), "lastUsed": now,
-                        "expiresAt": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
-                       condition="attribute_not_exists(pk)")
+        if not self.table.put(items.session(digest),
+                              {"username": username, "accounts": list(accounts), "lastUsed": now,
+                               "expiresAt": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
+                              condition="attribute_not_exists(pk)"):
+            raise ValueError("a session token was issued twice")  # 256 random bits: never
 
     def touch_session(self, digest: str) -> Item | None:
         """Slide a live session's expiry in one conditional write; None when it is unknown or expired."""
         now = clock.epoch()
-        try:
-            return self.table.update(
-                f"TS#SESSION#{digest}", "SESSION", "SET lastUsed = :now, expiresAt = :ttl",
-                condition="attribute_exists(pk) AND lastUsed > :cutoff",
-                values={":now": now, ":cutoff": now - SESSION_IDLE_SECONDS,
-                        ":ttl": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
+        return self.table.update(
+            items.session(digest), "SET lastUsed = :now, expiresAt = :ttl",
+            condition="attribute_exists(pk) AND lastUsed > :cutoff",
+            values={":now": now, ":cutoff": now - SESSION_IDLE_SECONDS,
+                    ":ttl": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
+        )
 
     def session(self, digest: str) -> Item | None:
-        return self.table.get(f"TS#SESSION#{digest}", "SESSION", consistent=True)
+        return self.table.get(items.session(digest), consistent=True)
 
     def close_session(self, digest: str) -> None:
-        self.table.delete(f"TS#SESSION#{digest}", "SESSION")
+        self.table.delete(items.session(digest))
 
 
 # ------------------------------------------------------------------------------------------ OAuth tokens

@@ -4,9 +4,9 @@ Importing this module registers the outcome handler with the webhook engine, whi
 function imports it. Deliveries go through the shared engine (SSRF guard, Standard Webhooks signatures,
 attempts recorded) on the vendor's schedule: the first attempt and 3 retries, 5 minutes apart.
 
-Item: TS#ACCOUNT#<name>/CALLBACK#<serviceName> {url, username, password, signingSecret}. The password must be
-kept to send it (as Basic auth) to the listener, so unlike our own credentials it cannot be a hash; it is never
-returned by the API and the table is encrypted at rest.
+Item: one callback per account and service (thingspace/items.py). The password must be kept to send it (as Basic
+auth) to the listener, so unlike our own credentials it cannot be a hash; it is never returned by the API and the
+table is encrypted at rest.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
-from pollgate import aws, clock
-from pollgate.store import Item, Operation, Table, is_condition_failure, to_attributes
-from pollgate.thingspace import errors
-from pollgate.thingspace.actions import DeviceResult, DeviceResultStore
+from pollgate import clock
+from pollgate.operations import Operation
+from pollgate.store import Item, Table
+from pollgate.thingspace import errors, items
 from pollgate.thingspace.auth import Session, require_account
+from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
 from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.models import CallbackRegistration
 from pollgate.webhooks import (
@@ -47,50 +47,34 @@ class CallbackStore:
 
     def put(self, account: str, name: str, url: str, username: str | None, password: str | None,
             signing_secret: str) -> None:
-        self.table.put({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}", "accountName": account,
-                        "name": name, "url": url, "username": username, "password": password,
-                        "signingSecret": signing_secret, "registeredAt": clock.iso()})
+        self.table.put(items.callback(account, name), {"accountName": account, "name": name, "url": url,
+                                                       "username": username, "password": password,
+                                                       "signingSecret": signing_secret, "registeredAt": clock.iso()})
 
     def get(self, account: str, name: str) -> Item | None:
         """The registration, live or disabled (a re-registration keeps its signing secret either way)."""
-        return self.table.get(f"TS#ACCOUNT#{account}", f"CALLBACK#{name}", consistent=True)
+        return self.table.get(items.callback(account, name), consistent=True)
 
     def live(self, account: str, name: str) -> Item | None:
         item = self.get(account, name)
         return item if item and not item.get("disabledAt") else None
 
     def all(self, account: str) -> list[Item]:
-        items = self.table.query(f"TS#ACCOUNT#{account}", "CALLBACK#", consistent=True)
-        return [item for item in items if not item.get("disabledAt")]
+        registered = self.table.query(items.account_partition(account), items.CALLBACK_PREFIX, consistent=True)
+        return [item for item in registered if not item.get("disabledAt")]
 
     def delete(self, account: str, name: str) -> bool:
         """Remove a live registration; False if there was none."""
-        try:
-            aws.dynamodb().delete_item(
-                TableName=self.table.name,
-                Key=to_attributes({"pk": f"TS#ACCOUNT#{account}", "sk": f"CALLBACK#{name}"}),
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(disabledAt)",
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self.table.delete(items.callback(account, name),
+                                 condition="attribute_exists(pk) AND attribute_not_exists(disabledAt)")
 
     def disable(self, account: str, name: str, url: str) -> bool:
         """Stop delivering to a listener that answered 410, unless it was re-registered with another URL since.
 
         An update, not a delete: the delivery function that calls this needs no right to delete items.
         """
-        try:
-            self.table.update(f"TS#ACCOUNT#{account}", f"CALLBACK#{name}", "SET disabledAt = :now",
-                              condition="#url = :url", names={"#url": "url"},
-                              values={":url": url, ":now": clock.iso()})
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self.table.update_if(items.callback(account, name), "SET disabledAt = :now", condition="#url = :url",
+                                    names={"#url": "url"}, values={":url": url, ":now": clock.iso()})
 
 
 def register_callback(account: str, registration: CallbackRegistration, session: Session,
@@ -180,9 +164,7 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
             target=target, payload=carrier_service_body(operation, result), event_type=EVENT_TYPE,
             schedule=THINGSPACE_SCHEDULE,
         )
-        results.update(operation.id, result.index,
-                       "SET callbackDeliveryId = :id, callbackUrl = :url, callbackStatus = :queued",
-                       values={":id": delivery_id, ":url": target.url, ":queued": "Queued"})
+        results.callback_queued(operation.id, result.index, delivery_id, target.url)
         queued += 1
     if held:
         raise CallbackClaimHeld(f"{held} device callbacks of {operation.id} are claimed by another attempt")
@@ -194,12 +176,7 @@ def handle_delivery_outcome(outcome: DeliveryOutcome) -> None:
     request_id, _, index = outcome.owner_id.rpartition(":")
     status = "Delivered" if outcome.succeeded else ("Failed" if outcome.final else "Retrying")
     results = DeviceResultStore()
-    # Outcomes arrive at least once and maybe out of order: a later attempt's record is never overwritten.
-    results.update(request_id, int(index),
-                   "SET callbackStatus = :status, callbackAttempts = :attempt, callbackAt = :at",
-                   condition="attribute_exists(pk) AND (attribute_not_exists(callbackAttempts) "
-                             "OR callbackAttempts <= :attempt)",
-                   values={":status": status, ":attempt": outcome.attempt, ":at": outcome.at})
+    results.callback_attempted(request_id, int(index), status, outcome.attempt, outcome.at)
     if outcome.gone:
         recorded = results.get(request_id, int(index))
         url = str(recorded.get("callbackUrl", "")) if recorded else ""

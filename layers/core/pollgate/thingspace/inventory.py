@@ -1,8 +1,7 @@
 """The device inventory and the provisioning backends that move devices between states.
 
-Items, per account: TS#ACCOUNT#<name>/ACCOUNT; TS#ACCOUNT#<name>/DEVICE#<deviceKey> {ids {kind: id}, state,
-lastRequest, transitions}; TS#ACCOUNT#<name>/ID#<kind>#<id> {deviceKey} (one per id, so a device is found by
-any of its ids, and no id names two devices).
+Items, per account (thingspace/items.py): the account, its devices, and one item per device id (so a device is
+found by any of its ids, and no id names two devices).
 
 A backend applies one transition of one device for one request. Applying the same (request, device) again
 answers the first outcome and changes nothing, so a retried workflow step never provisions a device twice.
@@ -18,12 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from pollgate import clock
 from pollgate.settings import get_settings
-from pollgate.store import Item, Table, is_condition_failure, to_attributes
-from pollgate.thingspace import errors
+from pollgate.store import Item, Put, Table
+from pollgate.thingspace import errors, items
 from pollgate.thingspace.errors import ErrorCode
 from pollgate.thingspace.models import DeviceAction, DeviceIdKind
 
@@ -91,10 +88,10 @@ class InventoryStore:
         self.table = table or Table()
 
     def add_account(self, name: str) -> None:
-        self.table.put({"pk": f"TS#ACCOUNT#{name}", "sk": "ACCOUNT", "accountName": name, "createdAt": clock.iso()})
+        self.table.put(items.account(name), {"accountName": name, "createdAt": clock.iso()})
 
     def account_exists(self, name: str) -> bool:
-        return self.table.get(f"TS#ACCOUNT#{name}", "ACCOUNT") is not None
+        return self.table.get(items.account(name)) is not None
 
     def add_device(self, account: str, ids: Mapping[str, str], state: str = "pre-active") -> str:
         """A device with its ids (kind -> id). Every id must be new in the account: one transaction, all or none."""
@@ -104,50 +101,39 @@ class InventoryStore:
             raise ValueError("a device needs at least one id")
         kinds = {DeviceIdKind(kind.lower()).value: value for kind, value in ids.items()}
         device_key = str(uuid.uuid4())
-        pk = f"TS#ACCOUNT#{account}"
-        device = {"pk": pk, "sk": f"DEVICE#{device_key}", "deviceKey": device_key, "ids": kinds, "state": state,
-                  "transitions": 0, "createdAt": clock.iso()}
-        puts = [device] + [{"pk": pk, "sk": f"ID#{kind}#{value}", "deviceKey": device_key}
-                           for kind, value in kinds.items()]
-        self.table.transact(*[
-            {"Put": {"TableName": self.table.name, "Item": to_attributes(item),
-                     "ConditionExpression": "attribute_not_exists(pk)"}}
-            for item in puts
-        ])
+        device = Put(items.device(account, device_key), {"deviceKey": device_key, "ids": kinds, "state": state,
+                                                         "transitions": 0, "createdAt": clock.iso()},
+                     condition="attribute_not_exists(pk)")
+        self.table.transact(device, *[Put(items.device_id(account, kind, value), {"deviceKey": device_key},
+                                          condition="attribute_not_exists(pk)") for kind, value in kinds.items()])
         return device_key
 
     def device(self, account: str, device_key: str) -> Item | None:
-        return self.table.get(f"TS#ACCOUNT#{account}", f"DEVICE#{device_key}", consistent=True)
+        return self.table.get(items.device(account, device_key), consistent=True)
 
     def find_device(self, account: str, device_ids: Sequence[tuple[str, str]]) -> Item | None:
         """The device all the given ids name; None when any is unknown or they name different devices."""
         keys = set()
         for kind, value in device_ids:
-            entry = self.table.get(f"TS#ACCOUNT#{account}", f"ID#{kind}#{value}")
+            entry = self.table.get(items.device_id(account, kind, value))
             if entry is None:
                 return None
             keys.add(entry["deviceKey"])
         return self.device(account, keys.pop()) if len(keys) == 1 else None
 
     def devices(self, account: str) -> list[Item]:
-        return list(self.table.query(f"TS#ACCOUNT#{account}", "DEVICE#", consistent=True))
+        return list(self.table.query(items.account_partition(account), items.DEVICE_PREFIX, consistent=True))
 
     def move(self, account: str, device_key: str, allowed_from: frozenset[str], to: str, request_key: str) -> bool:
         """Move the device to `to` if it is in an allowed state; False when it is not (nothing written)."""
         names = {f":from{i}": state for i, state in enumerate(sorted(allowed_from))}
-        try:
-            self.table.update(
-                f"TS#ACCOUNT#{account}", f"DEVICE#{device_key}",
-                "SET #state = :to, lastRequest = :request, updatedAt = :now ADD transitions :one",
-                condition=f"#state IN ({', '.join(names)})",
-                names={"#state": "state"},
-                values={":to": to, ":request": request_key, ":now": clock.iso(), ":one": 1, **names},
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self.table.update_if(
+            items.device(account, device_key),
+            "SET #state = :to, lastRequest = :request, updatedAt = :now ADD transitions :one",
+            condition=f"#state IN ({', '.join(names)})",
+            names={"#state": "state"},
+            values={":to": to, ":request": request_key, ":now": clock.iso(), ":one": 1, **names},
+        )
 
 
 class TableBackend:

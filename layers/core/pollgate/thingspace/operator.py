@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         credentials.add_user(args.username, password, args.account)
         print(json.dumps({"username": args.username, **({} if args.password else {"password": password})}))
     elif args.command == "unlock-user":
-        credentials.unlock_user(args.username)
+        if not credentials.unlock_user(args.username):
+            raise SystemExit(f"no such user: {args.username}")
         print(json.dumps({"username": args.username, "locked": False}))
     elif args.command == "add-device":
         if not inventory.account_exists(args.account):

@@ -17,18 +17,16 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
 from pollgate import clock
 from pollgate.settings import get_settings
-from pollgate.store import Item, Table, is_condition_failure
+from pollgate.store import Item, Table
+from pollgate.uai import items
 from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD, UaiError
 from pollgate.uai.models import KeyView
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-KEYS_PK = "UAI#KEYS"
 KEY_REFRESH_MIN_SECONDS = 1.0
 MIN_RSA_BITS = 2048
 
@@ -92,7 +90,8 @@ class KeyStore:
         self.table = table or Table()
 
     def all(self, *, consistent: bool = False) -> list[PublicKey]:
-        return [PublicKey.from_item(item) for item in self.table.query(KEYS_PK, "KEY#", consistent=consistent)]
+        return [PublicKey.from_item(item)
+                for item in self.table.query(items.KEYS_PARTITION, items.KEY_PREFIX, consistent=consistent)]
 
     def upload(self, der_b64: str, *, revoke_others: bool = False) -> PublicKey:
         key_id, canonical = parse_public_key(der_b64)
@@ -101,8 +100,8 @@ class KeyStore:
         if key_id in existing and existing[key_id].state(now) == "revoked":
             raise UaiError(409, KEY_REVOKED_REUPLOAD, key_id)
         if key_id not in existing or existing[key_id].not_after is not None:
-            self.table.put({"pk": KEYS_PK, "sk": f"KEY#{key_id}", "keyId": key_id, "publicKey": canonical,
-                            "uploadedAt": clock.iso(now), "revoked": False})
+            self.table.put(items.public_key(key_id), {"keyId": key_id, "publicKey": canonical,
+                                                      "uploadedAt": clock.iso(now), "revoked": False})
         grace_end = now + get_settings().key_rotation_grace_seconds
         for other in existing.values():
             if other.key_id == key_id or other.state(now) == "revoked":
@@ -110,23 +109,19 @@ class KeyStore:
             if revoke_others:
                 self.revoke(other.key_id)
             elif other.not_after is None:
-                self.table.update(KEYS_PK, f"KEY#{other.key_id}", "SET notAfter = :end",
+                self.table.update(items.public_key(other.key_id), "SET notAfter = :end",
                                   values={":end": int(grace_end)})
         _cache.invalidate()
         return PublicKey(key_id, canonical, clock.iso(now), False, None)
 
     def revoke(self, key_id: str) -> None:
-        try:
-            self.table.update(KEYS_PK, f"KEY#{key_id}", "SET revoked = :yes, revokedAt = :now",
-                              condition="attribute_exists(pk)", values={":yes": True, ":now": clock.iso()})
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise UaiError(404, KEY_NOT_FOUND, key_id) from None
-            raise
+        if not self.table.update_if(items.public_key(key_id), "SET revoked = :yes, revokedAt = :now",
+                                    condition="attribute_exists(pk)", values={":yes": True, ":now": clock.iso()}):
+            raise UaiError(404, KEY_NOT_FOUND, key_id)
         _cache.invalidate()
 
     def get(self, key_id: str) -> PublicKey | None:
-        item = self.table.get(KEYS_PK, f"KEY#{key_id}", consistent=True)
+        item = self.table.get(items.public_key(key_id), consistent=True)
         return PublicKey.from_item(item) if item else None
 
 

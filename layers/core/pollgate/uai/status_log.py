@@ -7,13 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pollgate import clock, observability
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import Workflow, register_workflow, submit_operation
-from pollgate.store import OperationStore, Table, to_attributes
-from pollgate.uai import messages
+from pollgate.operations import OperationStore, Workflow, register_workflow, submit_operation
+from pollgate.store import Key, Put, Table, TransactionCancelled
+from pollgate.uai import items, messages
 from pollgate.uai.auth import DeviceToken
 from pollgate.uai.keys import KeyStore
 from pollgate.uai.messages import UaiError
@@ -96,22 +94,18 @@ def record_status_log(polling_id: str, store: OperationStore | None = None, keys
         store.finish(polling_id, "Failed", messages.KEY_REVOKED.render(key_id), reason="signing key revoked")
         return "Failed"
     device = device_label(report)
-    entry = history_entry(report, polling_id)
+    key, entry = history_entry(report, polling_id)
     logged = messages.STATUS_LOGGED.render(report.statusCode, report.updateId, device)
     try:
         store.table.transact(
-            {"Put": {"TableName": store.table.name, "Item": to_attributes(entry),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            store.finish_transact_item(polling_id, "Succeeded", logged),
+            Put(key, entry, condition="attribute_not_exists(pk)"),
+            store.finish_write(polling_id, "Succeeded", logged),
         )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-        if reasons[:1] == ["ConditionalCheckFailed"]:
+    except TransactionCancelled as cancelled:
+        if cancelled.condition_failed(0):  # the same report was logged before
             duplicate = messages.STATUS_DUPLICATE.render(report.statusCode, report.updateId, device)
             store.finish(polling_id, "Succeeded", duplicate)
-        elif len(reasons) < 2 or reasons[1] != "ConditionalCheckFailed":
+        elif not cancelled.condition_failed(1):  # (finished meanwhile by another attempt: its outcome stands)
             raise
     else:
         observability.operation_finished("Succeeded", operation.created_at)
@@ -123,14 +117,12 @@ def device_label(report: StatusLogRequest) -> str:
     return f"{report.idType}:{report.id}" if report.id else "anonymous"
 
 
-def history_entry(report: StatusLogRequest, polling_id: str) -> dict[str, Any]:
+def history_entry(report: StatusLogRequest, polling_id: str) -> tuple[Key, dict[str, Any]]:
     """One line of a device's update history; the same report sent twice maps to the same key."""
     body = report.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
-    owner = f"{report.idType}#{report.id}" if report.id else f"ANONYMOUS#{report.publisherName}"
-    return {
-        "pk": f"UAI#DEVICE#{owner}",
-        "sk": f"STATUS#{report.timeStamp}#{digest}",
+    key = items.history_entry(_history_of(report), report.timeStamp, digest)
+    return key, {
         **body,
         "pollingId": polling_id,
         "loggedAt": clock.iso(),
@@ -139,6 +131,9 @@ def history_entry(report: StatusLogRequest, polling_id: str) -> dict[str, Any]:
 
 
 def device_history(report_owner: StatusLogRequest, table: Table | None = None) -> list[dict[str, Any]]:
-    """A device's logged statuses, oldest first (the same partition `history_entry` writes)."""
-    pk = history_entry(report_owner, "")["pk"]
-    return list((table or Table()).query(pk, "STATUS#", consistent=True))
+    """A device's logged statuses, oldest first (the partition `history_entry` writes)."""
+    return list((table or Table()).query(_history_of(report_owner), items.STATUS_PREFIX, consistent=True))
+
+
+def _history_of(report: StatusLogRequest) -> str:
+    return items.device_history(report.idType, report.id, report.publisherName)

@@ -1,15 +1,14 @@
-"""Deliveries and their attempts in the single table, kept under the owner so one query lists them.
+"""Deliveries and their attempts in the single table, kept under the owner so one query lists them (their keys:
+pollgate/items.py).
 
-- delivery   WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>
-             the small state item every move rewrites: attempts made, state, lease, last outcome, due fields
-- content    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / DELIVERY#<deliveryId>#CONTENT
-             what never changes, written once at enqueue: target, body (zlib; in S3 when too large for an
+- delivery   the small state item every move rewrites: attempts made, state, lease, last outcome, due fields
+- content    what never changes, written once at enqueue: target, body (zlib; in S3 when too large for an
              item), schedule, event type
-- attempt    WEBHOOK#<ownerKind>#<tenant>#<ownerId> / ATTEMPT#<at ISO>#<deliveryId>#<attempt>   (sorts by time)
+- attempt    one per POST made, sorted by time
 
 DynamoDB bills a write by the whole item it leaves (per started KB), so the payload lives apart from the state:
 a claim or a state move writes well under 1 KB however large the payload. Both items share the key prefix
-`DELIVERY#<deliveryId>`, so one query reads them together.
+DELIVERY#<deliveryId>, so one query reads them together.
 
 A delivery not yet final is always in the `due` index (category WEBHOOK): at its next attempt when no queue
 message carries it, or a grace period later when one does, or at the end of an attempt's lease. The retrier
@@ -24,17 +23,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
-from pollgate import aws, clock
+from pollgate import aws, clock, items
 from pollgate.settings import get_settings
-from pollgate.store import Item, Table, due_partition, is_condition_failure
+from pollgate.store import Item, Key, Table, due_partition
 from pollgate.webhooks.models import AttemptRecord, RetrySchedule, WebhookTarget
 
-DUE_CATEGORY = "WEBHOOK"
-DELIVERY_PREFIX = "DELIVERY#"
-CONTENT_SUFFIX = "#CONTENT"
-ATTEMPT_PREFIX = "ATTEMPT#"
+DUE_CATEGORY = items.WEBHOOK_DUE
 RECORD_RETENTION_SECONDS = 30 * 86_400  # a schedule spans ~28 h; records stay a month for the owner to list
 # DynamoDB items hold 400 KB; a compressed body inline must leave room for the rest of the delivery record.
 MAX_INLINE_BODY_BYTES = 300_000
@@ -59,27 +53,21 @@ class DeliveryRef:
     delivery_id: str
 
     @property
-    def pk(self) -> str:
-        return owner_pk(self.owner_kind, self.tenant, self.owner_id)
+    def owner(self) -> str:
+        """The partition of the owner's deliveries and attempts."""
+        return items.webhook_owner(self.owner_kind, self.tenant, self.owner_id)
 
     @property
-    def sk(self) -> str:
-        return DELIVERY_PREFIX + self.delivery_id
+    def key(self) -> Key:
+        return items.delivery(self.owner, self.delivery_id)
 
     @property
-    def content_sk(self) -> str:
-        return self.sk + CONTENT_SUFFIX
+    def content_key(self) -> Key:
+        return items.delivery_content(self.owner, self.delivery_id)
 
     @classmethod
-    def from_keys(cls, pk: str, sk: str) -> DeliveryRef:
-        _, kind, tenant, owner_id = pk.split("#", 3)
-        return cls(kind, tenant, owner_id, sk.removeprefix(DELIVERY_PREFIX))
-
-
-def owner_pk(owner_kind: str, tenant: str, owner_id: str) -> str:
-    if "#" in owner_kind or "#" in tenant:
-        raise ValueError("owner_kind and tenant may not contain '#'")
-    return f"WEBHOOK#{owner_kind}#{tenant}#{owner_id}"
+    def from_key(cls, key: Key) -> DeliveryRef:
+        return cls(*items.delivery_of(key))
 
 
 @dataclass(frozen=True)
@@ -118,7 +106,7 @@ class Delivery:
         auth = content.get("authHeader")
         raw_body: Any = content.get("body")  # a boto3 Binary
         return cls(
-            ref=DeliveryRef.from_keys(state["pk"], state["sk"]),
+            ref=DeliveryRef.from_key(Key(state["pk"], state["sk"])),
             event_type=content.get("eventType", ""),
             target=WebhookTarget(content["url"], content["secret"], (auth[0], auth[1]) if auth else None),
             inline_body=None if raw_body is None else bytes(getattr(raw_body, "value", raw_body)),
@@ -158,8 +146,6 @@ class DeliveryStore:
         now = clock.epoch()
         expires_at = int(now) + RECORD_RETENTION_SECONDS
         content: dict[str, Any] = {
-            "pk": ref.pk,
-            "sk": ref.content_sk,
             "eventType": event_type,
             "url": target.url,
             "secret": target.secret,
@@ -173,8 +159,6 @@ class DeliveryStore:
             "expiresAt": expires_at,
         }
         state: dict[str, Any] = {
-            "pk": ref.pk,
-            "sk": ref.sk,
             "deliveryId": ref.delivery_id,
             "ownerKind": ref.owner_kind,
             "tenant": ref.tenant,
@@ -188,9 +172,10 @@ class DeliveryStore:
         }
         # Content first: a state item (what the queue and the due index lead to) never lacks its content.
         # A crash between the two leaves only content nobody refers to, which expires with the rest.
-        self.table.put(content, condition="attribute_not_exists(pk)")
-        self.table.put(state, condition="attribute_not_exists(pk)")
-        return Delivery.from_items(state, content)
+        if not self.table.put(ref.content_key, content, condition="attribute_not_exists(pk)") \
+                or not self.table.put(ref.key, state, condition="attribute_not_exists(pk)"):
+            raise ValueError(f"delivery {ref.delivery_id} exists already")  # a new random id: never
+        return Delivery.from_items({**state, **ref.key.attributes()}, content)
 
     def body(self, delivery: Delivery) -> bytes:
         """The delivery's body as it is signed and sent."""
@@ -201,8 +186,9 @@ class DeliveryStore:
 
     def get(self, ref: DeliveryRef, *, consistent: bool = True) -> Delivery | None:
         """The delivery, state and content, in one query (they share the key prefix)."""
-        items = {item["sk"]: item for item in self.table.query(ref.pk, ref.sk, consistent=consistent, limit=2)}
-        state, content = items.get(ref.sk), items.get(ref.content_sk)
+        found = {Key(item["pk"], item["sk"]): item
+                 for item in self.table.query(ref.owner, ref.key.sk, consistent=consistent, limit=2)}
+        state, content = found.get(ref.key), found.get(ref.content_key)
         if state is not None and content is None and "url" in state:
             content = state  # stored before content had an item of its own: the one item holds both
         return Delivery.from_items(state, content) if state and content else None
@@ -224,25 +210,18 @@ class DeliveryStore:
             expression += ", duePk = :duePk, dueAt = :dueAt"
             values[":duePk"] = due_partition(DUE_CATEGORY, delivery.ref.delivery_id)
             values[":dueAt"] = clock.iso(now + lease_seconds + grace_seconds)
-        try:
-            self.table.update(
-                delivery.ref.pk, delivery.ref.sk, expression,
-                condition="#state = :scheduled AND attempts = :made "
-                          "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-                names={"#state": "state"}, values=values,
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                return None
-            raise
-        return token
+        claimed = self.table.update_if(
+            delivery.ref.key, expression,
+            condition="#state = :scheduled AND attempts = :made "
+                      "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            names={"#state": "state"}, values=values,
+        )
+        return token if claimed else None
 
     def add_attempt(self, delivery: Delivery, record: AttemptRecord) -> None:
         """Keep one attempt's record (a POST was made: it is listed even if the delivery is never moved on)."""
         ref = delivery.ref
-        self.table.put({
-            "pk": ref.pk,
-            "sk": f"{ATTEMPT_PREFIX}{record.at}#{ref.delivery_id}#{record.attempt:03d}",
+        self.table.put(items.delivery_attempt(ref.owner, record.at, ref.delivery_id, record.attempt), {
             **record.model_dump(),
             "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
         })
@@ -278,56 +257,36 @@ class DeliveryStore:
             assignments += ["duePk = :duePk", "dueAt = :dueAt"]
             values[":duePk"] = due_partition(DUE_CATEGORY, ref.delivery_id)
             values[":dueAt"] = clock.iso(due_at)
-        try:
-            self.table.update(ref.pk, ref.sk, f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
-                              condition="leaseToken = :token", names={"#state": "state"}, values=values)
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self.table.update_if(ref.key, f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
+                                    condition="leaseToken = :token", names={"#state": "state"}, values=values)
 
     def mark_handled(self, delivery: Delivery, attempt: int) -> None:
-        """The owner's handler returned for `attempt`; a final delivery then leaves the due index for good."""
+        """The owner's handler returned for `attempt` (unless noted already, or the delivery moved on since); a final
+        delivery then leaves the due index for good."""
         expression = "SET outcomeHandled = :n" + (" REMOVE duePk, dueAt" if delivery.final else "")
-        try:
-            self.table.update(
-                delivery.ref.pk, delivery.ref.sk, expression,
-                condition="attempts = :n AND (attribute_not_exists(outcomeHandled) OR outcomeHandled < :n)",
-                values={":n": attempt},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        self.table.update_if(
+            delivery.ref.key, expression,
+            condition="attempts = :n AND (attribute_not_exists(outcomeHandled) OR outcomeHandled < :n)",
+            values={":n": attempt},
+        )
 
     def postpone(self, delivery: Delivery, seen_due_at: str, until: float) -> bool:
         """The retrier's claim on an overdue delivery: push dueAt on, once, before re-queueing it."""
-        try:
-            self.table.update(delivery.ref.pk, delivery.ref.sk, "SET dueAt = :until",
-                              condition="dueAt = :seen", values={":until": clock.iso(until), ":seen": seen_due_at})
-        except ClientError as error:
-            if is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self.table.update_if(delivery.ref.key, "SET dueAt = :until", condition="dueAt = :seen",
+                                    values={":until": clock.iso(until), ":seen": seen_due_at})
 
     def settle(self, delivery: Delivery) -> None:
-        """Take a final delivery out of the due index."""
-        try:
-            self.table.update(delivery.ref.pk, delivery.ref.sk, "REMOVE duePk, dueAt",
-                              condition="#state <> :scheduled", names={"#state": "state"},
-                              values={":scheduled": "scheduled"})
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        """Take a final delivery out of the due index (one not final is left as it is)."""
+        self.table.update_if(delivery.ref.key, "REMOVE duePk, dueAt", condition="#state <> :scheduled",
+                             names={"#state": "state"}, values={":scheduled": "scheduled"})
 
     def overdue(self, *, limit: int) -> Iterator[DeliveryRef]:
-        for pk, sk in self.table.due(DUE_CATEGORY, clock.iso(), limit=limit):
-            yield DeliveryRef.from_keys(pk, sk)
+        for key in self.table.due(DUE_CATEGORY, clock.iso(), limit=limit):
+            yield DeliveryRef.from_key(key)
 
     def attempts(self, owner_kind: str, tenant: str, owner_id: str, *, limit: int) -> list[AttemptRecord]:
         """Newest first."""
-        items = self.table.query(owner_pk(owner_kind, tenant, owner_id), ATTEMPT_PREFIX, limit=limit,
-                                 descending=True)
+        recorded = self.table.query(items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX,
+                                    limit=limit, descending=True)
         fields = AttemptRecord.model_fields
-        return [AttemptRecord.model_validate({k: v for k, v in item.items() if k in fields}) for item in items]
+        return [AttemptRecord.model_validate({k: v for k, v in item.items() if k in fields}) for item in recorded]
