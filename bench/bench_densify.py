@@ -106,7 +106,7 @@ def run() -> Figures:
     recorded: list[DeliveryOutcome] = []
 
     def handle(outcome: DeliveryOutcome) -> None:
-        record_outcome(outcome)  # the Densify handler, as pollgate.densify.webhooks registers it
+        record_outcome(outcome)  # the Densify handler, as pollgate.registry registers it
         recorded.append(outcome)
 
     register_outcome_handler(OWNER_KIND, handle)

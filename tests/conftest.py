@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures more than one test module uses, each in its helpers module.
-pytest_plugins = ["tests.helpers.densify", "tests.helpers.thingspace", "tests.helpers.uai"]
+pytest_plugins = ["tests.helpers.densify", "tests.helpers.registries", "tests.helpers.thingspace", "tests.helpers.uai"]
 
 # No test may reach a real AWS account: fake credentials and a fixed region before anything imports boto3 clients.
 os.environ.update({

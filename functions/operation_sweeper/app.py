@@ -2,15 +2,15 @@
 
 from typing import Any
 
-import pollgate.thingspace.actions  # registers the ThingSpace device-action workflow this sweeper re-drives
-import pollgate.uai.status_log  # noqa: F401 - registers the workflow this sweeper re-drives
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
 from pollgate.operations import sweep_stuck_operations
+from pollgate.registry import register_workflows
 from pollgate.tracing import tracer
 
 logger = Logger()
+register_workflows()
 
 
 @tracer.capture_lambda_handler

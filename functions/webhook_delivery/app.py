@@ -2,15 +2,15 @@
 
 from typing import Any
 
-import pollgate.densify.webhooks  # registers the Densify subscriptions' outcome handler
-import pollgate.thingspace.callbacks  # noqa: F401 - registers the ThingSpace CarrierService outcome handler
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
+from pollgate.registry import register_outcome_handlers
 from pollgate.tracing import tracer
 from pollgate.webhooks import process_delivery_batch
 
 logger = Logger()
+register_outcome_handlers()
 
 
 @tracer.capture_lambda_handler

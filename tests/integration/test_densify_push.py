@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import pollgate.densify.webhooks  # noqa: F401 - registers the outcome handler, as the delivery function does
 import pytest
 from pollgate import clock
 from pollgate.densify.auth import Caller, UserStore
@@ -29,6 +28,8 @@ from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
 from tests.helpers.densify import RECORDS, Densify, assert_error, body, subscription
+
+pytestmark = pytest.mark.usefixtures("outcome_handlers")
 
 # Wed Nov 18 2026 11:06:40 UTC; the push hour is 02:00 UTC.
 NOW = 1_795_000_000.0

@@ -28,7 +28,7 @@ from werkzeug import Request, Response
 
 from tests.aws_fixtures import http_event
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("outcome_handlers")]
 ACCOUNT = "0000123456-00001"
 CALLBACKS = f"/api/m2m/v1/callbacks/{ACCOUNT}"
 

@@ -18,7 +18,7 @@ from pollgate.thingspace.device_results import DeviceResultStore
 from tests.aws_fixtures import http_event
 from tests.helpers.thingspace import ACCOUNT, ACTIONS, OTHER, World
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("workflows")]
 def test_activate_answers_a_request_id_at_once_then_the_device_is_active(world: World) -> None:
     imei = world.device(imei="990000862471854", iccid="89148000000800784259")
     answer = world.submit("activate", {"imei": "990000862471854"})

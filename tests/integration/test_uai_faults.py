@@ -23,7 +23,7 @@ from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id
 from tests.helpers.waiting import eventually
 from tests.integration.conftest import Function
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("workflows")]
 
 
 def submit(uai: dict[str, Function], key: DeviceKey, report: Any = REPORT) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from tests.conftest import DeviceKey
 from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id, submit
 from tests.integration.conftest import Function
 
+pytestmark = pytest.mark.usefixtures("workflows")
+
 
 def test_submit_answers_202_with_url_location_and_retry_after(uai: dict[str, Function], device_key: DeviceKey) -> None:
     answer = submit(uai, device_key.token())

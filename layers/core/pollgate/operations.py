@@ -167,6 +167,7 @@ class Workflow:
     failure_result: Callable[[str], dict[str, Any]]
 
 
+# The workflow of every kind the sweeper may meet: filled by pollgate.registry.register_workflows().
 _WORKFLOWS: dict[str, Workflow] = {}
 
 
@@ -176,25 +177,28 @@ def register_workflow(workflow: Workflow) -> Workflow:
 
 
 def workflow_for(kind: str) -> Workflow:
-    return _WORKFLOWS[kind]
+    try:
+        return _WORKFLOWS[kind]
+    except KeyError:
+        raise LookupError(f"no workflow registered for {kind!r} (pollgate.registry.register_workflows)") from None
 
 
 def new_polling_id() -> str:
     return str(uuid.uuid4())
 
 
-def submit_operation(kind: str, tenant: str, work: Mapping[str, Any], store: OperationStore | None = None,
+def submit_operation(workflow: Workflow, tenant: str, work: Mapping[str, Any], store: OperationStore | None = None,
                      operation_id: str | None = None) -> Operation:
     store = store or OperationStore()
-    operation = store.create(operation_id or new_polling_id(), kind, tenant, work)
+    operation = store.create(operation_id or new_polling_id(), workflow.kind, tenant, work)
     observability.operation_submitted()
-    start_workflow(operation, store)
+    start_workflow(operation, workflow, store)
     return operation
 
 
-def start_workflow(operation: Operation, store: OperationStore) -> bool:
+def start_workflow(operation: Operation, workflow: Workflow, store: OperationStore) -> bool:
     """Start the operation's workflow. On failure the operation stays Pending and due now, never lost."""
-    arn = workflow_for(operation.kind).state_machine_arn(get_settings())
+    arn = workflow.state_machine_arn(get_settings())
     try:
         aws.stepfunctions().start_execution(
             stateMachineArn=arn,
@@ -227,7 +231,7 @@ def sweep_stuck_operations(store: OperationStore | None = None, *, limit: int = 
         if operation.start_attempts < settings.max_start_attempts:
             if store.claim_restart(operation):
                 restarted = Operation(**{**operation.__dict__, "start_attempts": operation.start_attempts + 1})
-                start_workflow(restarted, store)
+                start_workflow(restarted, workflow_for(operation.kind), store)
                 report.restarted += 1
             continue
         reason = f"workflow did not finish after {operation.start_attempts} attempts"

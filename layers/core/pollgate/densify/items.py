@@ -18,6 +18,8 @@ from __future__ import annotations
 from pollgate.store import Key
 
 DUE_CATEGORY = "DENSIFY"
+# The webhook engine's owner kind of a subscription's pushes (its deliveries: pollgate/items.py).
+PUSH_OWNER_KIND = "densify.subscription"
 SUBSCRIPTION_PREFIX = "DENSIFY#SUB#"
 NAME_PREFIX = "NAME#"
 RECORD_PREFIX = "REC#"

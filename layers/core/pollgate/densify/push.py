@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pollgate import clock
-from pollgate.densify import schedule
+from pollgate.densify import items, schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import epoch_of_iso, java_date
 from pollgate.densify.errors import DensifyError
@@ -37,7 +37,7 @@ from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visi
 
 logger = Logger(child=True)
 
-OWNER_KIND = "densify.subscription"
+OWNER_KIND = items.PUSH_OWNER_KIND
 TENANT = "densify"
 EVENT_TYPE = "densify.subscription.results"
 SCHEDULER_WORKERS = 8  # enqueueing is two small AWS calls per subscription: overlap them, boundedly

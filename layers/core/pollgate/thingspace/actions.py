@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from pollgate import clock
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import Operation, OperationStore, Workflow, register_workflow, submit_operation
+from pollgate.operations import Operation, OperationStore, Workflow, submit_operation
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
@@ -37,11 +37,11 @@ def _failure_result(reason: str) -> dict[str, Any]:
     return {"fault": {"faultcode": errors.UNEXPECTED.code, "faultstring": reason}}
 
 
-register_workflow(Workflow(
+WORKFLOW = Workflow(
     kind=KIND,
     state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
     failure_result=_failure_result,
-))
+)
 
 
 def submit_device_action(action: DeviceAction, request: DeviceActionRequest, session: Session,
@@ -61,7 +61,7 @@ def submit_device_action(action: DeviceAction, request: DeviceActionRequest, ses
     }
     body = {"action": action.value, **request.model_dump(mode="json", exclude_none=True)}
     accepted = run_once(KIND, session.username, idempotent, body,
-                        lambda: {"requestId": submit_operation(KIND, request.accountName, work, store).id})
+                        lambda: {"requestId": submit_operation(WORKFLOW, request.accountName, work, store).id})
     return str(accepted["requestId"])
 
 

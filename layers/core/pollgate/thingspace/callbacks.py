@@ -1,7 +1,7 @@
 """Callback listeners (register, list, delete) and the CarrierService results POSTed to them.
 
-Importing this module registers the outcome handler with the webhook engine, which is why the delivery
-function imports it. Deliveries go through the shared engine (SSRF guard, Standard Webhooks signatures,
+`handle_delivery_outcome` hears every attempt's outcome (pollgate/registry.py hands it to the engine). Deliveries
+go through the shared engine (SSRF guard, Standard Webhooks signatures,
 attempts recorded) on the vendor's schedule: the first attempt and 3 retries, 5 minutes apart.
 
 Item: one callback per account and service (thingspace/items.py). The password must be kept to send it (as Basic
@@ -31,12 +31,11 @@ from pollgate.webhooks import (
     WebhookTarget,
     enqueue_delivery,
     new_signing_secret,
-    register_outcome_handler,
 )
 
 logger = Logger(child=True)
 
-OWNER_KIND = "thingspace.carrierService"
+OWNER_KIND = items.CALLBACK_OWNER_KIND
 EVENT_TYPE = "CarrierService"
 CARRIER_SERVICE = "CarrierService"
 
@@ -184,6 +183,3 @@ def handle_delivery_outcome(outcome: DeliveryOutcome) -> None:
             CallbackStore(results.table).disable(outcome.tenant, CARRIER_SERVICE, url)
             logger.warning("CarrierService listener answered 410 and was deregistered",
                            extra={"account": outcome.tenant})
-
-
-register_outcome_handler(OWNER_KIND, handle_delivery_outcome)

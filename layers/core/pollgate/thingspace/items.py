@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pollgate.store import Key
 
+# The webhook engine's owner kind of CarrierService callbacks (their deliveries: pollgate/items.py).
+CALLBACK_OWNER_KIND = "thingspace.carrierService"
 DEVICE_PREFIX = "DEVICE#"
 CALLBACK_PREFIX = "CALLBACK#"
 

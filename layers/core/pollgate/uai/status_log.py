@@ -9,7 +9,7 @@ from typing import Any
 
 from pollgate import clock, observability
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import OperationStore, Workflow, register_workflow, submit_operation
+from pollgate.operations import OperationStore, Workflow, submit_operation
 from pollgate.store import Key, Put, Table, TransactionCancelled
 from pollgate.uai import items, messages
 from pollgate.uai.auth import DeviceToken
@@ -22,11 +22,11 @@ TENANT = "uai"
 STATUS_LOG_PATH = "/uai/2.0/updates/statusLog"
 HISTORY_RETENTION_SECONDS = 400 * 86_400
 
-register_workflow(Workflow(
+WORKFLOW = Workflow(
     kind=KIND,
     state_machine_arn=lambda settings: settings.uai_status_log_state_machine_arn,
     failure_result=lambda reason: messages.STATUS_FAILED.render(reason),
-))
+)
 
 
 def status_log_url(polling_id: str) -> str:
@@ -44,7 +44,7 @@ def submit_status_log(report: StatusLogRequest, token: DeviceToken, idempotent: 
     work = {"report": body, "keyId": token.key_id}
     scope = f"{token.key_id}\n{token.claims.get('sub', '')}\n{report.idType}\n{report.id}"
     accepted = run_once(KIND, scope, idempotent, body,
-                        lambda: {"pollingId": submit_operation(KIND, TENANT, work, store).id})
+                        lambda: {"pollingId": submit_operation(WORKFLOW, TENANT, work, store).id})
     return str(accepted["pollingId"])
 
 

@@ -74,6 +74,11 @@ def register_outcome_handler(owner_kind: str, handler: OutcomeHandler) -> None:
     _HANDLERS[owner_kind] = handler
 
 
+def outcome_handler(owner_kind: str) -> OutcomeHandler | None:
+    """The handler registered for this owner kind (pollgate.registry.register_outcome_handlers), if any."""
+    return _HANDLERS.get(owner_kind)
+
+
 def new_delivery_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
@@ -307,7 +312,7 @@ def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStor
 
 def _call_handler(outcome: DeliveryOutcome) -> None:
     """Raises OutcomeHandlerFailed when the owner's handler raised (no handler: the outcome is recorded only)."""
-    handler = _HANDLERS.get(outcome.owner_kind)
+    handler = outcome_handler(outcome.owner_kind)
     if handler is None:
         logger.error("no outcome handler registered for this owner kind; outcome recorded only",
                      extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id})
