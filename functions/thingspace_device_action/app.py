@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import documented_answer, documented_body, json_response
+from pollgate.api import documented_answer, documented_body, idempotent_request, json_response
 from pollgate.observability import metrics
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import submit_device_action
@@ -21,7 +21,7 @@ app = http.resolver()
 def post_action(action: DeviceAction) -> Response[Any]:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceActionRequest)
-    request_id = submit_device_action(action, request, session, http.idempotent_request(app))
+    request_id = submit_device_action(action, request, session, idempotent_request(app))
     return json_response(200, {"requestId": request_id})
 
 

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.api import idempotent_request
 from pollgate.observability import metrics
 from pollgate.uai import http
 from pollgate.uai.models import StatusLogRequest
@@ -20,7 +21,7 @@ app = http.resolver()
 @app.post("/uai/2.0/updates/statusLog", responses=http.ACCEPTED)
 def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any]:
     token = http.authenticate_device(app)
-    polling_id = submit_status_log(report, token, http.idempotent_request(app))
+    polling_id = submit_status_log(report, token, idempotent_request(app))
     return http.accepted(status_log_url(polling_id))
 
 

@@ -10,7 +10,7 @@ import pytest
 from pollgate.densify import schedule
 from pollgate.densify.auth import lock_seconds
 from pollgate.densify.dates import epoch_of_iso, java_date
-from pollgate.densify.errors import DensifyError
+from pollgate.densify.http import DensifyError
 from pollgate.densify.models import SubscriptionBody, SubscriptionRefs
 from pollgate.densify.push import auth_header, describe
 from pollgate.densify.records import Catalogue, matches, selected, shape, unknown_fields
@@ -24,6 +24,7 @@ from pollgate.densify.results import (
     webhook_failure,
     webhook_success,
 )
+from pollgate.errors import DomainError
 from pollgate.passwords import hash_secret, verify_secret
 from pydantic import ValidationError
 
@@ -61,14 +62,14 @@ def test_limit_defaults_and_bounds(text: str | None, limit: int) -> None:
 
 @pytest.mark.parametrize("text", ["0", "30001", "-1", "1.5", "many"])
 def test_limit_out_of_bounds_is_400(text: str) -> None:
-    with pytest.raises(DensifyError) as raised:
+    with pytest.raises(DomainError) as raised:
         parse_limit(text)
-    assert raised.value.status == 400
+    assert DensifyError.refusing(raised.value).status == 400  # as the face answers it
 
 
 def test_divider_is_true_or_false() -> None:
     assert parse_divider("TRUE") is True and parse_divider(None) is False
-    with pytest.raises(DensifyError):
+    with pytest.raises(DomainError):
         parse_divider("yes")
 
 

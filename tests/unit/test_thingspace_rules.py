@@ -7,12 +7,13 @@ import json
 
 import pytest
 from pollgate import passwords
+from pollgate.errors import DomainError
 from pollgate.operations import Operation
 from pollgate.thingspace import errors, hashing
 from pollgate.thingspace.auth import basic_credentials
 from pollgate.thingspace.callbacks import carrier_service_body
 from pollgate.thingspace.device_results import DeviceResult
-from pollgate.thingspace.errors import ThingSpaceError
+from pollgate.thingspace.http import ThingSpaceError
 from pollgate.thingspace.inventory import (
     TRANSITIONS,
     BackendUnavailable,
@@ -57,10 +58,11 @@ def test_basic_credentials_parse_key_and_secret_with_colons_in_the_secret() -> N
     ("Basic " + base64.b64encode(b"key:").decode(), "900901"),
 ])
 def test_bad_basic_headers_are_gateway_faults(header: str | None, code: str) -> None:
-    with pytest.raises(ThingSpaceError) as raised:
+    with pytest.raises(DomainError) as raised:
         basic_credentials(header)
-    assert raised.value.status == 401
-    assert raised.value.body["fault"]["code"] == code
+    answer = ThingSpaceError.refusing(raised.value)  # as the face answers it
+    assert answer.status == 401
+    assert answer.body["fault"]["code"] == code
 
 
 def test_field_errors_name_the_field_in_the_vendors_code_shape() -> None:

@@ -12,9 +12,10 @@ import time
 import jwt
 import pytest
 from pollgate import clock
+from pollgate.errors import DomainError
 from pollgate.uai.auth import EXP_LEEWAY_SECONDS, verify_device_token
+from pollgate.uai.http import UaiError
 from pollgate.uai.keys import PublicKey
-from pollgate.uai.messages import UaiError
 
 from tests.conftest import DeviceKey
 
@@ -34,9 +35,10 @@ def stored(key: DeviceKey, key_id: str = "k1", *, revoked: bool = False, not_aft
 
 
 def refusal(authorization: str | None, store: FakeKeyStore) -> tuple[int, str]:
-    with pytest.raises(UaiError) as caught:
+    with pytest.raises(DomainError) as caught:
         verify_device_token(authorization, store)
-    return caught.value.status, caught.value.body["key"]
+    answer = UaiError.refusing(caught.value)  # as the face answers it
+    return answer.status, answer.body["key"]
 
 
 def b64url(data: bytes) -> str:

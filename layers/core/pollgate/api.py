@@ -1,15 +1,16 @@
 """What every face's functions share: a Powertools HTTP resolver whose every error speaks the face's own shape.
 
-A face supplies one `FaceErrors`; its functions get a resolver from `face_resolver` and stay a few lines.
+A face derives one error class from `FaceError` (its body shape, the status of each kind of refusal); its
+functions get a resolver from `face_resolver(ThatClass)` and stay a few lines.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -19,7 +20,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import BaseModel
 
-from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
+from pollgate.errors import Conflict, DomainError, Expired, Invalid, NotFound, ServiceFault, Unauthenticated
+from pollgate.idempotency import HEADER as IDEMPOTENCY_HEADER
+from pollgate.idempotency import (
+    IdempotencyInProgress,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    IdempotencyRefused,
+    IdempotentRequest,
+)
 from pollgate.store import BatchIncomplete
 
 logger = Logger(child=True)
@@ -57,43 +66,107 @@ def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
     return problems
 
 
-@dataclass(frozen=True)
-class FaceErrors:
-    """How one face writes its errors."""
+class FaceError(Exception):
+    """An answer other than success, as the client gets it: its status, its JSON body in the face's own shape,
+    and any headers. Each face derives its one error class from it (UaiError, DensifyError, ThingSpaceError) and
+    says there, once, how it answers every failure; `face_resolver(ThatClass)` answers them all.
 
-    domain_error: type[Exception]
-    domain_response: Callable[[Any], Response[Any]]
-    invalid_input: Callable[[list[FieldProblem]], Response[Any]]
-    not_found: Callable[[str], Response[Any]]
-    internal_error: Callable[[], Response[Any]]
-    # Answers for pollgate.idempotency's refusals (invalid key, key reused with another body, still in progress).
-    idempotency_error: Callable[[Exception], Response[Any]] | None = None
-    # A request refused before parsing (413 body too large, 431 headers too large, 400 not UTF-8 or too deep);
-    # by default the face's invalid-input answer with that status.
-    request_rejected: Callable[[int, str], Response[Any]] | None = None
+    Domain code never raises these: it raises pollgate.errors' kinds, which `refusing` turns into the face's
+    answer by `statuses`. The face's HTTP module raises them for what only HTTP knows (a content type, a path).
+    """
+
+    # The status that answers each kind of domain refusal, found along the refusal's class hierarchy.
+    statuses: ClassVar[Mapping[type[DomainError], int]] = {
+        Unauthenticated: 401, NotFound: 404, Expired: 410, Conflict: 409, Invalid: 400, ServiceFault: 500,
+    }
     # For the face's OpenAPI document: the JSON of every error (a pydantic model, or a union of models), and
     # the error statuses any operation of the face may answer, each with what it means.
-    error_body: Any = None
-    error_statuses: Mapping[int, str] = field(default_factory=dict)
+    documented_body: ClassVar[Any] = None
+    documented_statuses: ClassVar[Mapping[int, str]] = {}
 
-    def documented(self, responses: Mapping[int, Any] | None, success_status: int,
+    def __init__(self, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = dict(body)
+        self.headers = dict(headers or {})
+
+    def response(self) -> Response[Any]:
+        return json_response(self.status, self.body, self.headers)
+
+    # ------------------------------------------------ how the face answers; override what its shape needs
+
+    @classmethod
+    def refusing(cls, error: DomainError) -> Self:
+        """The face's answer to a domain refusal: its status by kind, its body as the domain wrote it."""
+        return cls(cls.status_of(error), error.body)
+
+    @classmethod
+    def status_of(cls, error: DomainError) -> int:
+        return next(cls.statuses[kind] for kind in type(error).__mro__ if kind in cls.statuses)
+
+    @classmethod
+    def invalid_input(cls, problems: list[FieldProblem]) -> Self:
+        """A body or parameter that failed validation (the first problem is the one told)."""
+        raise NotImplementedError
+
+    @classmethod
+    def route_not_found(cls, path: str) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def internal(cls) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def rejected(cls, status: int, problem: str) -> Self:
+        """A request refused before parsing (413 body too large, 431 headers too large, 400 not UTF-8 or too deep,
+        415 not JSON) or not served (503): by default the face's invalid-input answer with that status."""
+        error = cls.invalid_input([FieldProblem("", problem, "request_rejected")])
+        error.status = status
+        return error
+
+    @classmethod
+    def unsupported_media_type(cls) -> Self:
+        """A body Powertools cannot read as JSON or a form (text/plain, application/xml)."""
+        return cls.rejected(415, UNSUPPORTED_CONTENT_TYPE)
+
+    @classmethod
+    def busy(cls) -> Self:
+        """AWS throttled or unavailable: nothing was accepted, so the client may retry (with its Idempotency-Key)."""
+        error = cls.rejected(503, "the service is busy; retry shortly")
+        error.headers["Retry-After"] = str(TRANSIENT_RETRY_AFTER_SECONDS)
+        return error
+
+    @classmethod
+    def idempotency_refused(cls, refusal: IdempotencyRefused) -> Self:
+        """pollgate.idempotency's refusals: the status and headers are the same on every face, the body its own."""
+        status, headers = IDEMPOTENCY_ANSWERS[type(refusal)]
+        return cls(status, cls.idempotency_body(refusal), headers)
+
+    @classmethod
+    def idempotency_body(cls, refusal: IdempotencyRefused) -> Mapping[str, Any]:
+        raise NotImplementedError(f"{cls.__name__} has no idempotent routes")
+
+    @classmethod
+    def documented(cls, responses: Mapping[int, Any] | None, success_status: int,
                    success_description: str) -> dict[int, Any]:
         """A route's OpenAPI responses: the face's errors, then the route's own (which win); without a 2xx of
         its own, the route's default success, described by its return annotation."""
-        errors = {} if self.error_body is None else {
-            status: {"description": description, "content": {JSON: {"model": self.error_body}}}
-            for status, description in self.error_statuses.items()}
+        errors = {} if cls.documented_body is None else {
+            status: {"description": description, "content": {JSON: {"model": cls.documented_body}}}
+            for status, description in cls.documented_statuses.items()}
         own = dict(responses or {})
         if not any(200 <= status < 300 for status in own):
             own[success_status] = {"description": success_description}
         return {**errors, **own}
 
-    def rejected(self, status: int, problem: str) -> Response[Any]:
-        if self.request_rejected is not None:
-            return self.request_rejected(status, problem)
-        response = self.invalid_input([FieldProblem("", problem, "request_rejected")])
-        response.status_code = status
-        return response
+
+# The one mapping of idempotency refusals: (status, headers); each face writes the body.
+IDEMPOTENCY_ANSWERS: dict[type[IdempotencyRefused], tuple[int, dict[str, str]]] = {
+    IdempotencyKeyInvalid: (400, {}),
+    IdempotencyKeyReused: (422, {}),
+    IdempotencyInProgress: (409, {"Retry-After": "1"}),
+}
 
 
 def request_problem(event: dict[str, Any]) -> tuple[int, str] | None:
@@ -192,16 +265,16 @@ def is_transient(error: Exception) -> bool:
 class FaceResolver(APIGatewayHttpResolver):
     """A Powertools HTTP API resolver that refuses oversized, non-UTF-8 or too-deep requests in the face's shape."""
 
-    def __init__(self, errors: FaceErrors) -> None:
+    def __init__(self, errors: type[FaceError]) -> None:
         super().__init__(enable_validation=True)
-        self.face_errors = errors
+        self.face_error = errors
 
     def route(self, *args: Any, **kwargs: Any) -> Any:
         """Every route documents the face's errors in the face's own shape (get/post/... all come here)."""
         call = _ROUTE_SIGNATURE.bind(self, *args, **kwargs)
         call.apply_defaults()
         arguments = call.arguments
-        arguments["responses"] = self.face_errors.documented(
+        arguments["responses"] = self.face_error.documented(
             arguments["responses"], arguments["status_code"], arguments["response_description"])
         return super().route(*call.args[1:], **call.kwargs)
 
@@ -210,9 +283,9 @@ class FaceResolver(APIGatewayHttpResolver):
         if problem is None:
             return super().resolve(event, context)
         logger.info("request refused before parsing", extra={"status": problem[0], "problem": problem[1]})
-        response = self.face_errors.rejected(*problem)
-        return {"statusCode": response.status_code, "headers": {"Content-Type": JSON, **response.headers},
-                "body": response.body, "isBase64Encoded": False, "cookies": []}
+        error = self.face_error.rejected(*problem)
+        return {"statusCode": error.status, "headers": {"Content-Type": JSON, **error.headers},
+                "body": json.dumps(error.body), "isBase64Encoded": False, "cookies": []}
 
 
 _ROUTE_SIGNATURE = inspect.signature(APIGatewayHttpResolver.route)
@@ -235,41 +308,49 @@ def documented_answer(model: Any, description: str, status: int = 200) -> dict[i
     return {status: {"description": description, "content": {JSON: {"model": model}}}}
 
 
-def face_resolver(errors: FaceErrors) -> APIGatewayHttpResolver:
+def idempotent_request(app: APIGatewayHttpResolver) -> IdempotentRequest | None:
+    """The request's Idempotency-Key, if it has one (pollgate.idempotency.run_once honours it)."""
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    return None if key is None else IdempotentRequest(key, app.lambda_context)
+
+
+def face_resolver(errors: type[FaceError]) -> APIGatewayHttpResolver:
+    """The face's resolver: every failure answered once, here, in the face's shape (`errors`)."""
     app = FaceResolver(errors)
 
-    @app.exception_handler(errors.domain_error)  # type: ignore[untyped-decorator]
-    def _domain(error: Exception) -> Response[Any]:
-        return errors.domain_response(error)
+    @app.exception_handler(FaceError)  # type: ignore[untyped-decorator]
+    def _face(error: FaceError) -> Response[Any]:
+        return error.response()
+
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+    def _refused(error: DomainError) -> Response[Any]:
+        return errors.refusing(error).response()
+
+    @app.exception_handler(IdempotencyRefused)  # type: ignore[untyped-decorator]
+    def _idempotency(refusal: IdempotencyRefused) -> Response[Any]:
+        return errors.idempotency_refused(refusal).response()
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
-        return errors.invalid_input(field_problems(error.errors()))
+        return errors.invalid_input(field_problems(error.errors())).response()
 
     # Powertools refuses a Body() route's body sent as neither JSON nor a form (text/plain, application/xml):
     # the client's mistake, not a 500.
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
-        return errors.rejected(415, UNSUPPORTED_CONTENT_TYPE)
-
-    if errors.idempotency_error is not None:
-        for refusal in (IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyInProgress):
-            app.exception_handler(refusal)(errors.idempotency_error)
+        return errors.unsupported_media_type().response()
 
     @app.not_found
     def _not_found(_: Exception) -> Response[Any]:
-        return errors.not_found(app.current_event.path)
+        return errors.route_not_found(app.current_event.path).response()
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _internal(error: Exception) -> Response[Any]:
         if is_transient(error):
-            # Nothing was accepted: the client may safely retry (with its Idempotency-Key, if any).
             logger.warning("AWS dependency unavailable", extra={"error": type(error).__name__,
                                                                  "code": _error_code(error)})
-            response = errors.rejected(503, "the service is busy; retry shortly")
-            response.headers["Retry-After"] = str(TRANSIENT_RETRY_AFTER_SECONDS)
-            return response
+            return errors.busy().response()
         logger.exception("unhandled error", extra={"error": type(error).__name__})
-        return errors.internal_error()
+        return errors.internal().response()
 
     return app

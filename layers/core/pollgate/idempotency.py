@@ -30,15 +30,19 @@ class IdempotentRequest:
     lambda_context: Any = None
 
 
-class IdempotencyKeyInvalid(Exception):
+class IdempotencyRefused(Exception):
+    """The request was not run: its Idempotency-Key refused it (each face answers these in its own shape)."""
+
+
+class IdempotencyKeyInvalid(IdempotencyRefused):
     """The header is empty, too long or not printable ASCII."""
 
 
-class IdempotencyKeyReused(Exception):
+class IdempotencyKeyReused(IdempotencyRefused):
     """The key was used before with a different body."""
 
 
-class IdempotencyInProgress(Exception):
+class IdempotencyInProgress(IdempotencyRefused):
     """A request with the same key is still being processed; retry shortly."""
 
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import jwt
 
 from pollgate import clock
+from pollgate.credentials import bearer_token
 from pollgate.densify import items
-from pollgate.densify.errors import DensifyError, unauthorized
+from pollgate.densify.errors import unauthorized
+from pollgate.errors import ServiceFault
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.settings import get_settings
 from pollgate.store import Table
@@ -132,11 +134,11 @@ def issue_token(caller: Caller, now: float) -> IssuedToken:
 
 def verify_token(authorization: str | None) -> Caller:
     """`Authorization: Bearer <token>` issued by /authorize and not expired; anything else is 401."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization)
+    if token is None:
         raise unauthorized()
     try:
-        claims = jwt.decode(token.strip(), signing_key(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
+        claims = jwt.decode(token, signing_key(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
                             options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False})
     except jwt.InvalidTokenError:
         raise unauthorized() from None
@@ -151,9 +153,9 @@ def signing_key() -> bytes:
 
     arn = get_settings().densify_token_secret_arn
     if not arn:
-        raise DensifyError(500, "The token-signing secret is not configured.")
+        raise ServiceFault("The token-signing secret is not configured.")
     value = parameters.get_secret(arn, max_age=SECRET_CACHE_SECONDS)
     key = value.encode() if isinstance(value, str) else bytes(value)
     if len(key) < 32:  # HS256 wants at least 256 bits of key
-        raise DensifyError(500, "The token-signing secret is too short.")
+        raise ServiceFault("The token-signing secret is too short.")
     return key

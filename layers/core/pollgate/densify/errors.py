@@ -1,29 +1,17 @@
-"""Every answer of the Densify face other than success is `{"message", "status"}` with the HTTP code."""
+"""The refusals of the Densify face every module shares. Each is answered `{"message", "status"}` with the HTTP
+code (densify/http.py says which code answers which kind)."""
 
 from __future__ import annotations
 
-from typing import Any
+from pollgate.errors import NotFound, Unauthenticated
 
 UNAUTHORIZED = "Unauthorized"
 
 
-class DensifyError(Exception):
-    """An answer of the face other than success, in its own body shape."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return {"message": self.message, "status": self.status}
+def unauthorized() -> Unauthenticated:
+    return Unauthenticated(UNAUTHORIZED)
 
 
-def unauthorized() -> DensifyError:
-    return DensifyError(401, UNAUTHORIZED)
-
-
-def subscription_not_found(ref: str) -> DensifyError:
+def subscription_not_found(ref: str) -> NotFound:
     # The same answer for a subscription that does not exist and one the caller may not see (never 403).
-    return DensifyError(404, f"Subscription {ref} was not found.")
+    return NotFound(f"Subscription {ref} was not found.")

@@ -5,46 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from pollgate.api import FaceErrors, FieldProblem, face_resolver, field_problems, json_response
+from pollgate.api import FaceError, FieldProblem, face_resolver, field_problems
 from pollgate.densify.auth import Caller, verify_token
-from pollgate.densify.errors import DensifyError
 from pollgate.densify.models import PLATFORMS, ErrorBody
+from pollgate.errors import Conflict, DomainError
 
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the body must be JSON with Content-Type: application/json."
 # What pydantic reports when the body could not be parsed as JSON at all (a 415, not a 400).
 _NOT_JSON = {"json_invalid"}
 
 
-def error(status: int, message: str) -> Response[Any]:
-    return json_response(status, {"message": message, "status": status})
+class DensifyError(FaceError):
+    """Every answer of the face other than success: `{"message", "status"}`, the HTTP code again in the body."""
 
-
-def _domain(failure: Any) -> Response[Any]:
-    return json_response(failure.status, failure.body)
-
-
-def _invalid(problems: list[FieldProblem]) -> Response[Any]:
-    first = problems[0] if problems else FieldProblem("", "invalid", "")
-    if first.kind in _NOT_JSON:
-        return error(415, UNSUPPORTED_MEDIA_TYPE)
-    where = f"{first.field}: " if first.field else ""
-    return error(400, f"Invalid request: {where}{first.problem}.")
-
-
-ERRORS = FaceErrors(
-    domain_error=DensifyError,
-    domain_response=_domain,
-    invalid_input=_invalid,
-    not_found=lambda path: error(404, f"No such resource: {path}."),
-    internal_error=lambda: error(500, "Internal server error."),
-    request_rejected=lambda status, problem: error(status, f"Request refused: {problem}."),
-    error_body=ErrorBody,
-    error_statuses={
+    # The vendor answers a clash (a name taken, a concurrent change) 400 like any other refused request.
+    statuses = {**FaceError.statuses, Conflict: 400}
+    documented_body = ErrorBody
+    documented_statuses = {
         400: "Invalid request, a field named in the message; or an on-demand result over its limit",
         401: "Unauthorized: no token, a bad or expired one, or a failed login",
         404: "No such subscription (or one the caller may not see), platform type or route",
@@ -52,27 +31,55 @@ ERRORS = FaceErrors(
         415: "The body is not JSON, or not declared as application/json",
         431: "The request headers are larger than 16 KiB",
         500: "Internal server error",
-    },
-)
+    }
+
+    @classmethod
+    def saying(cls, status: int, message: str) -> DensifyError:
+        return cls(status, {"message": message, "status": status})
+
+    @classmethod
+    def refusing(cls, error: DomainError) -> DensifyError:
+        return cls.saying(cls.status_of(error), str(error.body["message"]))
+
+    @classmethod
+    def invalid_input(cls, problems: list[FieldProblem]) -> DensifyError:
+        first = problems[0] if problems else FieldProblem("", "invalid", "")
+        if first.kind in _NOT_JSON:
+            return cls.saying(415, UNSUPPORTED_MEDIA_TYPE)
+        where = f"{first.field}: " if first.field else ""
+        return cls.saying(400, f"Invalid request: {where}{first.problem}.")
+
+    @classmethod
+    def route_not_found(cls, path: str) -> DensifyError:
+        return cls.saying(404, f"No such resource: {path}.")
+
+    @classmethod
+    def internal(cls) -> DensifyError:
+        return cls.saying(500, "Internal server error.")
+
+    @classmethod
+    def rejected(cls, status: int, problem: str) -> DensifyError:
+        return cls.saying(status, f"Request refused: {problem}.")
+
+    @classmethod
+    def unsupported_media_type(cls) -> DensifyError:
+        return cls.saying(415, UNSUPPORTED_MEDIA_TYPE)
+
 
 # The documented answer of the deletes (route decorators' `responses=`): no body at all.
 DELETED: dict[int, Any] = {204: {"description": "Deleted", "content": {}}}
 
 
 def resolver() -> APIGatewayHttpResolver:
-    app = face_resolver(ERRORS)
+    app = face_resolver(DensifyError)
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid_request(failure: RequestValidationError) -> Response[Any]:
         # A body sent as something other than JSON is a 415 before it is anything else.
         if app.current_event.http_method in {"POST", "PUT", "DELETE"} and app.current_event.body \
                 and not _declares_json(app):
-            return error(415, UNSUPPORTED_MEDIA_TYPE)
-        return _invalid(field_problems(failure.errors()))
-
-    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
-    def _unsupported(_: RequestUnsupportedContentType) -> Response[Any]:
-        return error(415, UNSUPPORTED_MEDIA_TYPE)
+            return DensifyError.unsupported_media_type().response()
+        return DensifyError.invalid_input(field_problems(failure.errors())).response()
 
     return app
 
@@ -86,7 +93,7 @@ def _declares_json(app: APIGatewayHttpResolver) -> bool:
 def require_json(app: APIGatewayHttpResolver) -> None:
     """A body that parsed but was not declared as JSON is refused all the same (415)."""
     if not _declares_json(app):
-        raise DensifyError(415, UNSUPPORTED_MEDIA_TYPE)
+        raise DensifyError.unsupported_media_type()
 
 
 def authenticate(app: APIGatewayHttpResolver) -> Caller:
@@ -98,7 +105,7 @@ def platform_of(platform: str | None) -> str:
     if platform is None:
         return "cloud"
     if platform not in PLATFORMS:
-        raise DensifyError(404, f"No such platform type: {platform}.")
+        raise DensifyError.saying(404, f"No such platform type: {platform}.")
     return platform
 
 

@@ -22,7 +22,6 @@ from pollgate import clock
 from pollgate.densify import items, schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import epoch_of_iso, java_date
-from pollgate.densify.errors import DensifyError
 from pollgate.densify.records import RecordStore
 from pollgate.densify.results import (
     MAX_LIMIT,
@@ -34,6 +33,7 @@ from pollgate.densify.results import (
     webhook_success,
 )
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
+from pollgate.errors import Invalid, NotFound
 
 logger = Logger(child=True)
 
@@ -223,16 +223,16 @@ def resend(platform: str, ref: str, delivery_id: str, caller: Caller,
 
     subscription = visible(ref, platform, caller, store)
     if not subscription.changeable_by(caller):
-        raise DensifyError(400, "Only administrators can re-send pushes of global subscriptions.")
+        raise Invalid("Only administrators can re-send pushes of global subscriptions.")
     attempts = [a for a in (list_attempts or engine_list_attempts)(OWNER_KIND, subscription.ref, TENANT, 1000)
                 if a.deliveryId == delivery_id]
     if not attempts:
-        raise DensifyError(404, f"Delivery {delivery_id} was not found.")
+        raise NotFound(f"Delivery {delivery_id} was not found.")
     if any(a.statusCode is not None and 200 <= a.statusCode < 300 and a.error is None for a in attempts):
-        raise DensifyError(400, f"Delivery {delivery_id} succeeded; only failed pushes can be re-sent.")
+        raise Invalid(f"Delivery {delivery_id} succeeded; only failed pushes can be re-sent.")
     if not any(a.final for a in attempts):
-        raise DensifyError(400, f"Delivery {delivery_id} is still being retried; re-send it once it has failed.")
+        raise Invalid(f"Delivery {delivery_id} is still being retried; re-send it once it has failed.")
     try:
         return resend_delivery(OWNER_KIND, subscription.ref, TENANT, delivery_id)
     except DeliveryNotFound:
-        raise DensifyError(404, f"Delivery {delivery_id} was not found.") from None
+        raise NotFound(f"Delivery {delivery_id} was not found.") from None

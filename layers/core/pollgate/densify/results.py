@@ -14,9 +14,9 @@ from typing import Any
 from pollgate import clock
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
-from pollgate.densify.errors import DensifyError
 from pollgate.densify.records import Catalogue, RecordStore, selected, shape
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
+from pollgate.errors import Invalid
 
 DEFAULT_LIMIT = 3000
 MAX_LIMIT = 30000
@@ -85,7 +85,7 @@ def parse_limit(text: str | None) -> int:
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
-        raise DensifyError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        raise Invalid(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return limit
 
 
@@ -97,7 +97,7 @@ def parse_attempt_limit(text: str | None) -> int:
     if text is None or text == "":
         return 100
     if not text.isdigit() or not 1 <= int(text) <= MAX_ATTEMPTS_LISTED:
-        raise DensifyError(400, f"limit must be a whole number from 1 to {MAX_ATTEMPTS_LISTED}.")
+        raise Invalid(f"limit must be a whole number from 1 to {MAX_ATTEMPTS_LISTED}.")
     return int(text)
 
 
@@ -105,7 +105,7 @@ def parse_divider(text: str | None) -> bool:
     if text is None or text == "":
         return False
     if text.lower() not in {"true", "false"}:
-        raise DensifyError(400, "divider must be true or false.")
+        raise Invalid("divider must be true or false.")
     return text.lower() == "true"
 
 
@@ -119,7 +119,7 @@ def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool,
     now = clock.epoch()
     if len(matched) > limit:
         store.record_trigger(subscription.ref, last_triggered=on_demand_failure(now))
-        raise DensifyError(400, over_limit_message(len(matched), limit))
+        raise Invalid(over_limit_message(len(matched), limit))
     document = results_document(subscription, record_set, matched, divider=divider)
     store.record_trigger(subscription.ref, last_triggered=on_demand_success(now))
     return document

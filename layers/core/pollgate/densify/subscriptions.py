@@ -20,9 +20,10 @@ from pollgate import clock
 from pollgate.densify import items, schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
-from pollgate.densify.errors import DensifyError, subscription_not_found
+from pollgate.densify.errors import subscription_not_found
 from pollgate.densify.models import SubscriptionBody
 from pollgate.densify.records import Catalogue, RecordStore, unknown_fields
+from pollgate.errors import Conflict, Invalid
 from pollgate.store import Delete, Item, Key, Put, Table, TransactionCancelled, Update, Write, due_partition
 
 # One transaction holds at most 100 writes and each subscription takes two.
@@ -252,9 +253,9 @@ class SubscriptionStore:
             for index, write in enumerate(writes):
                 if cancelled.condition_failed(index) and isinstance(write, Put) \
                         and write.key.sk.startswith(items.NAME_PREFIX):
-                    raise DensifyError(400, f"A subscription named {names[index]} already exists.") from None
+                    raise Conflict(f"A subscription named {names[index]} already exists.") from None
             if cancelled.refused:
-                raise DensifyError(400, "The subscription was changed by another request; read it and retry.") \
+                raise Conflict("The subscription was changed by another request; read it and retry.") \
                     from None
             raise
 
@@ -268,9 +269,9 @@ def _looks_like_ref(ref: str) -> bool:
 def _resolve_owner(body: SubscriptionBody, caller: Caller, default: str) -> str:
     owner = default if body.owner is None else body.owner.strip()
     if owner == "" and not caller.admin:
-        raise DensifyError(400, "Only administrators can define global subscriptions (owner \"\").")
+        raise Invalid("Only administrators can define global subscriptions (owner \"\").")
     if owner not in {"", caller.user} and not caller.admin:
-        raise DensifyError(400, f"owner must be your own user name ({caller.user}) or \"\" for a global "
+        raise Invalid(f"owner must be your own user name ({caller.user}) or \"\" for a global "
                                 "subscription.")
     return owner
 
@@ -284,7 +285,7 @@ def _definition(body: SubscriptionBody, owner: str) -> dict[str, Any]:
 def _check_fields(platform: str, definition: Mapping[str, Any], catalogue: Catalogue) -> None:
     unknown = unknown_fields(definition, catalogue)
     if unknown:
-        raise DensifyError(400, f"Unknown {platform} field: {', '.join(unknown[:5])}.")
+        raise Invalid(f"Unknown {platform} field: {', '.join(unknown[:5])}.")
 
 
 def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], caller: Caller,
@@ -294,9 +295,9 @@ def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], call
     writes are one transaction."""
     store, records = store or SubscriptionStore(), records or RecordStore()
     if not bodies:
-        raise DensifyError(400, "The request body must be a non-empty JSON array of subscriptions.")
+        raise Invalid("The request body must be a non-empty JSON array of subscriptions.")
     if len(bodies) > MAX_PER_REQUEST:
-        raise DensifyError(400, f"At most {MAX_PER_REQUEST} subscriptions can be created in one request.")
+        raise Invalid(f"At most {MAX_PER_REQUEST} subscriptions can be created in one request.")
     now = clock.epoch()
     catalogue = records.catalogue(platform)
     created: list[Subscription] = []
@@ -305,11 +306,11 @@ def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], call
         owner = _resolve_owner(body, caller, caller.user)
         definition = _definition(body, owner)
         if definition.get("webhook", {}).get("authType") and not definition["webhook"].get("authValue"):
-            raise DensifyError(400, "webhook.authValue is required when webhook.authType is given.")
+            raise Invalid("webhook.authValue is required when webhook.authType is given.")
         _check_fields(platform, definition, catalogue)
         key = items.name(platform, owner, body.subscriptionName)
         if key in seen:
-            raise DensifyError(400, f"A subscription named {body.subscriptionName} appears twice in the request.")
+            raise Invalid(f"A subscription named {body.subscriptionName} appears twice in the request.")
         seen.add(key)
         created.append(Subscription(
             ref=str(uuid.uuid4()), platform=platform, owner=owner, name=body.subscriptionName, definition=definition,
@@ -330,7 +331,7 @@ def visible(ref: str, platform: str, caller: Caller, store: SubscriptionStore | 
 def _changeable(ref: str, platform: str, caller: Caller, store: SubscriptionStore) -> Subscription:
     subscription = visible(ref, platform, caller, store)
     if not subscription.changeable_by(caller):
-        raise DensifyError(400, "Only administrators can change or delete global subscriptions.")
+        raise Invalid("Only administrators can change or delete global subscriptions.")
     return subscription
 
 
@@ -348,7 +349,7 @@ def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller
         if webhook.get("uri") == old_webhook.get("uri") and webhook["authType"] == old_webhook.get("authType"):
             webhook["authValue"] = old_webhook.get("authValue")
         else:
-            raise DensifyError(400, "webhook.authValue is required when webhook.authType is given.")
+            raise Invalid("webhook.authValue is required when webhook.authType is given.")
     _check_fields(platform, definition, records.catalogue(platform))
     new = Subscription(
         ref=old.ref, platform=old.platform, owner=owner, name=body.subscriptionName, definition=definition,
@@ -366,11 +367,11 @@ def delete_subscriptions(platform: str, refs: Sequence[str], caller: Caller,
     """All or nothing: one missing or invisible subscription is a 404 and nothing is deleted."""
     store = store or SubscriptionStore()
     if not refs:
-        raise DensifyError(400, "Name at least one subscriptionRef to delete.")
+        raise Invalid("Name at least one subscriptionRef to delete.")
     if len(refs) > MAX_PER_REQUEST:
-        raise DensifyError(400, f"At most {MAX_PER_REQUEST} subscriptions can be deleted in one request.")
+        raise Invalid(f"At most {MAX_PER_REQUEST} subscriptions can be deleted in one request.")
     if len(set(refs)) != len(refs):
-        raise DensifyError(400, "A subscriptionRef appears twice in the request.")
+        raise Invalid("A subscriptionRef appears twice in the request.")
     store.delete([_changeable(ref, platform, caller, store) for ref in refs])
 
 
@@ -378,7 +379,7 @@ def list_subscriptions(platform: str, caller: Caller, *, kind: str = "all", owne
                        ref: str | None = None, store: SubscriptionStore | None = None) -> list[Subscription]:
     store = store or SubscriptionStore()
     if kind not in {"all", "global", "owner"}:
-        raise DensifyError(400, "type must be one of all, global, owner.")
+        raise Invalid("type must be one of all, global, owner.")
     if ref:
         return [visible(ref, platform, caller, store)]
     refs: list[str] = []

@@ -19,12 +19,12 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 
 from pollgate import clock
+from pollgate.errors import Invalid, NotFound
 from pollgate.idempotency import IdempotentRequest, run_once
 from pollgate.operations import Operation, OperationStore, Workflow, submit_operation
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
-from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend, configured_backend
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
 
@@ -77,10 +77,10 @@ def request_status(account: str, request_id: str, session: Session,
     operation = (store or OperationStore()).get(request_id) if _looks_like_id(request_id) else None
     if (operation is None or operation.kind != KIND or operation.tenant != account
             or clock.epoch() >= operation.available_until):
-        raise ThingSpaceError.vendor(errors.REQUEST_NOT_FOUND, request_id[:64], account[:64])
+        raise NotFound(errors.REQUEST_NOT_FOUND.body(request_id[:64], account[:64]))
     devices = len(operation.work.get("devices", []))
     if devices != 1:
-        raise ThingSpaceError.vendor(errors.MULTIPLE_DEVICES, request_id, devices)
+        raise Invalid(errors.MULTIPLE_DEVICES.body(request_id, devices))
     return STATUS_NAMES[operation.status]
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pollgate import clock
+from pollgate.credentials import bearer_token
+from pollgate.errors import NotFound, ServiceFault, Unauthenticated
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.store import Item, Table
 from pollgate.thingspace import errors, items
-from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.hashing import derived_token, new_token, token_digest
 
 TOKEN_SECONDS = 3600
@@ -155,11 +156,9 @@ def issue_token(authorization: str | None, grant_type: str | None, store: Creden
     if not verify_secret(secret, client["secretHash"] if client else decoy_hash()) or client is None:
         raise errors.invalid_credentials()
     if not grant_type:
-        raise ThingSpaceError(400, {"error": "invalid_request",
-                                    "error_description": "Missing grant_type parameter value"})
+        raise errors.oauth_error("invalid_request", "Missing grant_type parameter value")
     if grant_type != "client_credentials":
-        raise ThingSpaceError(400, {"error": "unsupported_grant_type",
-                                    "error_description": f"Unsupported grant_type value {grant_type[:64]!r}"})
+        raise errors.oauth_error("unsupported_grant_type", f"Unsupported grant_type value {grant_type[:64]!r}")
     for _ in range(3):  # bounded: another request can win the race at most once per window
         now = clock.epoch()
         current = store.current_token(key)
@@ -170,7 +169,7 @@ def issue_token(authorization: str | None, grant_type: str | None, store: Creden
         not_after = now + TOKEN_SECONDS
         if store.save_token(key, nonce, not_after, token_digest(token), current["nonce"] if current else None):
             return IssuedToken(token, TOKEN_SECONDS)
-    raise ThingSpaceError.vendor(errors.UNEXPECTED, status=500)
+    raise ServiceFault(errors.UNEXPECTED.body())
 
 
 class _BearerCache:
@@ -209,12 +208,10 @@ def forget_cached_bearers() -> None:
 
 def verify_bearer(authorization: str | None, store: CredentialStore | None = None) -> str:
     """The client key behind `Authorization: Bearer <token>`; gateway faults when missing, unknown or expired."""
-    if not authorization or not authorization.strip():
+    token = bearer_token(authorization)
+    if token is None:
         raise errors.missing_credentials()
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise errors.missing_credentials()
-    digest = token_digest(token.strip())
+    digest = token_digest(token)
     cached = _bearers.get(digest)
     if cached is not None:
         return cached
@@ -233,12 +230,12 @@ def login(username: str, password: str, store: CredentialStore | None = None) ->
     user = store.user(username)
     matches = verify_secret(password, user["passwordHash"] if user else decoy_hash())
     if user is None:
-        raise ThingSpaceError.vendor(errors.LOGIN_FAILED)
+        raise Unauthenticated(errors.LOGIN_FAILED.body())
     if user.get("locked"):
-        raise ThingSpaceError.vendor(errors.USER_LOCKED)
+        raise Unauthenticated(errors.USER_LOCKED.body())
     if not matches:
         failed = store.count_failed_login(username)
-        raise ThingSpaceError.vendor(errors.USER_LOCKED if failed >= MAX_FAILED_LOGINS else errors.LOGIN_FAILED)
+        raise Unauthenticated((errors.USER_LOCKED if failed >= MAX_FAILED_LOGINS else errors.LOGIN_FAILED).body())
     if int(user.get("failedLogins", 0)):
         store.clear_failed_logins(username)
     token = new_token()
@@ -249,13 +246,13 @@ def login(username: str, password: str, store: CredentialStore | None = None) ->
 def authenticate_session(token: str | None, store: CredentialStore | None = None) -> Session:
     """The session behind a VZ-M2M-Token, its idle expiry slid forward by this call."""
     if not token or not token.strip():
-        raise ThingSpaceError.vendor(errors.SESSION_TOKEN_INVALID)
+        raise Unauthenticated(errors.SESSION_TOKEN_INVALID.body())
     store = store or CredentialStore()
     digest = token_digest(token.strip())
     item = store.touch_session(digest)
     if item is None:
         expired = store.session(digest) is not None
-        raise ThingSpaceError.vendor(errors.SESSION_TOKEN_EXPIRED if expired else errors.SESSION_TOKEN_INVALID)
+        raise Unauthenticated((errors.SESSION_TOKEN_EXPIRED if expired else errors.SESSION_TOKEN_INVALID).body())
     return Session(item["username"], tuple(item.get("accounts", [])))
 
 
@@ -269,4 +266,4 @@ def logout(token: str | None, store: CredentialStore | None = None) -> str:
 def require_account(session: Session, account_name: str) -> None:
     """A user sees only the accounts it was given; any other answers as if it did not exist."""
     if account_name not in session.accounts:
-        raise ThingSpaceError.vendor(errors.ACCOUNT_NOT_FOUND, account_name[:64])
+        raise NotFound(errors.ACCOUNT_NOT_FOUND.body(account_name[:64]))

@@ -18,12 +18,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from pollgate import clock
+from pollgate.errors import NotFound
 from pollgate.operations import Operation
 from pollgate.store import Item, Table
 from pollgate.thingspace import errors, items
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
-from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.models import CallbackRegistration
 from pollgate.webhooks import (
     THINGSPACE_SCHEDULE,
@@ -103,7 +103,7 @@ def delete_callback(account: str, name: str, session: Session, store: CallbackSt
     require_account(session, account)
     store = store or CallbackStore()
     if not store.delete(account, name):
-        raise ThingSpaceError.vendor(errors.CALLBACK_NOT_FOUND, name[:64], account)
+        raise NotFound(errors.CALLBACK_NOT_FOUND.body(name[:64], account))
     return {"accountName": account, "serviceName": name}
 
 

@@ -1,4 +1,5 @@
-"""The ThingSpace face's error answers (README, "ThingSpace error codes").
+"""The ThingSpace face's error answers (README, "ThingSpace error codes"); thingspace/http.py says which status
+answers which kind of refusal.
 
 Two shapes, as the vendor answers them:
 - the M2M services: `400 {"errorCode": "<CLASS>.<Specific>", "errorMessage": "..."}`; clients match the code,
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from pollgate.errors import Invalid, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -61,40 +64,33 @@ DEVICE_NOT_SUSPENDED = ErrorCode("REQUEST_FAILED.DeviceNotSuspended", "The devic
 DEVICE_SUSPENDED = ErrorCode("REQUEST_FAILED.DeviceSuspended", "The device is suspended; restore it instead.")
 
 
-class ThingSpaceError(Exception):
-    """Any answer of the face other than success, in the vendor's own body shape."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(body.get("errorCode") or body.get("fault", {}).get("code", "error"))
-        self.status = status
-        self.body = body
-
-    @classmethod
-    def vendor(cls, error: ErrorCode, *arguments: object, status: int = 400) -> ThingSpaceError:
-        return cls(status, error.body(*arguments))
-
-    @classmethod
-    def field(cls, field: str, problem: str) -> ThingSpaceError:
-        head = field.split(".")[0] or "Body"
-        code = FIELD_INVALID.code.format(head[:1].upper() + head[1:])
-        return cls(400, {"errorCode": code, "errorMessage": FIELD_INVALID.template.format("", field, problem)})
+class GatewayFault(Unauthenticated):
+    """The API gateway's refusal of the OAuth credential, in front of the services (its own body, and a 401 where
+    the services answer every refusal 400)."""
 
 
-def gateway_fault(code: str, message: str, description: str, status: int = 401) -> ThingSpaceError:
-    return ThingSpaceError(status, {"fault": {"code": code, "message": message, "description": description}})
+def gateway_fault_body(code: str, message: str, description: str) -> dict[str, Any]:
+    return {"fault": {"code": code, "message": message, "description": description}}
 
 
-def missing_credentials(expected: str = "Bearer") -> ThingSpaceError:
-    return gateway_fault("900902", "Missing Credentials",
-                         f'Required OAuth credentials not provided. Make sure your API invocation call has a '
-                         f'header: "Authorization: {expected} ACCESS_TOKEN"')
+def missing_credentials(expected: str = "Bearer") -> GatewayFault:
+    return GatewayFault(gateway_fault_body(
+        "900902", "Missing Credentials",
+        f'Required OAuth credentials not provided. Make sure your API invocation call has a '
+        f'header: "Authorization: {expected} ACCESS_TOKEN"'))
 
 
-def invalid_credentials() -> ThingSpaceError:
-    return gateway_fault("900901", "Invalid Credentials",
-                         "Access failure for API. Make sure you have given the correct access token")
+def invalid_credentials() -> GatewayFault:
+    return GatewayFault(gateway_fault_body(
+        "900901", "Invalid Credentials", "Access failure for API. Make sure you have given the correct access token"))
 
 
-def no_such_resource(path: str) -> ThingSpaceError:
-    return gateway_fault("900906", "No matching resource found in the API for the given request",
-                         f"Access failure for API: {path}. Check the API documentation.", status=404)
+def no_such_resource(path: str) -> dict[str, Any]:
+    """The gateway's answer (404) to a path it does not serve."""
+    return gateway_fault_body("900906", "No matching resource found in the API for the given request",
+                              f"Access failure for API: {path}. Check the API documentation.")
+
+
+def oauth_error(error: str, description: str) -> Invalid:
+    """The token endpoint's refusal of a grant (RFC 6749 section 5.2)."""
+    return Invalid({"error": error, "error_description": description})

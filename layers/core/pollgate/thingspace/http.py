@@ -2,64 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from pollgate.api import FaceErrors, FieldProblem, face_resolver, json_response
-from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotentRequest
+from pollgate.api import FaceError, FieldProblem, face_resolver
+from pollgate.errors import Conflict, Expired, Invalid, NotFound, ServiceFault, Unauthenticated
+from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotencyRefused
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, authenticate_session, verify_bearer
-from pollgate.thingspace.errors import ThingSpaceError
 from pollgate.thingspace.models import ErrorBody
 
 SESSION_HEADER = "vz-m2m-token"
 BodyModel = TypeVar("BodyModel", bound=BaseModel)
 
 
-def _domain(error: Any) -> Response[Any]:
-    return json_response(error.status, error.body)
+class ThingSpaceError(FaceError):
+    """Every answer of the face other than success, in the vendor's own body shapes (thingspace/errors.py)."""
 
-
-def _invalid(problems: list[FieldProblem]) -> Response[Any]:
-    first = problems[0] if problems else FieldProblem("", "invalid", "")
-    if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
-        return json_response(400, errors.BODY_INVALID.body(first.problem))
-    failure = ThingSpaceError.field(first.field, first.problem)
-    return json_response(failure.status, failure.body)
-
-
-def _not_found(path: str) -> Response[Any]:
-    fault = errors.no_such_resource(path[:200])
-    return json_response(fault.status, fault.body)
-
-
-def _idempotency(error: Exception) -> Response[Any]:
-    if isinstance(error, IdempotencyKeyReused):
-        return json_response(422, errors.IDEMPOTENCY_KEY_REUSED.body())
-    if isinstance(error, IdempotencyInProgress):
-        return json_response(409, errors.IDEMPOTENCY_IN_PROGRESS.body(), {"Retry-After": "1"})
-    return json_response(400, errors.IDEMPOTENCY_KEY_INVALID.body())
-
-
-def _rejected(status: int, problem: str) -> Response[Any]:
-    """Refused before parsing (413, 431, 400) or AWS unavailable (503): the vendor's body shape either way."""
-    error = errors.SERVICE_UNAVAILABLE if status == 503 else errors.REQUEST_REJECTED
-    return json_response(status, error.body(problem))
-
-
-ERRORS = FaceErrors(
-    domain_error=ThingSpaceError,
-    domain_response=_domain,
-    invalid_input=_invalid,
-    not_found=_not_found,
-    internal_error=lambda: json_response(500, errors.UNEXPECTED.body()),
-    idempotency_error=_idempotency,
-    request_rejected=_rejected,
-    error_body=ErrorBody,
-    error_statuses={
+    # The M2M services answer every refusal 400 (their errorCode says which); only the API gateway in front of
+    # them answers 401, for the OAuth credential.
+    statuses = {Unauthenticated: 400, errors.GatewayFault: 401, NotFound: 400, Expired: 400, Conflict: 400,
+                Invalid: 400, ServiceFault: 500}
+    documented_body = ErrorBody
+    documented_statuses = {
         400: "INPUT_INVALID.* or REQUEST_FAILED.* (errorCode); the token endpoint: an OAuth error",
         401: "The gateway's fault: OAuth credentials missing (900902), invalid or expired (900901)",
         404: "The gateway's fault 900906: no such resource",
@@ -69,12 +37,50 @@ ERRORS = FaceErrors(
         431: "The request headers are larger than 16 KiB",
         500: "REQUEST_FAILED.UnexpectedError",
         503: "REQUEST_FAILED.ServiceUnavailable: AWS is busy or unavailable; nothing was accepted, retry",
-    },
-)
+    }
+
+    @classmethod
+    def vendor(cls, error: errors.ErrorCode, *arguments: object, status: int = 400) -> ThingSpaceError:
+        return cls(status, error.body(*arguments))
+
+    @classmethod
+    def field(cls, field: str, problem: str) -> ThingSpaceError:
+        head = field.split(".")[0] or "Body"
+        code = errors.FIELD_INVALID.code.format(head[:1].upper() + head[1:])
+        return cls(400, {"errorCode": code, "errorMessage": errors.FIELD_INVALID.template.format("", field, problem)})
+
+    @classmethod
+    def invalid_input(cls, problems: list[FieldProblem]) -> ThingSpaceError:
+        first = problems[0] if problems else FieldProblem("", "invalid", "")
+        if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
+            return cls.vendor(errors.BODY_INVALID, first.problem)
+        return cls.field(first.field, first.problem)
+
+    @classmethod
+    def route_not_found(cls, path: str) -> ThingSpaceError:
+        return cls(404, errors.no_such_resource(path[:200]))
+
+    @classmethod
+    def internal(cls) -> ThingSpaceError:
+        return cls.vendor(errors.UNEXPECTED, status=500)
+
+    @classmethod
+    def rejected(cls, status: int, problem: str) -> ThingSpaceError:
+        """Refused before parsing (413, 431, 400) or AWS unavailable (503): the vendor's body shape either way."""
+        return cls.vendor(errors.SERVICE_UNAVAILABLE if status == 503 else errors.REQUEST_REJECTED, problem,
+                          status=status)
+
+    @classmethod
+    def idempotency_body(cls, refusal: IdempotencyRefused) -> dict[str, str]:
+        if isinstance(refusal, IdempotencyKeyReused):
+            return errors.IDEMPOTENCY_KEY_REUSED.body()
+        if isinstance(refusal, IdempotencyInProgress):
+            return errors.IDEMPOTENCY_IN_PROGRESS.body()
+        return errors.IDEMPOTENCY_KEY_INVALID.body()
 
 
 def resolver() -> APIGatewayHttpResolver:
-    return face_resolver(ERRORS)
+    return face_resolver(ThingSpaceError)
 
 
 def require_json(app: APIGatewayHttpResolver) -> None:
@@ -93,11 +99,6 @@ def authenticate_m2m(app: APIGatewayHttpResolver) -> Session:
     session = authenticate_session(app.current_event.headers.get(SESSION_HEADER))
     require_json(app)
     return session
-
-
-def idempotent_request(app: APIGatewayHttpResolver) -> IdempotentRequest | None:
-    key = app.current_event.headers.get("idempotency-key")
-    return None if key is None else IdempotentRequest(key, app.lambda_context)
 
 
 def session_token(app: APIGatewayHttpResolver) -> str | None:

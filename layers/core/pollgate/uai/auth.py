@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pollgate import clock
+from pollgate.credentials import bearer_token
+from pollgate.errors import Unauthenticated
 from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.keys import KeySource, PublicKey, usable_keys
-from pollgate.uai.messages import UaiError
 
 # Device clocks drift; a token that expired this recently is still accepted.
 EXP_LEEWAY_SECONDS = 60
@@ -22,39 +23,30 @@ class DeviceToken:
     claims: dict[str, object]
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 def verify_device_token(authorization: str | None, store: KeySource | None = None) -> DeviceToken:
     """Check a device's `Authorization: Bearer <JWT>`: RS256, signed by a usable key, with an `exp` in the future."""
     import jwt  # polls without a token never pay for PyJWT and cryptography; submit loads it at init
 
     token = bearer_token(authorization)
     if token is None:
-        raise UaiError(401, messages.TOKEN_MISSING)
+        raise Unauthenticated(messages.TOKEN_MISSING.render())
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError:
-        raise UaiError(401, messages.TOKEN_MALFORMED) from None
+        raise Unauthenticated(messages.TOKEN_MALFORMED.render()) from None
     algorithm = str(header.get("alg"))
     if algorithm != "RS256":
-        raise UaiError(401, messages.ALGORITHM_REJECTED, algorithm)
+        raise Unauthenticated(messages.ALGORITHM_REJECTED.render(algorithm))
     keys = usable_keys(store)
     if not keys:
-        raise UaiError(401, messages.PUBLIC_KEY_MISSING)
+        raise Unauthenticated(messages.PUBLIC_KEY_MISSING.render())
     verified = _verify(token, header, keys)
     if verified is None:  # perhaps signed by a key uploaded since this warm function read the keys
         tried = {key.key_id for key in keys}
         fresh = [key for key in usable_keys(store, refresh=True) if key.key_id not in tried]
         verified = _verify(token, header, fresh) if fresh else None
     if verified is None:
-        raise UaiError(401, messages.SIGNATURE_INVALID)
+        raise Unauthenticated(messages.SIGNATURE_INVALID.render())
     return verified
 
 
@@ -73,14 +65,14 @@ def _verify(token: str, header: dict[str, Any], keys: list[PublicKey]) -> Device
         except jwt.InvalidSignatureError:
             continue
         except jwt.MissingRequiredClaimError:
-            raise UaiError(401, messages.TOKEN_NO_EXP) from None
+            raise Unauthenticated(messages.TOKEN_NO_EXP.render()) from None
         except jwt.InvalidTokenError:
-            raise UaiError(401, messages.TOKEN_MALFORMED) from None
+            raise Unauthenticated(messages.TOKEN_MALFORMED.render()) from None
         expires = claims.get("exp")
         if not isinstance(expires, int | float) or isinstance(expires, bool):
-            raise UaiError(401, messages.TOKEN_MALFORMED)
+            raise Unauthenticated(messages.TOKEN_MALFORMED.render())
         if expires + EXP_LEEWAY_SECONDS <= clock.epoch():
-            raise UaiError(401, messages.TOKEN_EXPIRED)
+            raise Unauthenticated(messages.TOKEN_EXPIRED.render())
         return DeviceToken(key.key_id, claims)
     return None
 
@@ -90,7 +82,7 @@ def require_admin(authorization: str | None) -> None:
     presented = bearer_token(authorization)
     expected = admin_secret()
     if presented is None or not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise UaiError(401, messages.ADMIN_REQUIRED)
+        raise Unauthenticated(messages.ADMIN_REQUIRED.render())
 
 
 def admin_secret() -> str:

@@ -6,44 +6,19 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from pollgate.api import FaceErrors, FieldProblem, documented_answer, face_resolver, json_response
-from pollgate.idempotency import HEADER as IDEMPOTENCY_HEADER
-from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotentRequest
+from pollgate.api import FaceError, FieldProblem, documented_answer, face_resolver, json_response
+from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotencyRefused
 from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.auth import DeviceToken, require_admin, verify_device_token
-from pollgate.uai.messages import UaiError
 from pollgate.uai.models import Outcome, PollingUrl
 
 
-def _domain(error: Any) -> Response[Any]:
-    return json_response(error.status, error.body)
+class UaiError(FaceError):
+    """Every answer of the face other than success: `{"arguments", "key", "message"}` (uai/messages.py)."""
 
-
-def _invalid(problems: list[FieldProblem]) -> Response[Any]:
-    first = problems[0] if problems else FieldProblem("", "invalid", "")
-    if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
-        return json_response(400, messages.BODY_INVALID.render(first.problem))
-    return json_response(400, messages.FIELD_INVALID.render(first.field, first.problem))
-
-
-def _idempotency(error: Exception) -> Response[Any]:
-    if isinstance(error, IdempotencyKeyReused):
-        return json_response(422, messages.IDEMPOTENCY_KEY_REUSED.render(error))
-    if isinstance(error, IdempotencyInProgress):
-        return json_response(409, messages.IDEMPOTENCY_IN_PROGRESS.render(error), {"Retry-After": "1"})
-    return json_response(400, messages.IDEMPOTENCY_KEY_INVALID.render())
-
-
-ERRORS = FaceErrors(
-    domain_error=UaiError,
-    domain_response=_domain,
-    invalid_input=_invalid,
-    not_found=lambda path: json_response(404, messages.ROUTE_NOT_FOUND.render(path)),
-    internal_error=lambda: json_response(500, messages.INTERNAL_ERROR.render()),
-    idempotency_error=_idempotency,
-    error_body=Outcome,
-    error_statuses={
+    documented_body = Outcome
+    documented_statuses = {
         400: "The body or a field is invalid (key request.bodyInvalid, request.fieldInvalid), or the request is "
              "not UTF-8 or nested too deep",
         401: "No token, or a bad, expired or unverifiable one; the key names the cause (auth.*)",
@@ -55,8 +30,31 @@ ERRORS = FaceErrors(
         422: "This Idempotency-Key was used with another body",
         431: "The request headers are larger than 16 KiB",
         500: "Internal error",
-    },
-)
+    }
+
+    @classmethod
+    def invalid_input(cls, problems: list[FieldProblem]) -> UaiError:
+        first = problems[0] if problems else FieldProblem("", "invalid", "")
+        if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
+            return cls(400, messages.BODY_INVALID.render(first.problem))
+        return cls(400, messages.FIELD_INVALID.render(first.field, first.problem))
+
+    @classmethod
+    def route_not_found(cls, path: str) -> UaiError:
+        return cls(404, messages.ROUTE_NOT_FOUND.render(path))
+
+    @classmethod
+    def internal(cls) -> UaiError:
+        return cls(500, messages.INTERNAL_ERROR.render())
+
+    @classmethod
+    def idempotency_body(cls, refusal: IdempotencyRefused) -> dict[str, str]:
+        if isinstance(refusal, IdempotencyKeyReused):
+            return messages.IDEMPOTENCY_KEY_REUSED.render(refusal)
+        if isinstance(refusal, IdempotencyInProgress):
+            return messages.IDEMPOTENCY_IN_PROGRESS.render(refusal)
+        return messages.IDEMPOTENCY_KEY_INVALID.render()
+
 
 # The documented answers of the asynchronous routes (route decorators' `responses=`).
 ACCEPTED: dict[int, Any] = {202: {
@@ -69,16 +67,11 @@ POLLED: dict[int, Any] = {**OUTCOME, 202: {**ACCEPTED[202], "description": "Stil
 
 
 def resolver() -> APIGatewayHttpResolver:
-    return face_resolver(ERRORS)
+    return face_resolver(UaiError)
 
 
 def authenticate_device(app: APIGatewayHttpResolver) -> DeviceToken:
     return verify_device_token(app.current_event.headers.get("authorization"))
-
-
-def idempotent_request(app: APIGatewayHttpResolver) -> IdempotentRequest | None:
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
-    return None if key is None else IdempotentRequest(key, app.lambda_context)
 
 
 def authenticate_admin(app: APIGatewayHttpResolver) -> None:

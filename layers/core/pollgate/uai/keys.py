@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pollgate import clock
+from pollgate.errors import Conflict, Invalid, NotFound
 from pollgate.settings import get_settings
 from pollgate.store import Item, Table
 from pollgate.uai import items
-from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD, UaiError
+from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD
 from pollgate.uai.models import KeyView
 
 if TYPE_CHECKING:
@@ -72,11 +73,11 @@ def parse_public_key(der_b64: str) -> tuple[str, str]:
         der = base64.b64decode(der_b64.strip(), validate=True)
         key = load_der_public_key(der)
     except (binascii.Error, ValueError) as error:
-        raise UaiError(400, KEY_INVALID, type(error).__name__) from None
+        raise Invalid(KEY_INVALID.render(type(error).__name__)) from None
     if not isinstance(key, RSAPublicKey):
-        raise UaiError(400, KEY_INVALID, "not an RSA key")
+        raise Invalid(KEY_INVALID.render("not an RSA key"))
     if key.key_size < MIN_RSA_BITS:
-        raise UaiError(400, KEY_INVALID, f"{key.key_size} bits")
+        raise Invalid(KEY_INVALID.render(f"{key.key_size} bits"))
     key_id = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")[:22]
     return key_id, base64.b64encode(der).decode()
 
@@ -98,7 +99,7 @@ class KeyStore:
         now = clock.epoch()
         existing = {key.key_id: key for key in self.all(consistent=True)}
         if key_id in existing and existing[key_id].state(now) == "revoked":
-            raise UaiError(409, KEY_REVOKED_REUPLOAD, key_id)
+            raise Conflict(KEY_REVOKED_REUPLOAD.render(key_id))
         if key_id not in existing or existing[key_id].not_after is not None:
             self.table.put(items.public_key(key_id), {"keyId": key_id, "publicKey": canonical,
                                                       "uploadedAt": clock.iso(now), "revoked": False})
@@ -117,7 +118,7 @@ class KeyStore:
     def revoke(self, key_id: str) -> None:
         if not self.table.update_if(items.public_key(key_id), "SET revoked = :yes, revokedAt = :now",
                                     condition="attribute_exists(pk)", values={":yes": True, ":now": clock.iso()}):
-            raise UaiError(404, KEY_NOT_FOUND, key_id)
+            raise NotFound(KEY_NOT_FOUND.render(key_id))
         _cache.invalidate()
 
     def get(self, key_id: str) -> PublicKey | None:

@@ -64,12 +64,3 @@ IDEMPOTENCY_IN_PROGRESS = MessageKey(
 
 ROUTE_NOT_FOUND = MessageKey("request.notFound", "No such resource: {0}.")
 INTERNAL_ERROR = MessageKey("server.error", "The request could not be processed; try again.")
-
-
-class UaiError(Exception):
-    """An answer of the face other than success, in its own body shape."""
-
-    def __init__(self, status: int, message: MessageKey, *arguments: object) -> None:
-        super().__init__(message.key)
-        self.status = status
-        self.body = message.render(*arguments)

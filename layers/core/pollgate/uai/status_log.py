@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pollgate import clock, observability
+from pollgate.errors import Expired, Invalid, NotFound
 from pollgate.idempotency import IdempotentRequest, run_once
 from pollgate.operations import OperationStore, Workflow, submit_operation
 from pollgate.store import Key, Put, Table, TransactionCancelled
 from pollgate.uai import items, messages
 from pollgate.uai.auth import DeviceToken
 from pollgate.uai.keys import KeyStore
-from pollgate.uai.messages import UaiError
 from pollgate.uai.models import StatusLogRequest
 
 KIND = "uai.statusLog"
@@ -62,12 +62,12 @@ class Poll:
 
 def poll_status_log(polling_id: str | None, store: OperationStore | None = None) -> Poll:
     if not polling_id:
-        raise UaiError(400, messages.POLLING_ID_MISSING)
+        raise Invalid(messages.POLLING_ID_MISSING.render())
     operation = (store or OperationStore()).get(polling_id) if _looks_like_id(polling_id) else None
     if operation is None or operation.kind != KIND:
-        raise UaiError(404, messages.POLLING_NOT_FOUND, polling_id)
+        raise NotFound(messages.POLLING_NOT_FOUND.render(polling_id))
     if clock.epoch() >= operation.available_until:
-        raise UaiError(410, messages.POLLING_EXPIRED, polling_id)
+        raise Expired(messages.POLLING_EXPIRED.render(polling_id))
     return Poll(polling_id, operation.result if operation.finished else None)
 
 
