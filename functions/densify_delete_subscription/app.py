@@ -13,19 +13,19 @@ logger = Logger()
 app = http.resolver()
 
 
-def _delete(platform: str | None, ref: str) -> Response[Any]:
+def _delete(platform: str | None, ref: str) -> Response[None]:
     caller = http.authenticate(app)
     delete_subscriptions(http.platform_of(platform), [ref], caller)
     return Response(status_code=204)
 
 
 @app.delete("/subscriptions/<subscriptionRef>", responses=http.DELETED)
-def delete_cloud(subscriptionRef: str) -> Response[Any]:
+def delete_cloud(subscriptionRef: str) -> Response[None]:
     return _delete(None, subscriptionRef)
 
 
 @app.delete("/subscriptions/<platformType>/<subscriptionRef>", responses=http.DELETED)
-def delete(platformType: str, subscriptionRef: str) -> Response[Any]:
+def delete(platformType: str, subscriptionRef: str) -> Response[None]:
     return _delete(platformType, subscriptionRef)
 
 

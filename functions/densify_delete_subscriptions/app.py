@@ -16,7 +16,7 @@ logger = Logger()
 app = http.resolver()
 
 
-def _delete(platform: str | None, refs: SubscriptionRefs) -> Response[Any]:
+def _delete(platform: str | None, refs: SubscriptionRefs) -> Response[None]:
     http.require_json(app)
     caller = http.authenticate(app)
     delete_subscriptions(http.platform_of(platform), refs.refs(), caller)
@@ -24,12 +24,12 @@ def _delete(platform: str | None, refs: SubscriptionRefs) -> Response[Any]:
 
 
 @app.delete("/subscriptions", responses=http.DELETED)
-def delete_cloud(refs: Annotated[SubscriptionRefs, Body()]) -> Response[Any]:
+def delete_cloud(refs: Annotated[SubscriptionRefs, Body()]) -> Response[None]:
     return _delete(None, refs)
 
 
 @app.delete("/subscriptions/<platformType>", responses=http.DELETED)
-def delete(platformType: str, refs: Annotated[SubscriptionRefs, Body()]) -> Response[Any]:
+def delete(platformType: str, refs: Annotated[SubscriptionRefs, Body()]) -> Response[None]:
     return _delete(platformType, refs)
 
 

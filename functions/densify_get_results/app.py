@@ -3,31 +3,29 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
 from pollgate.densify import http
+from pollgate.densify.models import ResultsDocument
 from pollgate.densify.results import on_demand_results, parse_divider, parse_limit
 
 logger = Logger()
 app = http.resolver()
 
 
-def _results(platform: str | None, ref: str) -> Response[Any]:
+def _results(platform: str | None, ref: str) -> ResultsDocument:
     caller = http.authenticate(app)
     divider, limit = parse_divider(http.query(app, "divider")), parse_limit(http.query(app, "limit"))
-    return json_response(200, on_demand_results(http.platform_of(platform), ref, caller, divider=divider,
-                                                limit=limit))
+    return on_demand_results(http.platform_of(platform), ref, caller, divider=divider, limit=limit)
 
 
-@app.get("/subscriptions/<subscriptionRef>")
-def results_cloud(subscriptionRef: str) -> Response[Any]:
+@app.get("/subscriptions/<subscriptionRef>", responses=http.ANSWER)
+def results_cloud(subscriptionRef: str) -> ResultsDocument:
     return _results(None, subscriptionRef)
 
 
-@app.get("/subscriptions/<platformType>/<subscriptionRef>")
-def results(platformType: str, subscriptionRef: str) -> Response[Any]:
+@app.get("/subscriptions/<platformType>/<subscriptionRef>", responses=http.ANSWER)
+def results(platformType: str, subscriptionRef: str) -> ResultsDocument:
     return _results(platformType, subscriptionRef)
 
 

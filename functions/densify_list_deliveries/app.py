@@ -4,31 +4,29 @@ newest first (ours, not the vendor's)."""
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
 from pollgate.densify import http
-from pollgate.densify.push import list_deliveries
+from pollgate.densify.push import DeliveryList, list_deliveries
 from pollgate.densify.results import parse_attempt_limit
 
 logger = Logger()
 app = http.resolver()
 
 
-def _list(platform: str | None, ref: str) -> Response[Any]:
+def _list(platform: str | None, ref: str) -> DeliveryList:
     caller = http.authenticate(app)
     limit = parse_attempt_limit(http.query(app, "limit"))
-    return json_response(200, {"attempts": list_deliveries(http.platform_of(platform), ref, caller, limit=limit)})
+    return list_deliveries(http.platform_of(platform), ref, caller, limit=limit)
 
 
-@app.get("/subscriptions/<subscriptionRef>/deliveries")
-def deliveries_cloud(subscriptionRef: str) -> Response[Any]:
+@app.get("/subscriptions/<subscriptionRef>/deliveries", responses=http.ANSWER)
+def deliveries_cloud(subscriptionRef: str) -> DeliveryList:
     return _list(None, subscriptionRef)
 
 
-@app.get("/subscriptions/<platformType>/<subscriptionRef>/deliveries")
-def deliveries(platformType: str, subscriptionRef: str) -> Response[Any]:
+@app.get("/subscriptions/<platformType>/<subscriptionRef>/deliveries", responses=http.ANSWER)
+def deliveries(platformType: str, subscriptionRef: str) -> DeliveryList:
     return _list(platformType, subscriptionRef)
 
 

@@ -4,30 +4,29 @@ delivery's document again, as a new delivery (ours, not the vendor's)."""
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
 from pollgate.densify import http
+from pollgate.densify.models import ResentDelivery
 from pollgate.densify.push import resend
 
 logger = Logger()
 app = http.resolver()
 
 
-def _resend(platform: str | None, ref: str, delivery_id: str) -> Response[Any]:
+def _resend(platform: str | None, ref: str, delivery_id: str) -> ResentDelivery:
     caller = http.authenticate(app)
     new_id = resend(http.platform_of(platform), ref, delivery_id, caller)
-    return json_response(200, {"deliveryId": new_id, "resentFrom": delivery_id, "status": 200})
+    return ResentDelivery(deliveryId=new_id, resentFrom=delivery_id)
 
 
-@app.post("/subscriptions/<subscriptionRef>/deliveries/<deliveryId>/resend")
-def resend_cloud(subscriptionRef: str, deliveryId: str) -> Response[Any]:
+@app.post("/subscriptions/<subscriptionRef>/deliveries/<deliveryId>/resend", responses=http.ANSWER)
+def resend_cloud(subscriptionRef: str, deliveryId: str) -> ResentDelivery:
     return _resend(None, subscriptionRef, deliveryId)
 
 
-@app.post("/subscriptions/<platformType>/<subscriptionRef>/deliveries/<deliveryId>/resend")
-def resend_platform(platformType: str, subscriptionRef: str, deliveryId: str) -> Response[Any]:
+@app.post("/subscriptions/<platformType>/<subscriptionRef>/deliveries/<deliveryId>/resend", responses=http.ANSWER)
+def resend_platform(platformType: str, subscriptionRef: str, deliveryId: str) -> ResentDelivery:
     return _resend(platformType, subscriptionRef, deliveryId)
 
 

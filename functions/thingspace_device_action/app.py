@@ -3,13 +3,13 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import documented_answer, documented_body, idempotent_request, json_response
+from pollgate.api import documented_body, idempotent_request
 from pollgate.observability import metrics
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import submit_device_action
+from pollgate.thingspace.http import ThingSpaceError
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest, RequestId
 
 logger = Logger()
@@ -17,12 +17,12 @@ app = http.resolver()
 
 
 @app.post("/api/m2m/v1/devices/actions/<action>", openapi_extensions=documented_body(DeviceActionRequest),
-          responses=documented_answer(RequestId, "Accepted: poll its status, or wait for the CarrierService callback"))
-def post_action(action: DeviceAction) -> Response[Any]:
+          responses=ThingSpaceError.responses(
+              description="Accepted: poll its status, or wait for the CarrierService callback"))
+def post_action(action: DeviceAction) -> RequestId:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceActionRequest)
-    request_id = submit_device_action(action, request, session, idempotent_request(app))
-    return json_response(200, {"requestId": request_id})
+    return RequestId(requestId=submit_device_action(action, request, session, idempotent_request(app)))
 
 
 @metrics.log_metrics(raise_on_empty_metrics=False)

@@ -7,10 +7,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import documented_body, json_response
+from pollgate.api import JSON, documented_body
 from pollgate.thingspace import http
 from pollgate.thingspace.auth import issue_token
-from pollgate.thingspace.models import TokenRequest
+from pollgate.thingspace.models import AccessToken, TokenRequest
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -18,13 +18,13 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/ts/v1/oauth2/token", openapi_extensions=documented_body(TokenRequest, FORM))
-def post_token() -> Response[Any]:
+@app.post("/api/ts/v1/oauth2/token", openapi_extensions=documented_body(TokenRequest, FORM), responses=http.ANSWER)
+def post_token() -> Response[AccessToken]:
     form = parse_qs(app.current_event.decoded_body or "")
     # The vendor's form body; some clients put it in the query string instead.
     grant_type = next(iter(form.get("grant_type", [])), None) or app.current_event.get_query_string_value("grant_type")
     token = issue_token(app.current_event.headers.get("authorization"), grant_type)
-    return json_response(200, token.body(), {"Cache-Control": "no-store"})
+    return Response(status_code=200, content_type=JSON, body=token.body(), headers={"Cache-Control": "no-store"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

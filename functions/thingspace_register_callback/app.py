@@ -3,23 +3,23 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import documented_body, json_response
+from pollgate.api import documented_body
 from pollgate.thingspace import http
 from pollgate.thingspace.callbacks import register_callback
-from pollgate.thingspace.models import CallbackRegistration
+from pollgate.thingspace.models import CallbackRegistered, CallbackRegistration
 
 logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/callbacks/<accountname>", openapi_extensions=documented_body(CallbackRegistration))
-def post_callback(accountname: str) -> Response[Any]:
+@app.post("/api/m2m/v1/callbacks/<accountname>", openapi_extensions=documented_body(CallbackRegistration),
+          responses=http.ANSWER)
+def post_callback(accountname: str) -> CallbackRegistered:
     session = http.authenticate_m2m(app)
     registration = http.parse_body(app, CallbackRegistration)
-    return json_response(200, register_callback(accountname, registration, session))
+    return register_callback(accountname, registration, session)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -3,21 +3,20 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pollgate.api import json_response
 from pollgate.uai import http
 from pollgate.uai.keys import list_key_views
+from pollgate.uai.models import KeyList
 
 logger = Logger()
 app = http.resolver()
 
 
-@app.get("/flexnet/operations/api/updates/update-authorization-key")
-def get_keys() -> Response[Any]:
+@app.get("/flexnet/operations/api/updates/update-authorization-key", responses=http.ANSWER)
+def get_keys() -> KeyList:
     http.authenticate_admin(app)
-    return json_response(200, {"keys": [view.model_dump() for view in list_key_views()]})
+    return KeyList(keys=list_key_views())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.api import idempotent_request
 from pollgate.observability import metrics
 from pollgate.uai import http
-from pollgate.uai.models import StatusLogRequest
+from pollgate.uai.models import PollingUrl, StatusLogRequest
 from pollgate.uai.status_log import status_log_url, submit_status_log
 
 logger = Logger()
@@ -19,7 +19,7 @@ app = http.resolver()
 
 
 @app.post("/uai/2.0/updates/statusLog", responses=http.ACCEPTED)
-def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[Any]:
+def post_status_log(report: Annotated[StatusLogRequest, Body()]) -> Response[PollingUrl]:
     token = http.authenticate_device(app)
     polling_id = submit_status_log(report, token, idempotent_request(app))
     return http.accepted(status_log_url(polling_id))

@@ -6,7 +6,6 @@ functions get a resolver from `face_resolver(ThatClass)` and stay a few lines.
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel
 
 from pollgate.errors import Conflict, DomainError, Expired, Invalid, NotFound, ServiceFault, Unauthenticated
@@ -110,6 +110,12 @@ class FaceError(Exception):
         raise NotImplementedError
 
     @classmethod
+    def invalid_request(cls, event: APIGatewayProxyEventV2, problems: list[FieldProblem]) -> Self:
+        """What the face answers a request that failed validation; a face whose answer depends on the request
+        (Densify: a body not declared JSON is 415 first) overrides this."""
+        return cls.invalid_input(problems)
+
+    @classmethod
     def route_not_found(cls, path: str) -> Self:
         raise NotImplementedError
 
@@ -148,16 +154,17 @@ class FaceError(Exception):
         raise NotImplementedError(f"{cls.__name__} has no idempotent routes")
 
     @classmethod
-    def documented(cls, responses: Mapping[int, Any] | None, success_status: int,
-                   success_description: str) -> dict[int, Any]:
-        """A route's OpenAPI responses: the face's errors, then the route's own (which win); without a 2xx of
-        its own, the route's default success, described by its return annotation."""
+    def responses(cls, answers: Mapping[int, Any] | None = None, *, status: int = 200,
+                  description: str = "Successful Response") -> dict[int, Any]:
+        """A route's `responses=` for its OpenAPI document: the face's errors in the face's shape, then the route's
+        own `answers` (which win); without a 2xx among them, `status` with `description`. A success that names no
+        content is described by the route's return annotation (Powertools fills it in)."""
         errors = {} if cls.documented_body is None else {
-            status: {"description": description, "content": {JSON: {"model": cls.documented_body}}}
-            for status, description in cls.documented_statuses.items()}
-        own = dict(responses or {})
-        if not any(200 <= status < 300 for status in own):
-            own[success_status] = {"description": success_description}
+            code: {"description": meaning, "content": {JSON: {"model": cls.documented_body}}}
+            for code, meaning in cls.documented_statuses.items()}
+        own = dict(answers or {})
+        if not any(200 <= code < 300 for code in own):
+            own[status] = {"description": description}
         return {**errors, **own}
 
 
@@ -266,17 +273,12 @@ class FaceResolver(APIGatewayHttpResolver):
     """A Powertools HTTP API resolver that refuses oversized, non-UTF-8 or too-deep requests in the face's shape."""
 
     def __init__(self, errors: type[FaceError]) -> None:
-        super().__init__(enable_validation=True)
+        # Validation on: request bodies and parameters, and every answer against the route's return annotation (a
+        # pydantic model, or Response[Model]), which also documents it (see face_resolver for an answer that does
+        # not match). Bodies are written by json.dumps, as json_response writes the errors: every answer of a face
+        # reads alike.
+        super().__init__(enable_validation=True, serializer=json.dumps)
         self.face_error = errors
-
-    def route(self, *args: Any, **kwargs: Any) -> Any:
-        """Every route documents the face's errors in the face's own shape (get/post/... all come here)."""
-        call = _ROUTE_SIGNATURE.bind(self, *args, **kwargs)
-        call.apply_defaults()
-        arguments = call.arguments
-        arguments["responses"] = self.face_error.documented(
-            arguments["responses"], arguments["status_code"], arguments["response_description"])
-        return super().route(*call.args[1:], **call.kwargs)
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
         problem = request_problem(event)
@@ -288,7 +290,6 @@ class FaceResolver(APIGatewayHttpResolver):
                 "body": json.dumps(error.body), "isBase64Encoded": False, "cookies": []}
 
 
-_ROUTE_SIGNATURE = inspect.signature(APIGatewayHttpResolver.route)
 # Where documented_body() leaves the schemas of a body's models for the document generator to put in components.
 BODY_SCHEMAS = "x-pollgate-schemas"
 
@@ -303,9 +304,11 @@ def documented_body(model: type[BaseModel], media_type: str = JSON) -> dict[str,
             BODY_SCHEMAS: {model.__name__: schema, **nested}}
 
 
-def documented_answer(model: Any, description: str, status: int = 200) -> dict[int, Any]:
-    """`responses=` for a route whose answer is `model` (a pydantic model): for the OpenAPI document only."""
-    return {status: {"description": description, "content": {JSON: {"model": model}}}}
+def _answer_invalid(error: RequestValidationError) -> bool:
+    """Powertools reports an answer that does not match the route's model as a RequestValidationError located at
+    "response" (its response_validation_error_http_code would document, on every route, a body no face sends).
+    That is our fault, never the client's."""
+    return any(tuple(problem.get("loc", ()))[:1] == ("response",) for problem in error.errors())
 
 
 def idempotent_request(app: APIGatewayHttpResolver) -> IdempotentRequest | None:
@@ -332,7 +335,11 @@ def face_resolver(errors: type[FaceError]) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
-        return errors.invalid_input(field_problems(error.errors())).response()
+        if _answer_invalid(error):
+            logger.error("an answer does not match its model", extra={"problems": [
+                (".".join(map(str, problem.get("loc", ()))), problem.get("type")) for problem in error.errors()]})
+            return errors.internal().response()
+        return errors.invalid_request(app.current_event, field_problems(error.errors())).response()
 
     # Powertools refuses a Body() route's body sent as neither JSON nor a form (text/plain, application/xml):
     # the client's mistake, not a 500.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-
-from pollgate.api import FaceError, FieldProblem, face_resolver, field_problems
+from pollgate.api import FaceError, FieldProblem, face_resolver
 from pollgate.densify.auth import Caller, verify_token
 from pollgate.densify.models import PLATFORMS, ErrorBody
 from pollgate.errors import Conflict, DomainError
@@ -50,6 +48,13 @@ class DensifyError(FaceError):
         return cls.saying(400, f"Invalid request: {where}{first.problem}.")
 
     @classmethod
+    def invalid_request(cls, event: APIGatewayProxyEventV2, problems: list[FieldProblem]) -> DensifyError:
+        # A body sent as something other than JSON is a 415 before it is anything else.
+        if event.http_method in {"POST", "PUT", "DELETE"} and event.body and not _declares_json(event):
+            return cls.unsupported_media_type()
+        return cls.invalid_input(problems)
+
+    @classmethod
     def route_not_found(cls, path: str) -> DensifyError:
         return cls.saying(404, f"No such resource: {path}.")
 
@@ -66,33 +71,24 @@ class DensifyError(FaceError):
         return cls.saying(415, UNSUPPORTED_MEDIA_TYPE)
 
 
-# The documented answer of the deletes (route decorators' `responses=`): no body at all.
-DELETED: dict[int, Any] = {204: {"description": "Deleted", "content": {}}}
+# The routes' `responses=`: the face's errors and each route's success (its model is the return annotation's).
+ANSWER = DensifyError.responses()
+DELETED = DensifyError.responses({204: {"description": "Deleted", "content": {}}})  # no body at all
 
 
 def resolver() -> APIGatewayHttpResolver:
-    app = face_resolver(DensifyError)
-
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _invalid_request(failure: RequestValidationError) -> Response[Any]:
-        # A body sent as something other than JSON is a 415 before it is anything else.
-        if app.current_event.http_method in {"POST", "PUT", "DELETE"} and app.current_event.body \
-                and not _declares_json(app):
-            return DensifyError.unsupported_media_type().response()
-        return DensifyError.invalid_input(field_problems(failure.errors())).response()
-
-    return app
+    return face_resolver(DensifyError)
 
 
-def _declares_json(app: APIGatewayHttpResolver) -> bool:
-    media_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+def _declares_json(event: APIGatewayProxyEventV2) -> bool:
+    media_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     # No Content-Type at all is read as JSON (as API Gateway's own tooling does); any other type is refused.
     return media_type in {"", "application/json"} or media_type.endswith("+json")
 
 
 def require_json(app: APIGatewayHttpResolver) -> None:
     """A body that parsed but was not declared as JSON is refused all the same (415)."""
-    if not _declares_json(app):
+    if not _declares_json(app.current_event):
         raise DensifyError.unsupported_media_type()
 
 

@@ -1,4 +1,4 @@
-"""Request bodies of the Densify face (API.md section 2), with every field validated.
+"""Request and answer bodies of the Densify face (API.md section 2), with every field validated.
 
 Unknown fields are ignored rather than refused: clients commonly GET a subscription and PUT it back, with the
 server's own fields (subscriptionRef, lastTriggered, webHookStatus) still in it.
@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator, model_validator
+
+from pollgate.models import left_out_when_none
 
 PlatformType = Literal["cloud", "containers"]
 PLATFORMS: tuple[PlatformType, ...] = ("cloud", "containers")
@@ -155,3 +157,78 @@ class ErrorBody(BaseModel):
 
     message: str
     status: int = Field(description="The HTTP status code again.")
+
+
+# ------------------------------------------------------------------------------------------------ answers
+
+class ApiToken(BaseModel):
+    apiToken: str = Field(description="HS256 token, valid 60 minutes: send it as Authorization: Bearer <token>")
+    expires: int = Field(description="When the token expires, in epoch milliseconds")
+    status: int = 200
+
+
+class CreatedSubscription(BaseModel):
+    subscriptionRef: str
+    subscriptionName: str
+    signingSecret: str = Field(description="ours: the Standard Webhooks secret receivers verify pushes with")
+
+
+class WebhookView(BaseModel):
+    """A subscription's webhook as listed: never its credential (authValue)."""
+
+    uri: str
+    authType: Literal["basic", "bearer"] | None = left_out_when_none()
+    signingSecret: str | None = left_out_when_none(
+        description="ours: shown only to whoever may change the subscription")
+    active: Literal["true", "false"] = Field(description='"false" once the receiver answered 410')
+
+
+class SubscriptionView(BaseModel):
+    """A subscription as listed and as a replace answers it: its definition, owner resolved, and its status."""
+
+    subscriptionRef: str
+    subscriptionName: str
+    description: str
+    owner: str = Field(description='"" = global')
+    outputType: Literal["application/json"]
+    active: Literal["true", "false"]
+    webhook: WebhookView | None = left_out_when_none()
+    propertyReferences: list[PropertyReference]
+    tagReferences: list[TagReference]
+    suppressionReferences: list[SuppressionReference]
+    returnStructure: ReturnStructure | None = left_out_when_none()
+    schedule: Schedule | None = left_out_when_none()
+    lastTriggered: str
+    webHookStatus: str
+
+
+class SubscriptionHeader(BaseModel):
+    """The `subscription` block of a results document (dates as Java's Date.toString() prints them)."""
+
+    name: str
+    description: str
+    created: str
+    createdBy: str
+    updated: str
+    updatedBy: str
+    lastRefreshed: str
+    owner: str
+
+
+class ResultsDocument(BaseModel):
+    subscription: SubscriptionHeader
+    count: int
+    results: list[dict[str, str | int | float | bool | None]] = Field(
+        description="One object per matching system, keyed as returnStructure says (property and tag IDs or aliases; "
+                    '"divider" between them when asked for)')
+
+
+class SubscriptionStatus(BaseModel):
+    lastTriggered: str
+    webHookStatus: str
+
+
+class ResentDelivery(BaseModel):
+    deliveryId: str
+    resentFrom: str
+    status: int = 200

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field
 
 from pollgate import clock
 from pollgate.densify import items, schedule
@@ -34,6 +35,7 @@ from pollgate.densify.results import (
 )
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
 from pollgate.errors import Invalid, NotFound
+from pollgate.webhooks.models import AttemptRecord
 
 logger = Logger(child=True)
 
@@ -206,12 +208,18 @@ def record_outcome(outcome: Outcome, store: SubscriptionStore | None = None) -> 
 
 # ---------------------------------------------------------------------------------------------- deliveries
 
+class DeliveryList(BaseModel):
+    """A subscription's push attempts, as the webhook engine recorded them (ours, not the vendor's)."""
+
+    attempts: list[AttemptRecord] = Field(description="Every recorded push attempt, newest first")
+
+
 def list_deliveries(platform: str, ref: str, caller: Caller, *, limit: int = 100,
-                    store: SubscriptionStore | None = None) -> list[dict[str, Any]]:
+                    store: SubscriptionStore | None = None) -> DeliveryList:
     from pollgate.webhooks import list_attempts
 
     subscription = visible(ref, platform, caller, store)
-    return [record.model_dump(mode="json") for record in list_attempts(OWNER_KIND, subscription.ref, TENANT, limit)]
+    return DeliveryList(attempts=list_attempts(OWNER_KIND, subscription.ref, TENANT, limit))
 
 
 def resend(platform: str, ref: str, delivery_id: str, caller: Caller,

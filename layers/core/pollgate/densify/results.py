@@ -14,6 +14,7 @@ from typing import Any
 from pollgate import clock
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
+from pollgate.densify.models import ResultsDocument, SubscriptionStatus
 from pollgate.densify.records import Catalogue, RecordStore, selected, shape
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
 from pollgate.errors import Invalid
@@ -110,7 +111,8 @@ def parse_divider(text: str | None) -> bool:
 
 
 def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool, limit: int,
-                      store: SubscriptionStore | None = None, records: RecordStore | None = None) -> dict[str, Any]:
+                      store: SubscriptionStore | None = None,
+                      records: RecordStore | None = None) -> ResultsDocument:
     """The current results whatever `active`, `webhook` and `schedule` say; stamps lastTriggered either way."""
     store = store or SubscriptionStore()
     subscription = visible(ref, platform, caller, store)
@@ -122,9 +124,9 @@ def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool,
         raise Invalid(over_limit_message(len(matched), limit))
     document = results_document(subscription, record_set, matched, divider=divider)
     store.record_trigger(subscription.ref, last_triggered=on_demand_success(now))
-    return document
+    return ResultsDocument.model_validate(document)
 
 
-def status(platform: str, ref: str, caller: Caller, store: SubscriptionStore | None = None) -> dict[str, str]:
+def status(platform: str, ref: str, caller: Caller, store: SubscriptionStore | None = None) -> SubscriptionStatus:
     subscription = visible(ref, platform, caller, store)
-    return {"lastTriggered": subscription.last_triggered, "webHookStatus": subscription.webhook_status}
+    return SubscriptionStatus(lastTriggered=subscription.last_triggered, webHookStatus=subscription.webhook_status)

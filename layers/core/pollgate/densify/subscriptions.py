@@ -21,7 +21,7 @@ from pollgate.densify import items, schedule
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
 from pollgate.densify.errors import subscription_not_found
-from pollgate.densify.models import SubscriptionBody
+from pollgate.densify.models import SubscriptionBody, SubscriptionView
 from pollgate.densify.records import Catalogue, RecordStore, unknown_fields
 from pollgate.errors import Conflict, Invalid
 from pollgate.store import Delete, Item, Key, Put, Table, TransactionCancelled, Update, Write, due_partition
@@ -79,7 +79,7 @@ class Subscription:
             webhook_status=item.get("webHookStatus", ""), webhook_disabled=bool(item.get("webhookDisabled", False)),
         )
 
-    def view(self, caller: Caller) -> dict[str, Any]:
+    def view(self, caller: Caller) -> SubscriptionView:
         """As the list shows it: the definition without the webhook credential; the signing secret (which
         receivers need to verify pushes) only to whoever may change the subscription."""
         body = {"subscriptionRef": self.ref, **self.definition}
@@ -92,7 +92,7 @@ class Subscription:
             body["webhook"] = webhook
         body["lastTriggered"] = self.last_triggered
         body["webHookStatus"] = self.webhook_status
-        return body
+        return SubscriptionView.model_validate(body)
 
     def header(self, last_refreshed: float | None) -> dict[str, Any]:
         """The `subscription` block of a results document."""

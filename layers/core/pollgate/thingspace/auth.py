@@ -18,7 +18,6 @@ import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from pollgate import clock
 from pollgate.credentials import bearer_token
@@ -27,6 +26,7 @@ from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.store import Item, Table
 from pollgate.thingspace import errors, items
 from pollgate.thingspace.hashing import derived_token, new_token, token_digest
+from pollgate.thingspace.models import AccessToken
 
 TOKEN_SECONDS = 3600
 SESSION_IDLE_SECONDS = 20 * 60
@@ -42,9 +42,8 @@ class IssuedToken:
     access_token: str
     expires_in: int
 
-    def body(self) -> dict[str, Any]:
-        return {"access_token": self.access_token, "token_type": "bearer", "expires_in": self.expires_in,
-                "scope": TOKEN_SCOPE}
+    def body(self) -> AccessToken:
+        return AccessToken(access_token=self.access_token, expires_in=self.expires_in, scope=TOKEN_SCOPE)
 
 
 @dataclass(frozen=True)

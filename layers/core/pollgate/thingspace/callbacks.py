@@ -24,7 +24,7 @@ from pollgate.store import Item, Table
 from pollgate.thingspace import errors, items
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
-from pollgate.thingspace.models import CallbackRegistration
+from pollgate.thingspace.models import CallbackDeleted, CallbackRegistered, CallbackRegistration, CallbackView
 from pollgate.webhooks import (
     THINGSPACE_SCHEDULE,
     DeliveryOutcome,
@@ -77,7 +77,7 @@ class CallbackStore:
 
 
 def register_callback(account: str, registration: CallbackRegistration, session: Session,
-                      store: CallbackStore | None = None) -> dict[str, str]:
+                      store: CallbackStore | None = None) -> CallbackRegistered:
     """Register (or replace) the account's listener for one service. The signing secret survives a replace."""
     require_account(session, account)
     store = store or CallbackStore()
@@ -85,26 +85,21 @@ def register_callback(account: str, registration: CallbackRegistration, session:
     secret = str(existing["signingSecret"]) if existing else new_signing_secret()
     store.put(account, registration.name, registration.url, registration.username, registration.password, secret)
     # signingSecret is ours: the vendor signs nothing; receivers verify our Standard Webhooks signature with it.
-    return {"accountName": account, "serviceName": registration.name, "signingSecret": secret}
+    return CallbackRegistered(accountName=account, serviceName=registration.name, signingSecret=secret)
 
 
-def list_callbacks(account: str, session: Session, store: CallbackStore | None = None) -> list[dict[str, str]]:
+def list_callbacks(account: str, session: Session, store: CallbackStore | None = None) -> list[CallbackView]:
     require_account(session, account)
-    listed = []
-    for item in (store or CallbackStore()).all(account):
-        view = {"accountName": account, "name": item["name"], "url": item["url"]}
-        if item.get("username"):
-            view["username"] = item["username"]
-        listed.append(view)
-    return listed
+    return [CallbackView(accountName=account, name=item["name"], url=item["url"], username=item.get("username") or None)
+            for item in (store or CallbackStore()).all(account)]
 
 
-def delete_callback(account: str, name: str, session: Session, store: CallbackStore | None = None) -> dict[str, str]:
+def delete_callback(account: str, name: str, session: Session, store: CallbackStore | None = None) -> CallbackDeleted:
     require_account(session, account)
     store = store or CallbackStore()
     if not store.delete(account, name):
         raise NotFound(errors.CALLBACK_NOT_FOUND.body(name[:64], account))
-    return {"accountName": account, "serviceName": name}
+    return CallbackDeleted(accountName=account, serviceName=name)
 
 
 def carrier_service_body(operation: Operation, result: DeviceResult) -> dict[str, Any]:

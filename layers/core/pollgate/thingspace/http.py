@@ -79,6 +79,10 @@ class ThingSpaceError(FaceError):
         return errors.IDEMPOTENCY_KEY_INVALID.body()
 
 
+# The routes' `responses=`: the face's errors and each route's success (its model is the return annotation's).
+ANSWER = ThingSpaceError.responses()
+
+
 def resolver() -> APIGatewayHttpResolver:
     return face_resolver(ThingSpaceError)
 

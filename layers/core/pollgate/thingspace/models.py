@@ -1,4 +1,4 @@
-"""Request and response bodies of the ThingSpace face (API.md section 3)."""
+"""Request and answer bodies of the ThingSpace face (API.md section 3)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pollgate.models import left_out_when_none
 
 MAX_DEVICES_PER_REQUEST = 100  # ours: the vendor caps bulk actions too; this keeps one workflow inside its deadline
 
@@ -137,3 +139,34 @@ class TokenRequest(BaseModel):
     """The token endpoint's form body (application/x-www-form-urlencoded), as the OpenAPI document shows it."""
 
     grant_type: Literal["client_credentials"]
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int = Field(description="Seconds the token has left (the same token is answered all hour)")
+    scope: str
+
+
+class SessionToken(BaseModel):
+    sessionToken: str
+
+
+class CallbackRegistered(BaseModel):
+    accountName: str
+    serviceName: CallbackServiceName
+    signingSecret: str = Field(description="ours: the Standard Webhooks secret the listener verifies callbacks with")
+
+
+class CallbackView(BaseModel):
+    """A registered listener as listed: never its password."""
+
+    accountName: str
+    name: CallbackServiceName
+    url: str
+    username: str | None = left_out_when_none()
+
+
+class CallbackDeleted(BaseModel):
+    accountName: str
+    serviceName: str

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from pollgate.api import FaceError, FieldProblem, documented_answer, face_resolver, json_response
+from pollgate.api import JSON, FaceError, FieldProblem, face_resolver
 from pollgate.idempotency import IdempotencyInProgress, IdempotencyKeyReused, IdempotencyRefused
 from pollgate.settings import get_settings
 from pollgate.uai import messages
@@ -56,14 +57,18 @@ class UaiError(FaceError):
         return messages.IDEMPOTENCY_KEY_INVALID.render()
 
 
-# The documented answers of the asynchronous routes (route decorators' `responses=`).
-ACCEPTED: dict[int, Any] = {202: {
-    "description": "Accepted: poll the url (also in Location) after Retry-After seconds",
-    "headers": {"Location": {"description": "The url to poll", "schema": {"type": "string"}},
-                "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}}},
-    "content": {"application/json": {"model": PollingUrl}}}}
-OUTCOME = documented_answer(Outcome, "Done: the outcome of the request")
-POLLED: dict[int, Any] = {**OUTCOME, 202: {**ACCEPTED[202], "description": "Still processing: poll the url again"}}
+# The routes' `responses=`: the face's errors and each route's success (its model is the return annotation's).
+_POLL_HEADERS = {"Location": {"description": "The url to poll", "schema": {"type": "string"}},
+                 "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}}}
+ACCEPTED = UaiError.responses({202: {
+    "description": "Accepted: poll the url (also in Location) after Retry-After seconds", "headers": _POLL_HEADERS}})
+OUTCOME = UaiError.responses(description="Done: the outcome of the request")
+ANSWER = UaiError.responses()
+POLLED = UaiError.responses({
+    200: {"description": "Done: the outcome of the request", "content": {JSON: {"model": Outcome}}},
+    202: {"description": "Still processing: poll the url again", "headers": _POLL_HEADERS,
+          "content": {JSON: {"model": PollingUrl}}},
+})
 
 
 def resolver() -> APIGatewayHttpResolver:
@@ -78,7 +83,17 @@ def authenticate_admin(app: APIGatewayHttpResolver) -> None:
     require_admin(app.current_event.headers.get("authorization"))
 
 
-def accepted(url: str, status: int = 202) -> Response[Any]:
+def accepted(url: str) -> Response[PollingUrl]:
     """202 with the polling URL in the body and in Location, and how long to wait before polling."""
-    retry_after = str(get_settings().retry_after_seconds)
-    return json_response(status, {"url": url}, {"Location": url, "Retry-After": retry_after})
+    return Response(status_code=202, content_type=JSON, body=PollingUrl(url=url), headers=_polling(url))
+
+
+def polled(url: str, outcome: Mapping[str, Any] | None) -> Response[Outcome | PollingUrl]:
+    """What a poll answers: 202 as `accepted` while the request is pending, 200 with its outcome once done."""
+    if outcome is None:
+        return Response(status_code=202, content_type=JSON, body=PollingUrl(url=url), headers=_polling(url))
+    return Response(status_code=200, content_type=JSON, body=Outcome.model_validate(outcome))
+
+
+def _polling(url: str) -> dict[str, str]:
+    return {"Location": url, "Retry-After": str(get_settings().retry_after_seconds)}

@@ -83,3 +83,7 @@ class KeyView(BaseModel):
     state: Literal["active", "retiring", "revoked"]
     uploadedAt: str
     notAfter: str | None = None
+
+
+class KeyList(BaseModel):
+    keys: list[KeyView]
