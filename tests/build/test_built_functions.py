@@ -105,7 +105,8 @@ def import_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         source = Path(str(importlib.import_module(package).__file__)).parent
         shutil.copytree(source, runtime / package, ignore=shutil.ignore_patterns("__pycache__"))
     functions = [
-        {"name": name, "code": str((BUILD / properties["CodeUri"]).resolve()), "handler": properties["Handler"],
+        {"name": name, "code": str((BUILD / properties["CodeUri"]).resolve()),
+         "handler": properties.get("Handler") or template["Globals"]["Function"]["Handler"],
          "layers": _layer_folders(BUILD, properties, template)}
         for name, properties in _functions(template).items()
     ]
