@@ -119,6 +119,12 @@ class BatchIncomplete(Exception):
     """DynamoDB still left part of a batch unprocessed after every retry (throttled): the caller may retry."""
 
 
+def connect() -> None:
+    """Make the DynamoDB client now: boto3 creates clients unsafely across threads, so code that fans out onto
+    threads (the webhook consumer) connects first."""
+    aws.dynamodb()
+
+
 class Table:
     """The few DynamoDB calls pollgate makes."""
 

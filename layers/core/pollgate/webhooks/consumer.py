@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pollgate import aws
+from pollgate import aws, store
 from pollgate.webhooks.engine import DeliveryMessage, handle_message
 
 # The template's BatchSize: one thread per record of the largest batch.
@@ -41,7 +41,7 @@ async def _handle_record_on_thread(record: SQSRecord) -> None:
 def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
     """Make the attempts an SQS batch carries; answer the ids of records to redeliver (ReportBatchItemFailures)."""
     # boto3 creates clients unsafely across threads: make them here, once, before the batch fans out.
-    aws.dynamodb()
+    store.connect()
     aws.client("sqs")
     # Report every failed record, even when all failed: the answer's shape stays the same and SQS retries each.
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
