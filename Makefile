@@ -10,7 +10,7 @@ SAM_PYTHON_VERSION ?= 3.13.0
 # No telemetry, no update checks: CI and developer machines reach only the package registries.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install lint validate unit integration e2e test run bench build build-check layer-wheels lock cost openapi clean
+.PHONY: install lint validate unit integration e2e test run bench build build-check layer-wheels lock sam-local cost openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,11 @@ build-check: install layer-wheels
 	sed 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
 	$(FROM_LAYER_WHEELS) $(WITH_SAM_PYTHON) $(BIN)/sam build --cached --cache-dir .aws-sam/cache-$(HOST_ARCH) --base-dir . \
 		--template .aws-sam/template-$(HOST_ARCH).yaml --build-dir $(CHECK_BUILD)
+
+# The built stack under SAM CLI's own emulator (needs a Docker daemon): every events/ file through `sam local
+# invoke` and one `sam local start-api` flow per face, against `pollgate run --services-only` (tools/sam_local.py).
+sam-local: build-check
+	$(BIN)/python tools/sam_local.py
 
 clean:
 	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache
