@@ -1,12 +1,12 @@
 """IAM enforced locally: the template's roles as SAM expands them, requests as AWS authorizes them, refusals as
-AWS writes them, and the usage record."""
+AWS writes them, the usage record, and the in-process guard that makes a handler's missing grant fail its test."""
 
 from __future__ import annotations
 
 import json
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,11 +15,14 @@ import pytest
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from moto import mock_aws
 from pollgate_local import ACCOUNT, REGION
-from pollgate_local.functions import function_arn
+from pollgate_local.functions import LocalFunction, function_arn
 from pollgate_local.iam import Authorizer, Denial, PolicyError, PolicySet, PolicyTemplate, UsageRecord, describe
 from pollgate_local.servers import BackgroundServer
 from pollgate_local.stack import ROOT, LocalStack
+
+from tests.helpers import iam_guard
 
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/pollgate-local-Table"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:pollgate-local-WebhookQueue"
@@ -516,3 +519,46 @@ def test_an_allowed_request_reaches_the_app_whole(served: tuple[str, _Recorder, 
                          aws_secret_access_key="secret")
     admin.delete_item(TableName="pollgate-local-Table", Key=KEY)
     assert len(recorder.seen) == 2 and denials == []
+
+
+# ------------------------------------------------------------------------------------------ the in-process guard
+
+@pytest.fixture
+def guarded(project: Path) -> Iterator[tuple[iam_guard.IamGuard, LocalFunction, Callable[[], bool]]]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName="guarded", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+        client.put_item(TableName="guarded", Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TABLE_NAME", "guarded")
+            fn = LocalFunction(logical_id="fn", name="fn", arn=function_arn("fn"), code_dir=project / "fn",
+                               handler="app.lambda_handler", timeout_seconds=30, memory_mb=128, environment={})
+            yield (iam_guard.IamGuard(project / "template.yaml"), fn,
+                   lambda: "Item" in client.get_item(TableName="guarded", Key={"pk": {"S": "a"}, "sk": {"S": "b"}}))
+
+
+def test_the_guard_refuses_a_handler_call_its_role_lacks_before_moto_sees_it(guarded: Any) -> None:
+    guard, fn, item_exists = guarded
+    with iam_guard.enforced(guard=guard), guard.expect_denied() as denied:
+        assert fn.invoke({}) == ["AccessDeniedException", "AccessDeniedException"]  # both sessions checked
+    assert item_exists()  # the test itself is the admin, and moto never got the refused deletes
+    assert [d.log_line() for d in denied] == [
+        f"IAM denied Fn: dynamodb:DeleteItem on arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/guarded"] * 2
+
+
+def test_a_denial_the_test_did_not_expect_fails_it(guarded: Any) -> None:
+    guard, fn, _ = guarded
+    with pytest.raises(pytest.fail.Exception, match="IAM denied Fn: dynamodb:DeleteItem"), \
+            iam_guard.enforced(guard=guard):
+        fn.invoke({})  # the handler swallowed the AccessDenied: the test still fails
+
+
+def test_outside_a_handler_and_with_the_guard_off_nothing_is_checked(guarded: Any) -> None:
+    _, fn, item_exists = guarded
+    with iam_guard.enforced(off=True):
+        assert fn.invoke({}) == [None, None]
+    assert not item_exists()
