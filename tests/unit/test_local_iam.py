@@ -26,6 +26,7 @@ from tests.helpers import iam_guard
 
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/pollgate-local-Table"
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:pollgate-local-WebhookQueue"
+FAILED_RUNS = f"arn:aws:sqs:{REGION}:{ACCOUNT}:pollgate-local-ScheduledRunFailureQueue"
 SQS_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/orders"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:admin-AbCdEf"
 MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:flow"
@@ -56,6 +57,8 @@ def test_a_function_has_the_statements_the_template_gives_it_resolved_to_local_n
     assert inline(policies, "WebhookRetryFunction") == {
         ("Allow", "dynamodb:UpdateItem", TABLE), ("Allow", "dynamodb:Query", TABLE),
         ("Allow", "dynamodb:Query", TABLE + "/index/due"), ("Allow", "sqs:SendMessage", QUEUE),
+        # SAM's own, for its EventInvokeConfig: Lambda sends a failed scheduled run there with the function's role.
+        ("Allow", "sqs:SendMessage", FAILED_RUNS),
     }
 
 
