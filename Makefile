@@ -10,7 +10,7 @@ SAM_PYTHON_VERSION ?= 3.13.0
 # No telemetry, no update checks: CI and developer machines reach only the package registries.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install lint validate unit integration e2e test run bench build build-check cost openapi clean
+.PHONY: install lint validate unit integration e2e test run bench build build-check layer-wheels lock sam-local cost openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,18 +58,57 @@ cost: install
 	$(BIN)/python -m bench.cost
 
 WITH_SAM_PYTHON := PYENV_VERSION=$(SAM_PYTHON_VERSION) PATH="$$(pyenv root 2>/dev/null)/shims:$$PATH"
-build: install
-	$(WITH_SAM_PYTHON) $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
+
+# The layer's dependencies are locked, with hashes, in layers/core/requirements.txt (what BuildMethod python3.13
+# installs): compiled from pyproject.toml's runtime dependencies by pip-tools, for Python 3.13, against PyPI
+# alone (no local index or find-links of this machine). Refresh it after changing those dependencies with
+# `make lock` (keeps every pin it can), or move everything to the newest versions the ranges allow with
+# `make lock UPGRADE=1`; review the diff, then `make test`.
+LOCK := layers/core/requirements.txt
+LOCK_VENV := build/lock-venv
+PIP_TOOLS_VERSION := 7.6.2
+lock:
+	$(WITH_SAM_PYTHON) python3.13 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet pip-tools==$(PIP_TOOLS_VERSION)
+	env -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+		$(LOCK_VENV)/bin/pip-compile --quiet \
+		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		--index-url https://pypi.org/simple $(if $(UPGRADE),--upgrade) \
+		--output-file $(LOCK) pyproject.toml
+
+# sam build installs the layer from these wheels alone (PIP_NO_INDEX), each checked against the lock's hashes as
+# it is downloaded here: this machine's (SAM's first pass downloads for the build host) and Lambda arm64's. SAM's
+# second pass fetches a compiled package for the function's platform by name and version only, with no hash,
+# so without this an arm64 build on an x86 machine would install pydantic-core or cryptography unchecked.
+LAYER_WHEELS := .aws-sam/layer-wheels
+LAMBDA_ARM64 := --only-binary=:all: --implementation cp --python-version 3.13 --abi cp313 \
+	--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --platform manylinux_2_34_aarch64
+$(LAYER_WHEELS)/.downloaded: $(LOCK)
+	rm -rf $(LAYER_WHEELS)
+	$(WITH_SAM_PYTHON) python3.13 -m pip download --quiet --require-hashes --no-deps -r $(LOCK) -d $(LAYER_WHEELS)
+	$(WITH_SAM_PYTHON) python3.13 -m pip download --quiet --require-hashes --no-deps $(LAMBDA_ARM64) -r $(LOCK) \
+		-d $(LAYER_WHEELS)
+	touch $@
+layer-wheels: $(LAYER_WHEELS)/.downloaded
+FROM_LAYER_WHEELS := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(LAYER_WHEELS)
+
+build: install layer-wheels
+	$(FROM_LAYER_WHEELS) $(WITH_SAM_PYTHON) $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
 
 # The same build for this machine's architecture (the template says arm64), so tests/build can import every
 # built function from the build output alone. Its own cache: SAM's cache is not keyed by architecture.
 HOST_ARCH := $(shell uname -m | sed 's/aarch64/arm64/')
 CHECK_BUILD := .aws-sam/build-$(HOST_ARCH)
-build-check: install
+build-check: install layer-wheels
 	mkdir -p .aws-sam
 	sed 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
-	$(WITH_SAM_PYTHON) $(BIN)/sam build --cached --cache-dir .aws-sam/cache-$(HOST_ARCH) --base-dir . \
+	$(FROM_LAYER_WHEELS) $(WITH_SAM_PYTHON) $(BIN)/sam build --cached --cache-dir .aws-sam/cache-$(HOST_ARCH) --base-dir . \
 		--template .aws-sam/template-$(HOST_ARCH).yaml --build-dir $(CHECK_BUILD)
+
+# The built stack under SAM CLI's own emulator (needs a Docker daemon): every events/ file through `sam local
+# invoke` and one `sam local start-api` flow per face, against `pollgate run --services-only` (tools/sam_local.py).
+sam-local: build-check
+	$(BIN)/python tools/sam_local.py
 
 clean:
 	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +36,11 @@ def _is_api_gateway_event(event: Any) -> bool:
     return isinstance(event, dict) and isinstance(event.get("requestContext"), dict) and (
         "http" in event["requestContext"] or "httpMethod" in event)
 
+
+# The function whose handler runs in this context (None outside handlers): who calls AWS, for the in-process IAM
+# check (tests/helpers/iam_guard.py). Set on the handler's own thread; work a handler hands to a pool carries it
+# only if submitted in a copy of the context.
+running_function: ContextVar[LocalFunction | None] = ContextVar("running_function", default=None)
 
 # How long an invocation waits for a free instance once max_instances are busy (Lambda would throttle).
 _INSTANCE_WAIT_SECONDS = 30.0
@@ -109,6 +115,7 @@ class LocalFunction:
         outcome: dict[str, Any] = {}
 
         def run() -> None:
+            running_function.set(self)  # this thread's own context: nothing to reset
             try:
                 outcome["result"] = handler(event, context)
             except Exception as error:  # every handler error becomes Lambda's error payload

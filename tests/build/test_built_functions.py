@@ -4,8 +4,10 @@
 .aws-sam/build-<arch>; the deployable `make build` is arm64, whose compiled wheels this machine may not load.
 Each function is imported by a fresh Python 3.13 in isolated mode whose path holds only what Lambda's holds:
 the function's own folder, its layers' `python/` folders, and the SDK the python3.13 runtime ships (boto3 and
-s3transfer, copied from the dev environment as a stand-in). No repository source, no dev venv: a dependency
-missing from the layer fails here, not in production.
+s3transfer, copied from the dev environment as a stand-in, after the layers as on Lambda's path). No repository
+source, no dev venv: a dependency missing from the layer fails here, not in production. The layer brings its
+own boto3 with its botocore (aws-xray-sdk needs botocore), so the SDK a function imports is the layer's, never a
+runtime boto3 over the layer's botocore.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from samcli.yamlhelper import yaml_parse
 ROOT = Path(__file__).resolve().parents[2]
 ARCH = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
 BUILD = ROOT / ".aws-sam" / f"build-{ARCH}"
-# What the Lambda python3.13 runtime provides beside the standard library (the layer brings botocore itself).
+# What the Lambda python3.13 runtime provides beside the standard library (the layer's own must shadow them).
 RUNTIME_PACKAGES = ("boto3", "s3transfer")
 # Importable here, never in a built function: proof the subprocess sees none of the development environment.
 DEV_ONLY_MODULES = ("pollgate_local", "moto", "pytest", "samcli")
@@ -69,8 +71,9 @@ for function in plan["functions"]:
     try:
         module = importlib.import_module(module_name)
         handler = getattr(module, attribute)
-        import pollgate
-        report["functions"][function["name"]] = {"callable": callable(handler), "pollgate": pollgate.__file__}
+        import boto3, botocore, pollgate
+        report["functions"][function["name"]] = {"callable": callable(handler), "pollgate": pollgate.__file__,
+                                                 "boto3": boto3.__file__, "botocore": botocore.__file__}
     except BaseException:
         report["functions"][function["name"]] = {"error": traceback.format_exc()}
 print(json.dumps(report))
@@ -137,3 +140,6 @@ def test_built_function_imports_from_its_folder_and_layers(name: str, import_rep
     assert "error" not in outcome, outcome.get("error")
     assert outcome["callable"]
     assert outcome["pollgate"].startswith(str(BUILD.resolve())), outcome["pollgate"]
+    # The layer's SDK, not the runtime's stand-in: boto3 and its botocore from the same build.
+    assert outcome["boto3"].startswith(str(BUILD.resolve())), outcome["boto3"]
+    assert outcome["botocore"].startswith(str(BUILD.resolve())), outcome["botocore"]

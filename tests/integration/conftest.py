@@ -13,9 +13,23 @@ from pollgate_local.functions import LocalFunction, function_arn
 
 from tests.aws_fixtures import create_table, http_event
 from tests.conftest import DeviceKey
+from tests.helpers import iam_guard
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "local-admin-token-for-tests-only"
+
+
+@pytest.fixture(autouse=True)
+def iam(request: pytest.FixtureRequest) -> Iterator[iam_guard.IamGuard | None]:
+    """Each handler calls AWS as its function's role (tests/helpers/iam_guard.py): a missing grant fails the test."""
+    with iam_guard.enforced(off=request.node.get_closest_marker("no_iam") is not None) as guard:
+        yield guard
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_report() -> Iterator[None]:
+    yield
+    iam_guard.write_report()
 
 
 @pytest.fixture

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import Mock
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.thingspace import actions, inventory
 from pollgate.thingspace.actions import apply_device, finish
 from pollgate.thingspace.device_results import DeviceResultStore
 
 from tests.aws_fixtures import http_event
+from tests.fault_injection import THROTTLED
 from tests.helpers.thingspace import ACCOUNT, ACTIONS, OTHER, World
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("workflows")]
@@ -168,6 +171,20 @@ def test_an_idempotency_key_answers_the_first_request_id_and_provisions_once(wor
     assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
     assert world.state_of(**ids) == ("active", 1)
 
+
+
+def test_a_request_that_fails_after_taking_its_key_is_503_and_its_retry_is_accepted(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Storing the request is throttled once its Idempotency-Key is claimed: the claim must be released, or the
+    # retry would be refused as "in progress".
+    ids = world.device(imei="6002")
+    keyed = {**world.headers, "idempotency-key": "activate-6002"}
+    throttled = ClientError({"Error": {"Code": THROTTLED, "Message": "injected"}}, "PutItem")
+    with monkeypatch.context() as patch:
+        patch.setattr(OperationStore, "create", Mock(side_effect=throttled))
+        failed = world.submit("activate", ids, headers=keyed)
+    assert failed["statusCode"] == 503
+    assert world.submit("activate", ids, headers=keyed)["statusCode"] == 200
 
 def test_a_finish_that_fails_once_is_retried_and_the_moved_device_reports_success(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
+from botocore.exceptions import ClientError
+from pollgate.operations import OperationStore
 from pollgate.store import Table
 
 from tests.conftest import DeviceKey
+from tests.fault_injection import THROTTLED
 from tests.helpers.uai import REPORT, STATUS_LOG, body, polling_id
 from tests.integration.conftest import Function
 
@@ -60,3 +64,17 @@ def test_an_unusable_key_is_400(uai: dict[str, Function], device_key: DeviceKey,
     assert answer["statusCode"] == 400
     assert body(answer)["key"] == "idempotency.keyInvalid"
     assert operations() == 0
+
+
+def test_a_submit_that_fails_after_taking_its_key_is_503_and_its_retry_is_accepted(
+        uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The key is claimed, then storing the operation is throttled: the claim must be released (DeleteItem),
+    # or the retry would find the key "in progress" for as long as the claim lasts.
+    throttled = ClientError({"Error": {"Code": THROTTLED, "Message": "injected"}}, "PutItem")
+    with monkeypatch.context() as patch:
+        patch.setattr(OperationStore, "create", Mock(side_effect=throttled))
+        failed = post(uai, device_key, "retry-after-a-fault")
+    assert failed["statusCode"] == 503
+    retried = post(uai, device_key, "retry-after-a-fault")
+    assert retried["statusCode"] == 202
+    assert operations() == 1

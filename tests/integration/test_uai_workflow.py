@@ -62,3 +62,34 @@ def test_mark_failed_never_overwrites_a_finished_operation(uai_stack: LocalStack
     assert execution["status"] == "SUCCEEDED"
     outcome = poll(uai_stack, polling_id)
     assert (outcome["status"], outcome["key"]) == (200, "statusLog.logged")
+
+
+def test_mark_failed_retries_a_throttled_write(uai_stack: LocalStack, device_key: DeviceKey,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB throttles the workflow's own MarkFailed write, twice: the state machine retries it (moto's Step
+    Functions client makes one attempt per try, as the service reports the error to the workflow) and the
+    operation still ends Failed rather than Pending until the sweeper."""
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def unavailable(self: KeyStore, key_id: str) -> None:
+        raise ConnectionError("DynamoDB unavailable")
+
+    original = DynamoDBBackend.update_item
+    throttled: list[str] = []
+
+    def throttle_mark_failed(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("update_expression", "").startswith("SET #status = :failed") and len(throttled) < 2:
+            throttled.append(kwargs["update_expression"])
+            raise DynamodbException(ERROR_TYPE_PREFIX + "ProvisionedThroughputExceededException",
+                                    "The level of configured provisioned throughput for the table was exceeded.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(KeyStore, "get", unavailable)
+    monkeypatch.setattr(DynamoDBBackend, "update_item", throttle_mark_failed)
+    polling_id, execution = submit_and_finish(uai_stack, device_key)
+
+    assert len(throttled) == 2
+    assert execution["status"] == "SUCCEEDED"
+    operation = OperationStore().get(polling_id, consistent=True)
+    assert operation is not None and operation.status == "Failed" and operation.reason == "ConnectionError"

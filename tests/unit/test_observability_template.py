@@ -1,5 +1,6 @@
 """The template watches everything that can fail quietly: each state machine, HTTP API and dead-letter queue has
-its alarm, and the alarms and dashboard read metric names the core really emits."""
+its alarm, a scheduled function's failed runs land in an alarmed queue, and the alarms and dashboard read metric
+names the core really emits."""
 
 from __future__ import annotations
 
@@ -59,12 +60,56 @@ def test_every_http_api_has_a_5xx_rate_alarm(api: str) -> None:
     assert api in _alarmed("AWS/ApiGateway", "Count")
 
 
+def _scheduled_functions() -> list[str]:
+    return sorted(name for name in _of_type("AWS::Serverless::Function")
+                  if any(event["Type"] == "Schedule"
+                         for event in RESOURCES[name]["Properties"].get("Events", {}).values()))
+
+
+def _failure_destinations(function: str) -> tuple[list[Any], list[Any]]:
+    """Where a failed asynchronous run of `function` goes: Lambda's OnFailure, and each Schedule event's DLQ."""
+    properties = RESOURCES[function]["Properties"]
+    on_failure = properties.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {})
+    schedules = [event["Properties"] for event in properties["Events"].values() if event["Type"] == "Schedule"]
+    return [on_failure.get("Destination")], [schedule.get("DeadLetterConfig", {}).get("Arn") for schedule in schedules]
+
+
 def test_every_dead_letter_queue_has_a_depth_alarm() -> None:
     dead_letter_queues = {RESOURCES[name]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
                           for name in _of_type("AWS::SQS::Queue")
                           if "RedrivePolicy" in RESOURCES[name].get("Properties", {})}
-    assert dead_letter_queues
+    for function in _scheduled_functions():
+        lambda_destinations, eventbridge_destinations = _failure_destinations(function)
+        dead_letter_queues |= {arn["Fn::GetAtt"][0] for arn in lambda_destinations + eventbridge_destinations if arn}
+    assert {"WebhookDeadLetterQueue", "ScheduledRunFailureQueue"} <= dead_letter_queues
     assert dead_letter_queues <= _alarmed("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+
+
+@pytest.mark.parametrize("function", _scheduled_functions())
+def test_every_scheduled_function_records_its_failed_runs_in_a_queue(function: str) -> None:
+    lambda_destinations, eventbridge_destinations = _failure_destinations(function)
+    for destination in lambda_destinations + eventbridge_destinations:
+        assert destination, f"{function}: a failed run would be dropped"
+        assert RESOURCES[destination["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+    assert RESOURCES[function]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+
+
+def test_eventbridge_may_send_to_every_queue_a_schedule_dead_letters_into() -> None:
+    allowed: dict[str, set[str]] = {}
+    for name in _of_type("AWS::SQS::QueuePolicy"):
+        properties = RESOURCES[name]["Properties"]
+        for statement in properties["PolicyDocument"]["Statement"]:
+            if statement["Principal"] == {"Service": "events.amazonaws.com"} \
+                    and statement["Action"] == "sqs:SendMessage":
+                rules = {arn["Fn::GetAtt"][0] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]}
+                for queue in properties["Queues"]:
+                    allowed.setdefault(queue["Ref"], set()).update(rules)
+    for function in _scheduled_functions():
+        for event_name, event in RESOURCES[function]["Properties"]["Events"].items():
+            if event["Type"] == "Schedule":
+                queue = event["Properties"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+                # SAM names the rule it makes of a Schedule event <function logical id><event name>.
+                assert f"{function}{event_name}" in allowed.get(queue, set()), (function, event_name)
 
 
 def test_every_alarm_notifies_the_alarm_topic() -> None:

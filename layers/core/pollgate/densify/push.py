@@ -9,6 +9,7 @@ write (dueAt moves to its next push day, guarded by the version read) so two sch
 from __future__ import annotations
 
 import base64
+import contextvars
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -108,7 +109,8 @@ def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, 
                 else:
                     if subscription.platform not in record_sets:
                         record_sets[subscription.platform] = RecordSet.load(subscription.platform, records)
-                    pushes.append(pool.submit(push, subscription))
+                    # Each push in a copy of the invocation's context, which a pool thread lacks.
+                    pushes.append(pool.submit(contextvars.copy_context().run, push, subscription))
         for future in pushes:
             delivery_id = future.result()
             if delivery_id:

@@ -9,6 +9,7 @@ owner's handler that raised after its attempt was recorded.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -35,7 +36,10 @@ def handle_record(record: SQSRecord) -> None:
 
 
 async def _handle_record_on_thread(record: SQSRecord) -> None:
-    await asyncio.get_running_loop().run_in_executor(_threads(), handle_record, record)
+    # In the invocation's context (Powertools Logger's thread-safe keys, the local runtime's caller identity):
+    # a pool thread has none of its own.
+    context = contextvars.copy_context()
+    await asyncio.get_running_loop().run_in_executor(_threads(), context.run, handle_record, record)
 
 
 def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
