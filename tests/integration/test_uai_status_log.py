@@ -13,7 +13,7 @@ from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.settings import get_settings
 from pollgate.store import Table
 from pollgate.uai.models import StatusLogRequest
-from pollgate.uai.status_log import device_history, record_status_log
+from pollgate.uai.status_log import WORKFLOW, device_history, record_status_log
 
 from tests.conftest import DeviceKey
 from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id, submit
@@ -168,7 +168,7 @@ def test_an_operation_whose_workflow_never_finishes_ends_failed(uai: dict[str, F
     settings = get_settings()
     with clock.frozen(time.time()) as advance:
         for _ in range(settings.max_start_attempts):
-            advance(settings.workflow_deadline_seconds + 1)
+            advance(WORKFLOW.due_after_seconds(settings) + 1)
             sweep_stuck_operations()
         answer = poll(uai, pid)
     assert answer["statusCode"] == 200

@@ -11,13 +11,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pollgate.settings import EXPRESS_WORKFLOW_LIMIT_SECONDS, Settings
+from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
+from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.yamlhelper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
-MACHINES = {name: json.loads((ROOT / resource["Properties"]["DefinitionUri"]).read_text())
+TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+
+
+def _deployed(properties: dict[str, Any]) -> dict[str, Any]:
+    """The definition with the substitutions that CloudFormation makes from the template's Mappings (the deadline);
+    the others (ARNs, names) stay placeholders inside their JSON strings."""
+    text = (ROOT / properties["DefinitionUri"]).read_text()
+    for key, value in properties.get("DefinitionSubstitutions", {}).items():
+        if isinstance(value, dict) and "Fn::FindInMap" in value:
+            mapping, top, second = value["Fn::FindInMap"]
+            text = text.replace("${" + key + "}", str(TEMPLATE["Mappings"][mapping][top][second]))
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+MACHINES = {name: _deployed(resource["Properties"])
             for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::StateMachine"}
-EXPRESS_LIMIT_SECONDS = 300
+EXPRESS_LIMIT_SECONDS = EXPRESS_WORKFLOW_LIMIT_SECONDS
 
 # What Lambda's Invoke API and Step Functions report when Lambda itself, not the function, failed.
 LAMBDA_TRANSIENT = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
@@ -81,3 +100,27 @@ def test_each_machine_has_a_deadline_it_can_keep(machine: str) -> None:
     task_timeouts = [state["TimeoutSeconds"] for m, _, state in TASKS
                      if m == machine and state["Resource"] == "arn:aws:states:::lambda:invoke"]
     assert task_timeouts and 2 * max(task_timeouts) <= deadline
+
+
+def _function_environments() -> dict[str, dict[str, Any]]:
+    """Every function's environment as SAM resolves it (Globals merged, Mappings read; a !Ref to a state machine is
+    its logical id)."""
+    stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
+    return {function.name: (function.environment or {}).get("Variables", {})
+            for function in SamFunctionProvider(stacks, ignore_code_extraction_warnings=True).get_all()}
+
+
+def test_every_function_knows_each_workflows_deadline_as_its_state_machine_has_it() -> None:
+    """The sweeper re-drives an operation only past its workflow's deadline, and the submitting function dates its
+    first due time by it: both read it from their environment, which must say what the state machine says."""
+    environments = _function_environments()
+    starters = {name: environment for name, environment in environments.items()
+                if any(key.endswith("_STATE_MACHINE_ARN") for key in environment)}
+    assert {"OperationSweeperFunction", "UaiSubmitStatusLogFunction"} <= set(starters)
+    for name, environment in starters.items():
+        settings = Settings.model_validate({key: str(value) for key, value in environment.items()})
+        for workflow in (STATUS_LOG, DEVICE_ACTION):  # every kind pollgate.registry registers
+            machine = workflow.state_machine_arn(settings)
+            if not machine:
+                continue  # this function does not start that workflow
+            assert workflow.deadline_seconds(settings) == MACHINES[machine]["TimeoutSeconds"], (name, workflow.kind)

@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 # Fail fast and let the caller decide: a Lambda has seconds, not minutes, to answer.
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+_CONNECT_TIMEOUT_SECONDS = 2
+_READ_TIMEOUT_SECONDS = 5
+_ATTEMPTS = 4  # the first and three retries
+_CONFIG = Config(connect_timeout=_CONNECT_TIMEOUT_SECONDS, read_timeout=_READ_TIMEOUT_SECONDS,
+                 retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"})
+# The longest one call can take before it answers or raises: every attempt waiting out both timeouts, and standard
+# mode's backoff before each retry (at most 2**n seconds before the n+1-th, n from 0).
+LONGEST_CALL_SECONDS: int = _ATTEMPTS * (_CONNECT_TIMEOUT_SECONDS + _READ_TIMEOUT_SECONDS) + sum(
+    1 << n for n in range(_ATTEMPTS - 1))
 
 
 @cache

@@ -2,6 +2,7 @@
 
 No operation is left Pending forever: a failed StartExecution makes it due at once, and the sweeper re-drives
 each operation whose workflow missed its deadline, up to `MAX_START_ATTEMPTS` starts, then fails it with a reason.
+Each kind's deadline is its state machine's TimeoutSeconds, so no workflow still allowed to run is re-driven.
 """
 
 from __future__ import annotations
@@ -68,16 +69,16 @@ class OperationStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
-    def create(self, operation_id: str, kind: str, tenant: str, work: Mapping[str, Any]) -> Operation:
+    def create(self, operation_id: str, workflow: Workflow, tenant: str, work: Mapping[str, Any]) -> Operation:
         settings = get_settings()
         now = clock.epoch()
+        due_after = workflow.due_after_seconds(settings)
         # Readable until retention after the latest moment it can finish; then 410 until the TTL deletes it.
-        available_until = int(now) + settings.workflow_deadline_seconds * (settings.max_start_attempts + 1) \
-            + settings.result_retention_seconds
+        available_until = int(now) + due_after * (settings.max_start_attempts + 1) + settings.result_retention_seconds
         stamp = clock.iso(now)
         key = items.operation(operation_id)
         attributes = {
-            "kind": kind,
+            "kind": workflow.kind,
             "tenant": tenant,
             "status": "Pending",
             "createdAt": stamp,
@@ -87,7 +88,7 @@ class OperationStore:
             "availableUntil": available_until,
             "expiresAt": available_until + settings.tombstone_seconds,
             "duePk": due_partition(items.OPERATION_DUE, operation_id),
-            "dueAt": clock.iso(now + settings.workflow_deadline_seconds),
+            "dueAt": clock.iso(now + due_after),
         }
         if not self.table.put(key, attributes, condition="attribute_not_exists(pk)"):
             raise ValueError(f"operation {operation_id} exists already")
@@ -140,15 +141,15 @@ class OperationStore:
         self.table.update_if(items.operation(operation_id), "SET dueAt = :now", condition="#status = :pending",
                              names={"#status": "status"}, values={":now": clock.iso(), ":pending": "Pending"})
 
-    def claim_restart(self, operation: Operation) -> bool:
+    def claim_restart(self, operation: Operation, workflow: Workflow) -> bool:
         """Take one re-drive of a stuck operation; only one sweeper wins each attempt."""
-        settings = get_settings()
+        due = clock.epoch() + workflow.due_after_seconds(get_settings())
         return self.table.update_if(
             items.operation(operation.id), "SET startAttempts = :next, dueAt = :due",
             condition="#status = :pending AND startAttempts = :seen",
             names={"#status": "status"},
             values={":next": operation.start_attempts + 1, ":seen": operation.start_attempts,
-                    ":pending": "Pending", ":due": clock.iso(clock.epoch() + settings.workflow_deadline_seconds)},
+                    ":pending": "Pending", ":due": clock.iso(due)},
         )
 
     def stuck(self, *, limit: int = 100) -> Iterator[Operation]:
@@ -164,7 +165,15 @@ class Workflow:
 
     kind: str
     state_machine_arn: Callable[[Settings], str]
+    # Its state machine's TimeoutSeconds: no execution of it runs longer.
+    deadline_seconds: Callable[[Settings], int]
     failure_result: Callable[[str], dict[str, Any]]
+
+    def due_after_seconds(self, settings: Settings) -> int:
+        """How long after an operation's (re)start is recorded the sweeper may call it stuck: the deadline runs from
+        the execution's start, which the StartExecution call after the record makes at most that call's longest
+        later."""
+        return self.deadline_seconds(settings) + aws.LONGEST_CALL_SECONDS
 
 
 # The workflow of every kind the sweeper may meet: filled by pollgate.registry.register_workflows().
@@ -190,7 +199,7 @@ def new_polling_id() -> str:
 def submit_operation(workflow: Workflow, tenant: str, work: Mapping[str, Any], store: OperationStore | None = None,
                      operation_id: str | None = None) -> Operation:
     store = store or OperationStore()
-    operation = store.create(operation_id or new_polling_id(), workflow.kind, tenant, work)
+    operation = store.create(operation_id or new_polling_id(), workflow, tenant, work)
     observability.operation_submitted()
     start_workflow(operation, workflow, store)
     return operation
@@ -228,14 +237,15 @@ def sweep_stuck_operations(store: OperationStore | None = None, *, limit: int = 
     settings = get_settings()
     report = SweepReport()
     for operation in store.stuck(limit=limit):
+        workflow = workflow_for(operation.kind)
         if operation.start_attempts < settings.max_start_attempts:
-            if store.claim_restart(operation):
+            if store.claim_restart(operation, workflow):
                 restarted = Operation(**{**operation.__dict__, "start_attempts": operation.start_attempts + 1})
-                start_workflow(restarted, workflow_for(operation.kind), store)
+                start_workflow(restarted, workflow, store)
                 report.restarted += 1
             continue
         reason = f"workflow did not finish after {operation.start_attempts} attempts"
-        if store.finish(operation.id, "Failed", workflow_for(operation.kind).failure_result(reason), reason):
+        if store.finish(operation.id, "Failed", workflow.failure_result(reason), reason):
             logger.error("operation failed by the sweeper", extra={"pollingId": operation.id, "kind": operation.kind})
             report.failed += 1
     return report

@@ -7,6 +7,9 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Step Functions stops an Express execution after five minutes, whatever its definition says.
+EXPRESS_WORKFLOW_LIMIT_SECONDS = 300
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
@@ -16,8 +19,15 @@ class Settings(BaseModel):
     result_retention_seconds: int = Field(default=86_400, ge=86_400, alias="RESULT_RETENTION_SECONDS")
     # How long an expired polling ID keeps answering 410 before its record is deleted for good (then 404).
     tombstone_seconds: int = Field(default=7 * 86_400, ge=0, alias="TOMBSTONE_SECONDS")
-    # A Pending operation older than this is re-driven by the sweeper; after max_start_attempts it fails.
-    workflow_deadline_seconds: int = Field(default=120, ge=1, alias="WORKFLOW_DEADLINE_SECONDS")
+    # Each workflow's deadline: its state machine's TimeoutSeconds, which template.yaml's WorkflowDeadlines mapping
+    # gives both the state machine and these. Past it (and its start) the sweeper re-drives the operation; after
+    # max_start_attempts it fails it. Unset: the longest any Express workflow runs, so none is re-driven early.
+    uai_status_log_deadline_seconds: int = Field(
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="UAI_STATUS_LOG_DEADLINE_SECONDS")
+    thingspace_device_action_deadline_seconds: int = Field(
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="THINGSPACE_DEVICE_ACTION_DEADLINE_SECONDS")
     max_start_attempts: int = Field(default=3, ge=1, alias="MAX_START_ATTEMPTS")
     retry_after_seconds: int = Field(default=1, ge=1, alias="RETRY_AFTER_SECONDS")
     uai_status_log_state_machine_arn: str = Field(default="", alias="UAI_STATUS_LOG_STATE_MACHINE_ARN")

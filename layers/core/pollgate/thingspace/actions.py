@@ -40,6 +40,7 @@ def _failure_result(reason: str) -> dict[str, Any]:
 WORKFLOW = Workflow(
     kind=KIND,
     state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
+    deadline_seconds=lambda settings: settings.thingspace_device_action_deadline_seconds,
     failure_result=_failure_result,
 )
 

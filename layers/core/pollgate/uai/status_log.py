@@ -25,6 +25,7 @@ HISTORY_RETENTION_SECONDS = 400 * 86_400
 WORKFLOW = Workflow(
     kind=KIND,
     state_machine_arn=lambda settings: settings.uai_status_log_state_machine_arn,
+    deadline_seconds=lambda settings: settings.uai_status_log_deadline_seconds,
     failure_result=lambda reason: messages.STATUS_FAILED.render(reason),
 )
 
