@@ -3,9 +3,12 @@ body, and an answer that does not match its model is the face's internal error, 
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
 import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from botocore.exceptions import ClientError
 from pollgate.api import face_resolver
 from pollgate.densify.http import DensifyError
 from pollgate.errors import Conflict, DomainError, Expired, Invalid, NotFound, ServiceFault, Unauthenticated
@@ -74,3 +77,42 @@ def test_an_answer_that_does_not_match_its_model_is_the_faces_internal_error(fac
     assert answer["body"] == face.internal().response().body
     right_answer = app.resolve(http_event("GET", "/right"), CONTEXT)
     assert (right_answer["statusCode"], right_answer["body"]) == (200, '{"count": 3}')
+
+
+def _uai_app() -> Any:
+    app = face_resolver(UaiError)
+
+    @app.post("/report")
+    def report(answer: Annotated[Answer, Body()]) -> Answer:
+        return answer
+
+    @app.get("/throttled")
+    def throttled() -> Answer:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Query")
+
+    return app
+
+
+@pytest.mark.parametrize(("request_kwargs", "status", "key"), [
+    ({"body": '{"count": "' + "x" * (1024 * 1024) + '"}'}, 413, "request.tooLarge"),
+    ({"body": "{}", "headers": {"x-padding": "p" * 16 * 1024}}, 431, "request.headersTooLarge"),
+    ({"raw_body": b'{"count": "\xff\xfe"}'}, 400, "request.unreadable"),
+    ({"body": "[" * 100 + "]" * 100}, 400, "request.unreadable"),
+    ({"body": "count=3", "headers": {"content-type": "text/plain"}}, 415, "request.mediaTypeUnsupported"),
+], ids=["body too large", "headers too large", "not UTF-8", "too deep", "not JSON"])
+def test_uai_answers_a_request_refused_unread_with_a_key_of_its_own(request_kwargs: dict[str, Any], status: int,
+                                                                    key: str) -> None:
+    """Clients match `key`: request.bodyInvalid would send them looking for a fault in a body never read."""
+    answer = _uai_app().resolve(http_event("POST", "/report", **request_kwargs), CONTEXT)
+    assert answer["statusCode"] == status
+    refused = json.loads(answer["body"])
+    assert set(refused) == {"arguments", "key", "message"}
+    assert refused["key"] == key
+    assert refused["arguments"] and refused["arguments"] in refused["message"]
+
+
+def test_uai_answers_a_throttled_request_503_server_busy_with_retry_after() -> None:
+    answer = _uai_app().resolve(http_event("GET", "/throttled"), CONTEXT)
+    assert answer["statusCode"] == 503
+    assert int(answer["headers"]["Retry-After"]) >= 1
+    assert json.loads(answer["body"])["key"] == "server.busy"

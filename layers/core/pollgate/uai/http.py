@@ -21,16 +21,17 @@ class UaiError(FaceError):
     documented_body = Outcome
     documented_statuses = {
         400: "The body or a field is invalid (key request.bodyInvalid, request.fieldInvalid), or the request is "
-             "not UTF-8 or nested too deep",
+             "not UTF-8, not valid base64 or nested too deep (request.unreadable)",
         401: "No token, or a bad, expired or unverifiable one; the key names the cause (auth.*)",
         404: "No such polling ID, key or route",
         409: "A request with this Idempotency-Key is still in progress; retry after Retry-After",
         410: "The polling ID has expired",
-        413: "The body is larger than 1 MiB",
-        415: "The body is sent as neither JSON nor a form (Content-Type)",
+        413: "The body is larger than 1 MiB (request.tooLarge)",
+        415: "The body is sent as neither JSON nor a form (Content-Type; request.mediaTypeUnsupported)",
         422: "This Idempotency-Key was used with another body",
-        431: "The request headers are larger than 16 KiB",
+        431: "The request headers are larger than 16 KiB (request.headersTooLarge)",
         500: "Internal error",
+        503: "AWS throttled or failed: nothing was accepted; retry after Retry-After (server.busy)",
     }
 
     @classmethod
@@ -39,6 +40,10 @@ class UaiError(FaceError):
         if not first.field or first.kind in {"json_invalid", "model_attributes_type", "dict_type"}:
             return cls(400, messages.BODY_INVALID.render(first.problem))
         return cls(400, messages.FIELD_INVALID.render(first.field, first.problem))
+
+    @classmethod
+    def rejected(cls, status: int, problem: str) -> UaiError:
+        return cls(status, _REJECTIONS.get(status, messages.REQUEST_UNREADABLE).render(problem))
 
     @classmethod
     def route_not_found(cls, path: str) -> UaiError:
@@ -56,6 +61,10 @@ class UaiError(FaceError):
             return messages.IDEMPOTENCY_IN_PROGRESS.render(refusal)
         return messages.IDEMPOTENCY_KEY_INVALID.render()
 
+
+# A request refused before it was read, or not served (FaceError.rejected), by its status.
+_REJECTIONS = {413: messages.REQUEST_TOO_LARGE, 431: messages.HEADERS_TOO_LARGE, 400: messages.REQUEST_UNREADABLE,
+               415: messages.MEDIA_TYPE_UNSUPPORTED, 503: messages.SERVICE_BUSY}
 
 # The routes' `responses=`: the face's errors and each route's success (its model is the return annotation's).
 _POLL_HEADERS = {"Location": {"description": "The url to poll", "schema": {"type": "string"}},

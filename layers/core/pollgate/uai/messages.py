@@ -27,6 +27,12 @@ KEY_REVOKED = MessageKey("statusLog.keyRevoked", "The status was not logged: its
 
 FIELD_INVALID = MessageKey("request.fieldInvalid", "Field {0} is invalid: {1}.")
 BODY_INVALID = MessageKey("request.bodyInvalid", "The request body must be a JSON object: {0}.")
+# Requests refused before they are read (pollgate.api.request_problem), and requests not served: each its own key.
+REQUEST_TOO_LARGE = MessageKey("request.tooLarge", "The request was refused unread: {0}.")
+HEADERS_TOO_LARGE = MessageKey("request.headersTooLarge", "The request was refused unread: {0}.")
+REQUEST_UNREADABLE = MessageKey("request.unreadable", "The request could not be read: {0}.")
+MEDIA_TYPE_UNSUPPORTED = MessageKey("request.mediaTypeUnsupported", "The request body could not be read: {0}.")
+SERVICE_BUSY = MessageKey("server.busy", "Nothing was accepted: {0}.")
 
 TOKEN_MISSING = MessageKey("auth.tokenMissing", "No JWT was found in the Authorization header.")
 TOKEN_MALFORMED = MessageKey("auth.tokenMalformed", "The JWT is malformed.")
