@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pollgate.api import answer_check
 from pollgate.densify import http
 from pollgate.densify.models import ResultsDocument
 from pollgate.densify.results import on_demand_results, parse_divider, parse_limit
@@ -16,7 +17,8 @@ app = http.resolver()
 def _results(platform: str | None, ref: str) -> ResultsDocument:
     caller = http.authenticate(app)
     divider, limit = parse_divider(http.query(app, "divider")), parse_limit(http.query(app, "limit"))
-    return on_demand_results(http.platform_of(platform), ref, caller, divider=divider, limit=limit)
+    return on_demand_results(http.platform_of(platform), ref, caller, divider=divider, limit=limit,
+                             returnable=answer_check(app))
 
 
 @app.get("/subscriptions/<subscriptionRef>", responses=http.ANSWER)

@@ -61,3 +61,27 @@ def test_every_route_refuses_abuse_in_its_face_shape(stack: LocalStack, abuse: s
             assert body["status"] == answer["statusCode"], (abuse, method, path, body)
         checked += 1
     assert checked >= 10
+
+
+# What each face answers an answer too large for Lambda: Densify's clients size their answers (a 400 saying so);
+# no route of the others should answer so much (their internal error).
+TOO_LARGE_STATUS = {"UaiApi": 500, "DensifyApi": 400, "ThingSpaceApi": 500}
+
+
+def test_every_route_answers_through_the_guard_of_lambdas_response_limit(stack: LocalStack,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the limit below any answer, every route of every face answers its face's too-large error in its own
+    shape: no route can hand Lambda an answer it cannot return (the size checks: tests/unit/test_response_limit)."""
+    from pollgate import api
+
+    monkeypatch.setattr(api, "LAMBDA_RESPONSE_LIMIT_BYTES", 8)
+    checked = 0
+    for api_id, method, path, function in stack.http_routes():
+        concrete_path, parameters = concrete(path)
+        answer = stack.invoke(function, http_event(method, concrete_path, route=path,
+                                                   path_parameters=parameters or None, body={}))
+        assert answer["statusCode"] == TOO_LARGE_STATUS[api_id], (method, path, answer)
+        body = json.loads(answer["body"])
+        assert set(body) in (SHAPES[api_id], {"fault"}), (method, path, body)
+        checked += 1
+    assert checked >= 10

@@ -41,3 +41,14 @@ class Invalid(DomainError):
 
 class ServiceFault(DomainError):
     """The service cannot answer: misconfigured, or a race it gave up on. Not the client's fault."""
+
+
+class TooLarge(Exception):
+    """An answer larger than one response can carry (pollgate.api.LAMBDA_RESPONSE_LIMIT_BYTES), even compressed when
+    the client accepts that: the domain says so in the face's words (a Densify on-demand failure)."""
+
+    def __init__(self, size: int, limit: int, *, compressed: bool) -> None:
+        self.size = size
+        self.limit = limit
+        self.compressed = compressed
+        super().__init__(f"{size} bytes{' compressed' if compressed else ''}, over {limit}")

@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pollgate.api import FaceError, FieldProblem, face_resolver
 from pollgate.densify.auth import Caller, verify_token
 from pollgate.densify.models import PLATFORMS, ErrorBody
-from pollgate.errors import Conflict, DomainError
+from pollgate.densify.results import too_large_message
+from pollgate.errors import Conflict, DomainError, TooLarge
 
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the body must be JSON with Content-Type: application/json."
 # What pydantic reports when the body could not be parsed as JSON at all (a 415, not a 400).
@@ -22,7 +23,8 @@ class DensifyError(FaceError):
     statuses = {**FaceError.statuses, Conflict: 400}
     documented_body = ErrorBody
     documented_statuses = {
-        400: "Invalid request, a field named in the message; or an on-demand result over its limit",
+        400: "Invalid request, a field named in the message; or an on-demand result over its limit, or larger than "
+             "one response can carry (6 MiB; compressed when the client accepts gzip)",
         401: "Unauthorized: no token, a bad or expired one, or a failed login",
         404: "No such subscription (or one the caller may not see), platform type or route",
         413: "The body is larger than 1 MiB",
@@ -65,6 +67,10 @@ class DensifyError(FaceError):
     @classmethod
     def rejected(cls, status: int, problem: str) -> DensifyError:
         return cls.saying(status, f"Request refused: {problem}.")
+
+    @classmethod
+    def too_large(cls, error: TooLarge) -> DensifyError:
+        return cls.saying(400, too_large_message(error))
 
     @classmethod
     def unsupported_media_type(cls) -> DensifyError:

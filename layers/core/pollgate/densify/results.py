@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from pollgate.densify.dates import java_date
 from pollgate.densify.models import ResultsDocument, SubscriptionStatus
 from pollgate.densify.records import Catalogue, RecordStore, selected, shape
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
-from pollgate.errors import Invalid
+from pollgate.errors import Invalid, TooLarge
 
 DEFAULT_LIMIT = 3000
 MAX_LIMIT = 30000
@@ -50,6 +50,14 @@ def webhook_failure(reason: str, at: float) -> str:
 def over_limit_message(count: int, limit: int) -> str:
     return (f"On-Demand Failure. The return count of {count} has exceeded object return limit of {limit}. "
             f"Refine the subscription's filters or raise limit (at most {MAX_LIMIT}).")
+
+
+def too_large_message(error: TooLarge, subject: str = "The answer") -> str:
+    """Why an answer cannot be returned: its size, the limit, and whether compression would help."""
+    if error.compressed:
+        return f"{subject} is {error.size} bytes compressed, more than the {error.limit} bytes one response can carry."
+    return (f"{subject} is {error.size} bytes, more than the {error.limit} bytes one response can carry: send "
+            f"Accept-Encoding: gzip to have it compressed.")
 
 
 @dataclass(frozen=True)
@@ -111,9 +119,14 @@ def parse_divider(text: str | None) -> bool:
 
 
 def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool, limit: int,
+                      returnable: Callable[[ResultsDocument], None] = lambda _: None,
                       store: SubscriptionStore | None = None,
                       records: RecordStore | None = None) -> ResultsDocument:
-    """The current results whatever `active`, `webhook` and `schedule` say; stamps lastTriggered either way."""
+    """The current results whatever `active`, `webhook` and `schedule` say; stamps lastTriggered either way.
+
+    `returnable` raises TooLarge for a document too large to answer (pollgate.api.answer_check): that is an
+    On-Demand Failure too, in the vendor's words, with the size.
+    """
     store = store or SubscriptionStore()
     subscription = visible(ref, platform, caller, store)
     record_set = RecordSet.load(platform, records)
@@ -122,9 +135,15 @@ def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool,
     if len(matched) > limit:
         store.record_trigger(subscription.ref, last_triggered=on_demand_failure(now))
         raise Invalid(over_limit_message(len(matched), limit))
-    document = results_document(subscription, record_set, matched, divider=divider)
+    document = ResultsDocument.model_validate(results_document(subscription, record_set, matched, divider=divider))
+    try:
+        returnable(document)
+    except TooLarge as error:
+        store.record_trigger(subscription.ref, last_triggered=on_demand_failure(now))
+        document_size = too_large_message(error, f"The results document of {len(matched)} systems")
+        raise Invalid(f"On-Demand Failure. {document_size} Lower limit or refine the subscription's filters.") from None
     store.record_trigger(subscription.ref, last_triggered=on_demand_success(now))
-    return ResultsDocument.model_validate(document)
+    return document
 
 
 def status(platform: str, ref: str, caller: Caller, store: SubscriptionStore | None = None) -> SubscriptionStatus:
