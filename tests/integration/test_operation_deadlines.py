@@ -19,6 +19,8 @@ from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
 from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
+from tests.fault_injection import ANSWER_LOST, UNAVAILABLE, failing
+
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("workflows")]
 
 MACHINE_OF = {STATUS_LOG.kind: "UaiStatusLogStateMachine", DEVICE_ACTION.kind: "ThingSpaceDeviceActionStateMachine"}
@@ -70,3 +72,23 @@ def test_a_polling_id_stays_readable_through_every_attempt_of_its_kind(deadlines
         operation = submit_operation(DEVICE_ACTION, "tenant-1", {})
     last_attempt_ends = started + settings.max_start_attempts * DEVICE_ACTION.due_after_seconds(settings)
     assert operation.available_until >= last_attempt_ends + settings.result_retention_seconds
+
+
+@pytest.mark.parametrize(("fault", "started"), [
+    (ANSWER_LOST, True),  # StartExecution took effect, its answer never came back
+    (UNAVAILABLE, True),  # Step Functions failed while handling it: it may have started the execution
+    ("ThrottlingException", False),  # refused: nothing started
+    ("unreachable", False),  # no connection: nothing was sent
+])
+def test_a_start_that_may_have_happened_waits_out_the_deadline_one_that_did_not_is_re_driven_at_once(
+        deadlines: dict[str, int], monkeypatch: pytest.MonkeyPatch, fault: str, started: bool) -> None:
+    with clock.frozen(time.time()) as advance:
+        with failing(monkeypatch, "stepfunctions", start_execution=(fault, 1)):
+            operation = submit_operation(DEVICE_ACTION, "tenant-1", {})
+        advance(60)  # the next sweep
+        assert sweep_stuck_operations().restarted == (0 if started else 1)
+        if started:
+            advance(deadlines[DEVICE_ACTION.kind] + aws.LONGEST_CALL_SECONDS - 60)
+            assert sweep_stuck_operations().restarted == 1
+    stored = OperationStore().get(operation.id)
+    assert stored is not None and stored.start_attempts == 2

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
 
 from pollgate import aws, clock, items, observability
 from pollgate.settings import Settings, get_settings
@@ -206,7 +206,8 @@ def submit_operation(workflow: Workflow, tenant: str, work: Mapping[str, Any], s
 
 
 def start_workflow(operation: Operation, workflow: Workflow, store: OperationStore) -> bool:
-    """Start the operation's workflow. On failure the operation stays Pending and due now, never lost."""
+    """Start the operation's workflow. On failure the operation stays Pending, never lost: due now when nothing
+    started, due at its deadline when the execution may be running all the same."""
     arn = workflow.state_machine_arn(get_settings())
     try:
         aws.stepfunctions().start_execution(
@@ -215,6 +216,10 @@ def start_workflow(operation: Operation, workflow: Workflow, store: OperationSto
             input=json.dumps({"pollingId": operation.id}),
         )
     except (ClientError, BotoCoreError) as error:
+        if _may_have_started(error):
+            logger.warning("workflow start unconfirmed; the sweeper re-drives it after its deadline",
+                           extra={"pollingId": operation.id, "error": type(error).__name__})
+            return False
         logger.warning("workflow did not start; the sweeper will re-drive it",
                        extra={"pollingId": operation.id, "error": type(error).__name__})
         try:
@@ -223,6 +228,21 @@ def start_workflow(operation: Operation, workflow: Workflow, store: OperationSto
             logger.exception("could not mark the operation due; it is due at its deadline anyway")
         return False
     return True
+
+
+# Step Functions' own faults: it may have started the execution before failing to answer.
+_SERVER_FAULTS = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable",
+                            "ServiceUnavailableException"})
+
+
+def _may_have_started(error: ClientError | BotoCoreError) -> bool:
+    """Whether the execution may be running although StartExecution raised: the answer was lost (a read timed out,
+    the connection dropped) or AWS failed while handling it. A refusal, throttling or a connection never made
+    started nothing."""
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500 or error.response.get("Error", {}).get("Code") in _SERVER_FAULTS
+    return isinstance(error, ReadTimeoutError | ConnectionClosedError)
 
 
 @dataclass
