@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -107,6 +108,8 @@ def check_routes(routes: Iterable[tuple[str, str, str, str]]) -> None:
     """Routes of different APIs (or functions) that would answer the same request make the start fail."""
     owners: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
     for api_id, method, path, function in routes:
+        if path == DEFAULT_ROUTE:  # each API's own; on the one port, DefaultRoutes picks it by path
+            continue
         shape = re.sub(r"\{[^}/]+\}", "{}", path.rstrip("/") or "/")  # /a/{x} and /a/{y} are one route
         for each in _HTTP_METHODS if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else (method,):
             owners[(each, shape)].add((api_id, function))
@@ -122,16 +125,18 @@ class LocalHttpApi:
     def __init__(self, stack: LocalStack, port: int = 3000, *, log_line: RequestLogger = _print_line) -> None:
         check_routes(stack.http_routes())
         self._runner = InProcessRunner(stack)
+        self._defaults = DefaultRoutes(stack)
         api = stack.api()
+        api.routes = [route for route in api.routes if route.path != DEFAULT_ROUTE]  # SAM serves only one
         # SAM then hands every body over as base64 and never fails on bytes that are not UTF-8;
         # as_http_api_sends_it decides, from the raw request, what the function really gets.
         api.binary_media_types_set.add("*/*")
         self._service = LocalApigwService(api, self._runner, port=port, host="127.0.0.1")
         self._service.create()
         app = self._service._app
-        # API Gateway's HTTP APIs answer an unknown route (or method) this way, not with REST's 403.
-        app.register_error_handler(404, _not_found)
-        app.register_error_handler(405, _not_found)
+        # An unknown route (or method) goes to the API's $default route, as on API Gateway.
+        app.register_error_handler(404, self._defaults.answer)
+        app.register_error_handler(405, self._defaults.answer)
         add_document_routes(app, stack)  # /openapi/<face>.json, /docs/<face> (Swagger UI)
         self._flask = app
         self._log_line = log_line
@@ -163,7 +168,57 @@ class LocalHttpApi:
         return body
 
 
-def _not_found(_: Any) -> Response:
-    response = make_response(json.dumps({"message": "Not Found"}), 404)
-    response.headers["Content-Type"] = "application/json"
-    return response
+DEFAULT_ROUTE = "$default"
+
+
+class DefaultRoutes:
+    """Every API's `$default` function, on the one local port: a path no route serves goes to the API whose routes
+    share the most leading segments with it (ties: the first API of the template), as if sent to that API alone.
+    An API without a $default route answers as API Gateway does, `404 {"message": "Not Found"}`."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self._stack = stack
+        routes = stack.http_routes()
+        self._functions = {api: function for api, _, path, function in routes if path == DEFAULT_ROUTE}
+        self._paths = [(api, [part for part in path.split("/") if part]) for api, _, path, _ in routes
+                       if path != DEFAULT_ROUTE]
+
+    def api_of(self, path: str) -> str | None:
+        parts = [part for part in path.split("/") if part]
+        best, best_score = None, -1
+        for api, route in self._paths:
+            score = 0
+            for mine, theirs in zip(parts, route, strict=False):
+                if mine != theirs and not theirs.startswith("{"):
+                    break
+                score += 1
+            if score > best_score:
+                best, best_score = api, score
+        return best
+
+    def answer(self, _: Any) -> Response:
+        api = self.api_of(request.path)
+        function = self._stack.function(self._functions[api]) if api in self._functions else None
+        if function is None:
+            response = make_response(json.dumps({"message": "Not Found"}), 404)
+            response.headers["Content-Type"] = "application/json"
+            return response
+        raw = request.get_data()
+        event = as_http_api_sends_it({
+            "version": "2.0", "routeKey": DEFAULT_ROUTE, "rawPath": request.path,
+            "rawQueryString": request.query_string.decode("latin-1"),
+            "headers": dict(request.headers.items()),
+            "queryStringParameters": dict(request.args.items()) or None,
+            "requestContext": {"routeKey": DEFAULT_ROUTE, "stage": "$default", "requestId": str(uuid.uuid4()),
+                               "apiId": api, "timeEpoch": int(time.time() * 1000),
+                               "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
+                                        "sourceIp": request.remote_addr or "127.0.0.1"}},
+            "body": base64.b64encode(raw).decode() if raw else None, "isBase64Encoded": bool(raw),
+        })
+        answer = function.invoke(event)
+        body = answer.get("body") or ""
+        data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
+        response = make_response(data, int(answer.get("statusCode", 500)))
+        for name, value in (answer.get("headers") or {}).items():
+            response.headers[name] = str(value)
+        return response

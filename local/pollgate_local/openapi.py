@@ -75,7 +75,8 @@ def generate(stack: LocalStack) -> dict[str, dict[str, Any]]:
 
 
 def _checked_routes(stack: LocalStack) -> list[tuple[str, str, str, str]]:
-    routes = stack.http_routes()
+    # A $default route answers what no document describes (an unknown path, in the face's error shape).
+    routes = [route for route in stack.http_routes() if route[2] != "$default"]
     for api_id, method, path, _ in routes:
         if path.startswith((JSON_PREFIX, DOCS_PREFIX)):
             raise DocumentError(f"{method} {path} ({api_id}): {JSON_PREFIX} and {DOCS_PREFIX} are the runtime's")

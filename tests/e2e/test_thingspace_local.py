@@ -177,7 +177,8 @@ def test_error_codes_over_http(client: Client, runtime: RuntimeProcess) -> None:
     assert (status, answer["fault"]["code"]) == (401, "900901")
     status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"vz-m2m-token": "nope"})
     assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.SessionToken.Invalid")
-    status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"content-type": "text/plain"})
+    status, answer = client.call("POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", raw=b'{"name": "CarrierService"}',
+                                 headers={"content-type": "text/plain"})
     assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.ContentType.Invalid")
     status, answer = client.call("GET", "/api/m2m/v1/callbacks/not-mine")
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.AccountNotFound")

@@ -68,6 +68,11 @@ def picture(event, context):
 
 def crash(event, context):
     raise RuntimeError("handler bug")
+
+def fallback(event, context):
+    return {"statusCode": 418, "body": json.dumps({"routeKey": event["routeKey"], "rawPath": event["rawPath"],
+            "api": event["requestContext"]["apiId"], "method": event["requestContext"]["http"]["method"],
+            "rawQueryString": event["rawQueryString"]})}
 '''
 
 
@@ -136,6 +141,42 @@ def test_unknown_routes_are_404_not_found_and_a_crash_is_a_5xx(served: tuple[str
     assert crashed.status >= 500
     assert "handler bug" not in json.dumps(crashed.body)  # the client never sees the exception
     assert lines[-1].startswith("GET /crash 5") and lines[-1].endswith("CrashFunction")
+
+
+DEFAULTS = """
+  OneDefaultFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.fallback
+      Events:
+        Default:
+          Type: HttpApi
+          Properties: {ApiId: !Ref OneApi, Method: ANY, Path: $default}
+  OtherDefaultFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.fallback
+      Events:
+        Default:
+          Type: HttpApi
+          Properties: {ApiId: !Ref OtherApi, Method: ANY, Path: $default}
+"""
+
+
+def test_unknown_routes_go_to_the_default_route_of_the_api_whose_paths_they_resemble(tmp_path: Path) -> None:
+    with mock_aws(config=MOTO_CONFIG), LocalStack(write_template(tmp_path, TEMPLATE + DEFAULTS)) as stack:
+        stack.provision()
+        api = LocalHttpApi(stack, 0)
+        try:
+            base_url = api.start()
+            status, _, body = call(base_url, "GET", "/things/t-1/more?x=1")
+            assert (status, body["routeKey"], body["rawPath"], body["api"]) == (418, "$default", "/things/t-1/more",
+                                                                              "OneApi")
+            assert body["method"] == "GET" and body["rawQueryString"] == "x=1"
+            assert call(base_url, "DELETE", "/picture")[2]["api"] == "OtherApi"  # known path, other method
+            assert call(base_url, "GET", "/picture")[0] == 200  # served routes are untouched
+        finally:
+            api.stop()
 
 
 def test_two_apis_declaring_one_route_stop_the_start(tmp_path: Path) -> None:

@@ -117,11 +117,11 @@ def test_register_list_and_delete_a_listener_and_never_show_its_password(world: 
     assert status == 200
     assert answer["accountName"] == ACCOUNT and answer["serviceName"] == "CarrierService"
     assert answer["signingSecret"].startswith("whsec_")
-    assert world.listed() == [{"accountName": ACCOUNT, "name": "CarrierService", "url": "https://listener.example/cb",
+    assert world.listed() == [{"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/cb",
                                "username": "u"}]
     status, again = world.register(name="CarrierService", url="https://listener.example/v2")
     assert again["signingSecret"] == answer["signingSecret"]  # replacing the URL keeps the secret receivers hold
-    assert world.listed() == [{"accountName": ACCOUNT, "name": "CarrierService", "url": "https://listener.example/v2"}]
+    assert world.listed() == [{"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/v2"}]
     assert world.delete("CarrierService") == (200, {"accountName": ACCOUNT, "serviceName": "CarrierService"})
     assert world.listed() == []
     status, missing = world.delete("CarrierService")

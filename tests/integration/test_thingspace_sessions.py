@@ -16,6 +16,7 @@ from pollgate import clock
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers
 from pollgate.thingspace.inventory import InventoryStore
 
+from tests.aws_fixtures import http_event
 from tests.integration.conftest import Function
 
 CLIENT_KEY, CLIENT_SECRET = "client-1", "s3cret-client-value"
@@ -245,8 +246,24 @@ def test_every_m2m_call_checks_bearer_session_and_content_type(ts: dict[str, Fun
     assert fault_code(m2m_call(ts, "0" * 64, session)) == "900901"
     assert error_code(m2m_call(ts, access, None)) == "INPUT_INVALID.SessionToken.Invalid"
     assert error_code(m2m_call(ts, access, "made-up")) == "INPUT_INVALID.SessionToken.Invalid"
-    assert error_code(m2m_call(ts, access, session, "text/plain")) == "INPUT_INVALID.ContentType.Invalid"
     assert m2m_call(ts, access, session, "application/json; charset=utf-8")["statusCode"] == 200
+
+
+def test_bodiless_calls_need_no_content_type_but_a_body_must_be_json(ts: dict[str, Function]) -> None:
+    """The vendor's SDKs send no Content-Type on GET, DELETE or a POST without a body."""
+    access = bearer(ts)
+    session = body(login(ts, access))["sessionToken"]
+    headers = {"authorization": f"Bearer {access}", "vz-m2m-token": session}
+    listing = http_event("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
+                         path_parameters={"accountname": ACCOUNT}, headers=headers)
+    del listing["headers"]["content-type"]
+    assert ts["list_callbacks"](listing)["statusCode"] == 200
+    assert m2m_call(ts, access, session, "text/plain")["statusCode"] == 200  # no body: nothing to declare
+    refused = login(ts, access, headers={"content-type": "text/plain"})
+    assert error_code(refused) == "INPUT_INVALID.ContentType.Invalid"
+    logout = http_event("POST", LOGOUT_PATH, headers=headers)
+    del logout["headers"]["content-type"]
+    assert ts["session_logout"](logout)["statusCode"] == 200
 
 
 def test_a_user_sees_only_its_own_accounts(ts: dict[str, Function]) -> None:

@@ -186,3 +186,70 @@ def test_a_flood_of_forged_tokens_rereads_the_keys_at_most_once_a_second(device_
         for _ in range(50):
             refusal(forged, store)
     assert store.reads == 2
+
+
+def signed(device_key: DeviceKey, payload: str, header: str = '{"alg":"RS256","typ":"JWT"}') -> str:
+    """A token whose header and payload are exactly these JSON texts, signed with the device key."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    signing_input = f"{b64url(header.encode())}.{b64url(payload.encode())}"
+    key = serialization.load_pem_private_key(device_key.private_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64url(signature)}"
+
+
+@pytest.mark.parametrize("exp", ["1e999", "NaN", "Infinity", "-Infinity", "1" * 5000, "true", "null"])
+def test_exp_must_be_a_finite_number(device_key: DeviceKey, exp: str) -> None:
+    token = signed(device_key, '{"exp": ' + exp + "}")
+    status, key = refusal(f"Bearer {token}", FakeKeyStore(stored(device_key)))
+    assert status == 401
+    assert key in {"auth.expInvalid", "auth.tokenMalformed", "auth.expMissing"}
+
+
+def test_exp_further_ahead_than_the_longest_lifetime_is_refused_with_its_own_key(device_key: DeviceKey) -> None:
+    store = FakeKeyStore(stored(device_key))
+    ten_years = device_key.token(expires_in=10 * 365 * 86400)
+    assert refusal(f"Bearer {ten_years}", store) == (401, "auth.lifetimeTooLong")
+    assert verify_device_token(f"Bearer {device_key.token(expires_in=86400)}", store).key_id == "k1"
+
+
+def test_the_longest_lifetime_is_the_stacks_setting(device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pollgate.settings import reset_settings
+
+    monkeypatch.setenv("MAX_DEVICE_TOKEN_LIFETIME_SECONDS", "600")
+    reset_settings()
+    try:
+        store = FakeKeyStore(stored(device_key))
+        assert refusal(f"Bearer {device_key.token(expires_in=3600)}", store) == (401, "auth.lifetimeTooLong")
+        assert verify_device_token(f"Bearer {device_key.token(expires_in=600)}", store).key_id == "k1"
+    finally:
+        monkeypatch.delenv("MAX_DEVICE_TOKEN_LIFETIME_SECONDS")
+        reset_settings()
+
+
+def test_nbf_is_honoured_with_the_same_leeway(device_key: DeviceKey) -> None:
+    store = FakeKeyStore(stored(device_key))
+    now = time.time()
+    later = device_key.token(claims={"nbf": int(now) + 3600})
+    assert refusal(f"Bearer {later}", store) == (401, "auth.notYetValid")
+    soon = device_key.token(claims={"nbf": int(now) + EXP_LEEWAY_SECONDS // 2})
+    assert verify_device_token(f"Bearer {soon}", store).key_id == "k1"
+    exp = int(now) + 600
+    for nbf in ("1e999", "NaN", '"soon"'):
+        token = signed(device_key, '{"exp": ' + str(exp) + ', "nbf": ' + nbf + "}")
+        status, key = refusal(f"Bearer {token}", store)
+        assert (status, key) == (401, "auth.tokenMalformed")
+
+
+@pytest.mark.parametrize("header", [
+    '{"alg":"RS256","crit":["exp"]}', '{"alg":"RS256","crit":"exp"}', '{"alg":"RS256","crit":[]}',
+    '{"alg":"RS256","kid":' + "9" * 5000 + "}", '{"alg":"RS256","b64":false,"crit":["b64"]}', "[1, 2]", '"x"',
+    "{" * 10 + "}" * 10, '{"alg":"RS256","kid":{"a":1}}',
+])
+def test_any_header_pyjwt_cannot_read_is_a_401(device_key: DeviceKey, header: str) -> None:
+    token = signed(device_key, '{"exp": ' + str(int(time.time()) + 600) + "}", header)
+    status, key = refusal(f"Bearer {token}", FakeKeyStore(stored(device_key)))
+    assert status == 401
+    assert key.startswith("auth.")

@@ -34,6 +34,10 @@ class Settings(BaseModel):
     key_cache_seconds: int = Field(default=300, ge=0, alias="KEY_CACHE_SECONDS")
     key_rotation_grace_seconds: int = Field(default=86_400, ge=0, alias="KEY_ROTATION_GRACE_SECONDS")
     admin_secret_arn: str = Field(default="", alias="ADMIN_SECRET_ARN")
+    # UAI: a device token whose exp is further ahead than this is refused (auth.lifetimeTooLong).
+    max_device_token_lifetime_seconds: int = Field(default=86_400, ge=60, alias="MAX_DEVICE_TOKEN_LIFETIME_SECONDS")
+    # ThingSpace: how long a user name stays locked after MAX_FAILED_LOGINS failures in a row.
+    thingspace_lockout_seconds: int = Field(default=900, ge=1, alias="THINGSPACE_LOCKOUT_SECONDS")
     # Webhook engine: the delivery queue, the SSRF allow-list (comma-separated hosts or CIDRs; empty = none,
     # the production default) and the per-request timeout (15 s in production; tests shorten it).
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")

@@ -90,7 +90,8 @@ def register_callback(account: str, registration: CallbackRegistration, session:
 
 def list_callbacks(account: str, session: Session, store: CallbackStore | None = None) -> list[CallbackView]:
     require_account(session, account)
-    return [CallbackView(accountName=account, name=item["name"], url=item["url"], username=item.get("username") or None)
+    return [CallbackView(accountName=account, serviceName=item["name"], url=item["url"],
+                         username=item.get("username") or None)
             for item in (store or CallbackStore()).all(account)]
 
 

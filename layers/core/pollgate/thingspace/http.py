@@ -88,7 +88,12 @@ def resolver() -> APIGatewayHttpResolver:
 
 
 def require_json(app: APIGatewayHttpResolver) -> None:
-    content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    """A body must be declared JSON; a call without one (GET, DELETE, a bodiless POST) needs no Content-Type: the
+    vendor's own SDKs send none there."""
+    event = app.current_event
+    if not event.body:
+        return
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ThingSpaceError.vendor(errors.CONTENT_TYPE_INVALID)
 
@@ -98,7 +103,8 @@ def authenticate_client(app: APIGatewayHttpResolver) -> str:
 
 
 def authenticate_m2m(app: APIGatewayHttpResolver) -> Session:
-    """What every M2M call needs: a bearer token, a live session (its expiry slid), and a JSON content type."""
+    """What every M2M call needs: a bearer token, a live session (its expiry slid), and a body (if any) declared
+    JSON."""
     authenticate_client(app)
     session = authenticate_session(app.current_event.headers.get(SESSION_HEADER))
     require_json(app)

@@ -159,10 +159,10 @@ class CallbackRegistered(BaseModel):
 
 
 class CallbackView(BaseModel):
-    """A registered listener as listed: never its password."""
+    """A registered listener as listed, in the vendor's names (its SDK reads serviceName): never its password."""
 
     accountName: str
-    name: CallbackServiceName
+    serviceName: CallbackServiceName
     url: str
     username: str | None = left_out_when_none()
 

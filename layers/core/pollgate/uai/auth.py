@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,12 @@ from pollgate.settings import get_settings
 from pollgate.uai import messages
 from pollgate.uai.keys import KeySource, PublicKey, usable_keys
 
-# Device clocks drift; a token that expired this recently is still accepted.
+# Device clocks drift; a token that expired this recently, or that becomes valid this soon (nbf), is accepted.
 EXP_LEEWAY_SECONDS = 60
+
+# What PyJWT may raise for a token no one signed for us: its own errors (a `crit` header, bad base64 or JSON), and
+# what Python's parsing raises underneath them (an integer past sys.get_int_max_str_digits, nesting too deep).
+_UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ def verify_device_token(authorization: str | None, store: KeySource | None = Non
         raise Unauthenticated(messages.TOKEN_MISSING.render())
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except (jwt.PyJWTError, *_UNREADABLE):
         raise Unauthenticated(messages.TOKEN_MALFORMED.render()) from None
     algorithm = str(header.get("alg"))
     if algorithm != "RS256":
@@ -60,21 +65,48 @@ def _verify(token: str, header: dict[str, Any], keys: list[PublicKey]) -> Device
             claims = jwt.decode(
                 token, key.rsa(), algorithms=["RS256"],
                 options={"require": ["exp"], "verify_exp": False, "verify_aud": False, "verify_iat": False,
-                         "verify_nbf": False},
+                         "verify_nbf": False},  # exp and nbf are checked below, as numbers PyJWT may not handle
             )
         except jwt.InvalidSignatureError:
             continue
         except jwt.MissingRequiredClaimError:
             raise Unauthenticated(messages.TOKEN_NO_EXP.render()) from None
-        except jwt.InvalidTokenError:
+        except (jwt.PyJWTError, *_UNREADABLE):
             raise Unauthenticated(messages.TOKEN_MALFORMED.render()) from None
-        expires = claims.get("exp")
-        if not isinstance(expires, int | float) or isinstance(expires, bool):
-            raise Unauthenticated(messages.TOKEN_MALFORMED.render())
-        if expires + EXP_LEEWAY_SECONDS <= clock.epoch():
-            raise Unauthenticated(messages.TOKEN_EXPIRED.render())
+        check_lifetime(claims)
         return DeviceToken(key.key_id, claims)
     return None
+
+
+def _seconds(value: object) -> float | None:
+    """A claim's value as finite seconds; None for anything else (a string, a boolean, 1e999, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def check_lifetime(claims: dict[str, object]) -> None:
+    """exp: finite, not past (with the leeway), not further ahead than the stack allows; nbf, when present: finite
+    and not ahead (with the same leeway)."""
+    now = clock.epoch()
+    expires = _seconds(claims.get("exp"))
+    if expires is None:
+        raise Unauthenticated(messages.TOKEN_EXP_INVALID.render())
+    if expires + EXP_LEEWAY_SECONDS <= now:
+        raise Unauthenticated(messages.TOKEN_EXPIRED.render())
+    longest = get_settings().max_device_token_lifetime_seconds
+    if expires > now + longest + EXP_LEEWAY_SECONDS:
+        raise Unauthenticated(messages.TOKEN_LIFETIME_TOO_LONG.render(longest))
+    if "nbf" in claims:
+        not_before = _seconds(claims["nbf"])
+        if not_before is None:
+            raise Unauthenticated(messages.TOKEN_MALFORMED.render())
+        if not_before - EXP_LEEWAY_SECONDS > now:
+            raise Unauthenticated(messages.TOKEN_NOT_YET_VALID.render())
 
 
 def require_admin(authorization: str | None) -> None:
