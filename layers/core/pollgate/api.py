@@ -340,6 +340,20 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error.__cause__, Exception) and is_transient(error.__cause__)
 
 
+NUMBER_TOO_LONG = "a number has more digits than any field allows"
+
+
+def read_json(text: str) -> Any:
+    """json.loads for request bodies: a number past Python's integer-string limit (sys.get_int_max_str_digits) is
+    a validation error, answered 400 in the face's shape, not the bare ValueError json.loads raises (a 500)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise  # Powertools answers it as json_invalid
+    except ValueError:
+        raise RequestValidationError([{"loc": ("body",), "msg": NUMBER_TOO_LONG, "type": "int_too_long"}]) from None
+
+
 class FaceResolver(APIGatewayHttpResolver):
     """A Powertools HTTP API resolver that refuses oversized, non-UTF-8 or too-deep requests in the face's shape,
     and never gives Lambda an answer larger than it can return: it compresses one for a client that accepts gzip,
@@ -350,7 +364,7 @@ class FaceResolver(APIGatewayHttpResolver):
         # pydantic model, or Response[Model]), which also documents it (see face_resolver for an answer that does
         # not match). Bodies are written by json.dumps, as json_response writes the errors: every answer of a face
         # reads alike.
-        super().__init__(enable_validation=True, serializer=json.dumps)
+        super().__init__(enable_validation=True, serializer=json.dumps, json_body_deserializer=read_json)
         self.face_error = errors
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]

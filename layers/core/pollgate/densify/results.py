@@ -90,7 +90,7 @@ def parse_limit(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_LIMIT
     try:
-        limit = int(text)
+        limit = int(text) if len(text) <= len(str(MAX_LIMIT)) + 1 else 0  # never int() of thousands of digits
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_LIMIT:
@@ -105,7 +105,8 @@ def parse_attempt_limit(text: str | None) -> int:
     """How many delivery attempts to list (default 100)."""
     if text is None or text == "":
         return 100
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ATTEMPTS_LISTED:
+    # At most four digits read: a longer string is refused before int() (beyond 4300 digits it raises ValueError).
+    if not text.isdigit() or len(text) > len(str(MAX_ATTEMPTS_LISTED)) or not 1 <= int(text) <= MAX_ATTEMPTS_LISTED:
         raise Invalid(f"limit must be a whole number from 1 to {MAX_ATTEMPTS_LISTED}.")
     return int(text)
 
