@@ -19,6 +19,8 @@ from pollgate_local.process import RuntimeProcess
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 
+from tests.helpers.waiting import eventually
+
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "0000555555-00001"
@@ -190,10 +192,17 @@ def test_error_codes_over_http(client: Client, runtime: RuntimeProcess) -> None:
     assert poll_until_done(client, request_id) == "Failed"
 
 
-def test_five_wrong_passwords_lock_the_user(client: Client) -> None:
-    codes = [client.call("POST", "/api/m2m/v1/session/login", {"username": "locked-out", "password": f"no-{n}"})[1]
-             ["errorCode"] for n in range(5)]
-    assert codes == ["REQUEST_FAILED.UserNotAuthenticated"] * 4 + ["REQUEST_FAILED.UserLocked"]
+def test_wrong_passwords_are_slowed_then_lock_the_user(client: Client) -> None:
+    codes: list[str] = []
+
+    def guess() -> bool:  # from the third failure on, guesses are refused unchecked for 1 s, then 2 s
+        codes.append(client.call("POST", "/api/m2m/v1/session/login",
+                                 {"username": "locked-out", "password": f"no-{len(codes)}"})[1]["errorCode"])
+        return codes[-1] == "REQUEST_FAILED.UserLocked"
+
+    eventually(guess, 30, interval=0.25, what="the fifth checked failure locks the user")
+    assert set(codes[:-1]) == {"REQUEST_FAILED.UserNotAuthenticated"}
+    assert len(codes) >= 5
     status, answer = client.call("POST", "/api/m2m/v1/session/login",
                                  {"username": "locked-out", "password": "right-password"})
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.UserLocked")

@@ -196,23 +196,59 @@ def test_wrong_password_or_unknown_user_is_refused_alike(ts: dict[str, Function]
     assert error_code(login(ts, access, username="mallory")) == "REQUEST_FAILED.UserNotAuthenticated"
 
 
-def test_five_failed_logins_in_a_row_lock_the_user_until_an_operator_unlocks_it(ts: dict[str, Function]) -> None:
-    access = bearer(ts)
-    codes = [error_code(login(ts, access, password=f"guess-{n}")) for n in range(5)]
-    assert codes == ["REQUEST_FAILED.UserNotAuthenticated"] * 4 + ["REQUEST_FAILED.UserLocked"]
-    assert error_code(login(ts, access)) == "REQUEST_FAILED.UserLocked"  # even the right password
-    CredentialStore().unlock_user(USERNAME)
-    assert login(ts, access)["statusCode"] == 200
+FAILED, LOCKED = "REQUEST_FAILED.UserNotAuthenticated", "REQUEST_FAILED.UserLocked"
+
+
+def test_known_and_unknown_names_answer_alike_at_every_failure_count_and_lock_for_the_lockout(
+        ts: dict[str, Function]) -> None:
+    with clock.frozen(T0) as advance:
+        access = bearer(ts)
+        answers: dict[str, list[str]] = {USERNAME: [], "mallory": []}
+        for n in range(7):
+            for name, codes in answers.items():
+                codes.append(error_code(login(ts, access, username=name, password=f"guess-{n}")))
+            advance(60)  # past each slow-down window (1, 2 s), so every guess is checked
+        assert answers[USERNAME] == answers["mallory"] == [FAILED] * 4 + [LOCKED] * 3
+        assert error_code(login(ts, access)) == LOCKED  # even the right password, for the lockout
+        advance(900 - 60 + 1)
+        assert login(ts, access)["statusCode"] == 200  # the lock ended by itself (ThingSpaceLockoutSeconds)
+
+
+def test_an_operator_unlock_ends_the_lock_at_once(ts: dict[str, Function]) -> None:
+    with clock.frozen(T0) as advance:
+        access = bearer(ts)
+        for n in range(5):
+            error_code(login(ts, access, password=f"guess-{n}"))
+            advance(60)
+        assert error_code(login(ts, access)) == LOCKED
+        assert CredentialStore().unlock_user(USERNAME)
+        assert login(ts, access)["statusCode"] == 200
+        assert not CredentialStore().unlock_user("mallory")  # no such user (its failures are forgotten all the same)
+
+
+def test_failed_logins_are_slowed_as_densify_slows_them(ts: dict[str, Function]) -> None:
+    with clock.frozen(T0) as advance:
+        access = bearer(ts)
+        codes = [error_code(login(ts, access, password=f"guess-{n}")) for n in range(3)]
+        assert codes == [FAILED] * 3
+        assert error_code(login(ts, access)) == FAILED  # refused unchecked for 1 s after the third failure
+        advance(2)
+        assert login(ts, access)["statusCode"] == 200
 
 
 def test_a_successful_login_resets_the_count_of_failures(ts: dict[str, Function]) -> None:
-    access = bearer(ts)
-    for n in range(4):
-        error_code(login(ts, access, password=f"guess-{n}"))
-    assert login(ts, access)["statusCode"] == 200
-    codes = [error_code(login(ts, access, password=f"again-{n}")) for n in range(4)]
-    assert codes == ["REQUEST_FAILED.UserNotAuthenticated"] * 4
-    assert login(ts, access)["statusCode"] == 200
+    with clock.frozen(T0) as advance:
+        access = bearer(ts)
+        for n in range(4):
+            error_code(login(ts, access, password=f"guess-{n}"))
+            advance(60)
+        assert login(ts, access)["statusCode"] == 200
+        codes = []
+        for n in range(4):
+            codes.append(error_code(login(ts, access, password=f"again-{n}")))
+            advance(60)
+        assert codes == [FAILED] * 4
+        assert login(ts, access)["statusCode"] == 200
 
 
 def test_a_session_expires_after_twenty_minutes_without_use_and_each_use_slides_it(ts: dict[str, Function]) -> None:

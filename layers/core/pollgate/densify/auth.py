@@ -2,15 +2,15 @@
 
 - Users are created by the operator (`python -m pollgate.densify.operator add-user`), never over the API.
 - Passwords are hashed with scrypt (memory-hard, standard library); the hash records its own parameters.
-- Failed logins slow down: after FREE_FAILURES failures in a row a user name is locked for a window that doubles
-  with every further failure, up to MAX_LOCK_SECONDS. Unknown user names are counted the same way and cost the
-  same scrypt work, so answers and timings do not tell which names exist.
+- Failed logins slow down (pollgate/login_failures.py, shared with ThingSpace): after FREE_FAILURES failures in a
+  row a user name is locked for a window that doubles with every further failure, up to MAX_LOCK_SECONDS. Unknown
+  user names are counted the same way and cost the same scrypt work, so answers and timings do not tell which
+  names exist.
 - The token-signing key is the stack's secret (DENSIFY_TOKEN_SECRET_ARN), read through Powertools and cached.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import jwt
@@ -20,6 +20,7 @@ from pollgate.credentials import bearer_token
 from pollgate.densify import items
 from pollgate.densify.errors import unauthorized
 from pollgate.errors import ServiceFault
+from pollgate.login_failures import FailedLogins, LoginFailures, lock_seconds
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
 from pollgate.settings import get_settings
 from pollgate.store import Table
@@ -27,17 +28,6 @@ from pollgate.store import Table
 TOKEN_SECONDS = 60 * 60
 TOKEN_ISSUER = "pollgate-densify"  # noqa: S105 - the iss claim, not a secret
 SECRET_CACHE_SECONDS = 300
-
-FREE_FAILURES = 3
-MAX_LOCK_SECONDS = 15 * 60
-FAILURE_MEMORY_SECONDS = 24 * 3600
-
-
-def lock_seconds(failures: int) -> int:
-    """How long a user name stays locked after `failures` failed logins in a row."""
-    if failures < FREE_FAILURES:
-        return 0
-    return int(min(2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -47,17 +37,12 @@ class User:
     admin: bool
 
 
-@dataclass(frozen=True)
-class LoginFailures:
-    count: int
-    locked_until: float
-
-
 class UserStore:
     """Users and their login failures (items.user, items.login_failures)."""
 
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
+        self.failed_logins = FailedLogins(items.login_failures, lock_seconds, self.table)
 
     def add(self, name: str, password: str, *, admin: bool = False, replace: bool = False) -> User:
         user = User(name, hash_secret(password), admin)
@@ -74,26 +59,13 @@ class UserStore:
         return User(item["userName"], item["passwordHash"], bool(item.get("admin", False)))
 
     def failures(self, name: str) -> LoginFailures:
-        item = self.table.get(items.login_failures(name), consistent=True)
-        if item is None:
-            return LoginFailures(0, 0.0)
-        return LoginFailures(int(item.get("count", 0)), float(item.get("lockedUntil", 0)))
+        return self.failed_logins.of(name)
 
     def record_failure(self, name: str, now: float) -> LoginFailures:
-        """Count one more failure atomically (concurrent guesses cannot share a count) and set the lock."""
-        item = self.table.update(
-            items.login_failures(name), "ADD #count :one SET expiresAt = :forget",
-            names={"#count": "count"}, values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS},
-        )
-        count = int(item["count"])
-        wait = lock_seconds(count)
-        locked_until = now + wait if wait else 0.0  # no lock at all before FREE_FAILURES
-        self.table.update(items.login_failures(name), "SET lockedUntil = :until",
-                          values={":until": math.ceil(locked_until)})
-        return LoginFailures(count, locked_until)
+        return self.failed_logins.record(name, now)
 
     def clear_failures(self, name: str) -> None:
-        self.table.delete(items.login_failures(name))
+        self.failed_logins.clear(name)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@
   nonce under the client secret, so it can be handed out again without ever being stored: the table keeps
   only the nonce and a SHA-256 of the token.
 - `POST /api/m2m/v1/session/login` trades a user's password (with a bearer token) for a session token that
-  expires after 20 minutes without use; every call that presents it slides the expiry. Five failed logins
-  in a row lock the user until an operator unlocks it.
+  expires after 20 minutes without use; every call that presents it slides the expiry. Failed logins are counted
+  per name, known or not, as Densify counts them (pollgate/login_failures.py): from the third on, the name is
+  refused unchecked for a window that doubles; the fifth in a row locks it for THINGSPACE_LOCKOUT_SECONDS (or
+  until an operator unlocks it). Known and unknown names get the same answers, after the same scrypt work.
 
 Items (thingspace/items.py): clients, their current token, bearer tokens, users, sessions.
 """
@@ -22,7 +24,9 @@ from dataclasses import dataclass
 from pollgate import clock
 from pollgate.credentials import bearer_token
 from pollgate.errors import NotFound, ServiceFault, Unauthenticated
+from pollgate.login_failures import FailedLogins, LoginFailures, lock_seconds
 from pollgate.passwords import decoy_hash, hash_secret, verify_secret
+from pollgate.settings import get_settings
 from pollgate.store import Item, Table
 from pollgate.thingspace import errors, items
 from pollgate.thingspace.hashing import derived_token, new_token, token_digest
@@ -57,6 +61,7 @@ class CredentialStore:
 
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
+        self.failed_logins = FailedLogins(items.login_failures, _lock_seconds, self.table)
 
     # -- operator commands
     def add_client(self, key: str, secret: str) -> None:
@@ -65,12 +70,13 @@ class CredentialStore:
 
     def add_user(self, username: str, password: str, accounts: Sequence[str]) -> None:
         self.table.put(items.user(username), {"passwordHash": hash_secret(password), "accounts": sorted(set(accounts)),
-                                              "failedLogins": 0, "locked": False, "createdAt": clock.iso()})
+                                              "createdAt": clock.iso()})
+        self.failed_logins.clear(username)
 
     def unlock_user(self, username: str) -> bool:
-        """False when there is no such user."""
-        return self.table.update_if(items.user(username), "SET failedLogins = :zero, locked = :no",
-                                    condition="attribute_exists(pk)", values={":zero": 0, ":no": False})
+        """Forget the user's failed logins (and so its lock); False when there is no such user."""
+        self.failed_logins.clear(username)
+        return self.table.get(items.user(username), consistent=True) is not None
 
     # -- reads and writes behind the face
     def client(self, key: str) -> Item | None:
@@ -92,18 +98,6 @@ class CredentialStore:
 
     def user(self, username: str) -> Item | None:
         return self.table.get(items.user(username), consistent=True)
-
-    def count_failed_login(self, username: str) -> int:
-        """The user's failed logins in a row, this one counted (0: the user was deleted meanwhile)."""
-        item = self.table.update(items.user(username), "ADD failedLogins :one", condition="attribute_exists(pk)",
-                                 values={":one": 1})
-        failed = int((item or {}).get("failedLogins", 0))
-        if failed >= MAX_FAILED_LOGINS:
-            self.table.update(items.user(username), "SET locked = :yes", values={":yes": True})
-        return failed
-
-    def clear_failed_logins(self, username: str) -> None:
-        self.table.update(items.user(username), "SET failedLogins = :zero", values={":zero": 0})
 
     def open_session(self, digest: str, username: str, accounts: Sequence[str]) -> None:
         now = clock.epoch()
@@ -223,20 +217,31 @@ def verify_bearer(authorization: str | None, store: CredentialStore | None = Non
 
 # ------------------------------------------------------------------------------------------ sessions
 
+def _lock_seconds(failures: int) -> float:
+    """Densify's slow-down, and from the fifth failure in a row the lockout."""
+    if failures >= MAX_FAILED_LOGINS:
+        return float(get_settings().thingspace_lockout_seconds)
+    return float(lock_seconds(failures))
+
+
+def _refusal(failures: LoginFailures) -> Unauthenticated:
+    return Unauthenticated((errors.USER_LOCKED if failures.count >= MAX_FAILED_LOGINS else errors.LOGIN_FAILED).body())
+
+
 def login(username: str, password: str, store: CredentialStore | None = None) -> str:
-    """A new session token for the user; counts failures and locks the user at the fifth in a row."""
+    """A new session token for the user. Every name, known or not, is answered alike at every failure count: a
+    name refused unchecked while slowed down or locked, the same scrypt work otherwise."""
     store = store or CredentialStore()
+    now = clock.epoch()
+    failures = store.failed_logins.of(username)
+    if failures.locked(now):
+        raise _refusal(failures)
     user = store.user(username)
     matches = verify_secret(password, user["passwordHash"] if user else decoy_hash())
-    if user is None:
-        raise Unauthenticated(errors.LOGIN_FAILED.body())
-    if user.get("locked"):
-        raise Unauthenticated(errors.USER_LOCKED.body())
-    if not matches:
-        failed = store.count_failed_login(username)
-        raise Unauthenticated((errors.USER_LOCKED if failed >= MAX_FAILED_LOGINS else errors.LOGIN_FAILED).body())
-    if int(user.get("failedLogins", 0)):
-        store.clear_failed_logins(username)
+    if user is None or not matches:
+        raise _refusal(store.failed_logins.record(username, now))
+    if failures.count:
+        store.failed_logins.clear(username)
     token = new_token()
     store.open_session(token_digest(token), username, user.get("accounts", []))
     return token

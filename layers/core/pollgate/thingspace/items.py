@@ -3,7 +3,9 @@
 - OAuth client     TS#CLIENT#<clientKey> / CLIENT           {secretHash}
 - its token        TS#CLIENT#<clientKey> / TOKEN            {nonce, notAfter}: the token is derived, never stored
 - bearer token     TS#BEARER#<sha256 of the token> / BEARER {clientKey, notAfter}
-- M2M user         TS#USER#<username> / USER                {passwordHash, accounts, failedLogins, locked}
+- M2M user         TS#USER#<username> / USER                {passwordHash, accounts}
+- login failures   TS#USER#<username> / FAILURES            {count, lockedUntil}: kept for unknown names too
+                   (pollgate/login_failures.py)
 - session          TS#SESSION#<sha256 of the token> / SESSION  {username, accounts, lastUsed}
 - account          TS#ACCOUNT#<accountName> / ACCOUNT
 - device           TS#ACCOUNT#<accountName> / DEVICE#<deviceKey>  {ids {kind: id}, state, lastRequest, transitions}
@@ -39,6 +41,10 @@ def bearer(digest: str) -> Key:
 
 def user(username: str) -> Key:
     return Key(f"TS#USER#{username}", "USER")
+
+
+def login_failures(username: str) -> Key:
+    return Key(f"TS#USER#{username}", "FAILURES")
 
 
 def session(digest: str) -> Key:
