@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from pollgate.densify import schedule
-from pollgate.densify.auth import lock_seconds
 from pollgate.densify.dates import epoch_of_iso, java_date
 from pollgate.densify.http import DensifyError
 from pollgate.densify.models import SubscriptionBody, SubscriptionRefs
@@ -25,6 +24,7 @@ from pollgate.densify.results import (
     webhook_success,
 )
 from pollgate.errors import DomainError
+from pollgate.login_failures import lock_seconds
 from pollgate.passwords import hash_secret, verify_secret
 from pydantic import ValidationError
 
