@@ -187,8 +187,19 @@ class Table:
         return _unless_condition_fails(lambda: aws.dynamodb().delete_item(**kwargs)) is not None
 
     def query(self, pk: str, sk_prefix: str = "", *, consistent: bool = False, limit: int | None = None,
-              descending: bool = False) -> Iterator[Item]:
-        kwargs: dict[str, Any] = {
+              descending: bool = False, start_at: str | None = None) -> Iterator[Item]:
+        """The partition's items whose sk begins with `sk_prefix`, in sk order; with `start_at` (an sk with that
+        prefix), only it and those after it, ascending (a page that goes on where the last one ended)."""
+        if start_at is not None:
+            kwargs: dict[str, Any] = {
+                "TableName": self.name, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+                "ExpressionAttributeValues": to_attributes({":pk": pk, ":start": start_at,
+                                                            ":end": sk_prefix + "\U0010ffff"}),
+                "ConsistentRead": consistent,
+            }
+            yield from self._paginate(kwargs, limit)
+            return
+        kwargs = {
             "TableName": self.name,
             "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else ""),
             "ExpressionAttributeValues": to_attributes({":pk": pk, **({":prefix": sk_prefix} if sk_prefix else {})}),

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -79,8 +78,34 @@ class BackendUnavailable(Exception):
     """The backend could not answer; the workflow retries, then records the device as an unexpected error."""
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    """One device as the backend knows it: its ids (kind -> id), its state, its number in the account."""
+
+    number: int
+    ids: Mapping[str, str]
+    state: str
+    created_at: str | None = None
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    devices: list[DeviceState]
+    has_more: bool
+
+
 class ProvisioningBackend(Protocol):
     def apply(self, transition: DeviceTransition) -> TransitionOutcome: ...
+
+    def list_devices(self, account: str, device_id: tuple[str, str] | None, after: int, limit: int) -> DevicePage:
+        """The account's devices numbered above `after`, oldest first (or the one device `device_id` names)."""
+        ...
+
+
+def _device_state(item: Item) -> DeviceState:
+    key = str(item["deviceKey"])
+    return DeviceState(int(key) if key.isdigit() else 0, dict(item.get("ids") or {}), str(item["state"]),
+                       item.get("createdAt"))
 
 
 class InventoryStore:
@@ -100,7 +125,9 @@ class InventoryStore:
         if not ids:
             raise ValueError("a device needs at least one id")
         kinds = {DeviceIdKind(kind.lower()).value: value for kind, value in ids.items()}
-        device_key = str(uuid.uuid4())
+        number = int(self.table.update(items.device_counter(account), "ADD #last :one", names={"#last": "last"},
+                                       values={":one": 1})["last"])
+        device_key = items.device_key(number)  # a number lost to a refused transaction is never given again
         device = Put(items.device(account, device_key), {"deviceKey": device_key, "ids": kinds, "state": state,
                                                          "transitions": 0, "createdAt": clock.iso()},
                      condition="attribute_not_exists(pk)")
@@ -123,6 +150,12 @@ class InventoryStore:
 
     def devices(self, account: str) -> list[Item]:
         return list(self.table.query(items.account_partition(account), items.DEVICE_PREFIX, consistent=True))
+
+    def page(self, account: str, after: int, limit: int) -> tuple[list[Item], bool]:
+        """Up to `limit` devices numbered above `after`, oldest first, and whether more follow."""
+        found = list(self.table.query(items.account_partition(account), items.DEVICE_PREFIX, consistent=True,
+                                      limit=limit + 1, start_at=items.DEVICE_PREFIX + items.device_key(after + 1)))
+        return found[:limit], len(found) > limit
 
     def move(self, account: str, device_key: str, allowed_from: frozenset[str], to: str, request_key: str) -> bool:
         """Move the device to `to` if it is in an allowed state; False when it is not (nothing written)."""
@@ -155,6 +188,13 @@ class TableBackend:
             return TransitionOutcome(True, str(current["state"]))
         error, arguments = refusal(transition.action, str(current["state"]))
         return TransitionOutcome.refused(error, *arguments)
+
+    def list_devices(self, account: str, device_id: tuple[str, str] | None, after: int, limit: int) -> DevicePage:
+        if device_id is not None:
+            device = self.inventory.find_device(account, [device_id])
+            return DevicePage([_device_state(device)] if device is not None else [], False)
+        found, more = self.inventory.page(account, after, limit)
+        return DevicePage([_device_state(item) for item in found], more)
 
 
 class HttpBackend:
@@ -192,6 +232,28 @@ class HttpBackend:
             raise BackendUnavailable(f"backend answered {error.code}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise BackendUnavailable(type(error).__name__) from None
+
+
+    def list_devices(self, account: str, device_id: tuple[str, str] | None, after: int, limit: int) -> DevicePage:
+        """POST <base>/list {accountName, deviceId?, lastSeenDeviceId, maxNumberOfDevices} ->
+        {devices: [{number, deviceIds: [{id, kind}], state, createdAt?}], hasMoreData}."""
+        query: dict[str, Any] = {"accountName": account, "lastSeenDeviceId": after, "maxNumberOfDevices": limit}
+        if device_id is not None:
+            query["deviceId"] = {"kind": device_id[0], "id": device_id[1]}
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            f"{self.base_url}/list", data=json.dumps(query).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                answer = _json(response.read())
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise BackendUnavailable(type(error).__name__) from None
+        try:
+            devices = [DeviceState(int(d.get("number", 0)), {i["kind"]: i["id"] for i in d["deviceIds"]},
+                                   str(d["state"]), d.get("createdAt")) for d in answer.get("devices", [])]
+        except (KeyError, TypeError, ValueError):
+            raise BackendUnavailable("the backend's device list is not readable") from None
+        return DevicePage(devices, bool(answer.get("hasMoreData")))
 
 
 def _json(raw: bytes) -> dict[str, Any]:

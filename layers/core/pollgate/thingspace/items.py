@@ -8,7 +8,9 @@
                    (pollgate/login_failures.py)
 - session          TS#SESSION#<sha256 of the token> / SESSION  {username, accounts, lastUsed}
 - account          TS#ACCOUNT#<accountName> / ACCOUNT
-- device           TS#ACCOUNT#<accountName> / DEVICE#<deviceKey>  {ids {kind: id}, state, lastRequest, transitions}
+- device           TS#ACCOUNT#<accountName> / DEVICE#<deviceKey>  {ids {kind: id}, state, lastRequest, transitions}:
+                   deviceKey is the account's device number, 12 digits (oldest first; the device list pages by it)
+- device counter   TS#ACCOUNT#<accountName> / DEVICECOUNT             {last}: the last device number given
 - device id        TS#ACCOUNT#<accountName> / ID#<kind>#<id>      {deviceKey}: a device found by any of its ids,
                    and no id names two devices
 - callback         TS#ACCOUNT#<accountName> / CALLBACK#<serviceName>  {url, username, password, signingSecret}
@@ -62,6 +64,15 @@ def account(account: str) -> Key:
 
 def device(account: str, device_key: str) -> Key:
     return Key(account_partition(account), f"{DEVICE_PREFIX}{device_key}")
+
+
+def device_counter(account: str) -> Key:
+    return Key(account_partition(account), "DEVICECOUNT")
+
+
+def device_key(number: int) -> str:
+    """A device's key: its number in the account, so that keys sort as devices were added."""
+    return f"{number:012d}"
 
 
 def device_id(account: str, kind: str, value: str) -> Key:

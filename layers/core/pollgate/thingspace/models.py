@@ -72,6 +72,42 @@ class DeviceActionRequest(BaseModel):
         return self.model_dump(exclude={"accountName", "devices"}, exclude_none=True)
 
 
+MAX_DEVICES_LISTED = 1000  # ours: one page of the device list at most; the vendor pages too
+
+
+class DeviceListRequest(BaseModel):
+    """POST /devices/actions/list: one account's devices, a page at a time, or the one device `deviceId` names."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    accountName: str = Field(min_length=1, max_length=64)
+    deviceId: DeviceId | None = None
+    currentState: str | None = Field(default=None, max_length=32, description="Only devices in this state")
+    maxNumberOfDevices: int = Field(default=500, ge=1, le=MAX_DEVICES_LISTED)
+    lastSeenDeviceId: int = Field(default=0, ge=0, le=10**12,
+                                  description="The previous page's lastSeenDeviceId: the page after it")
+    largestDeviceIdSeen: int | None = Field(default=None, ge=0, le=10**12,
+                                            description="The same as lastSeenDeviceId (the name the vendor's SDK uses)")
+
+
+class CarrierInformation(BaseModel):
+    carrierName: str = "Verizon Wireless"
+    state: str = Field(description="pre-active, active, suspend or deactive")
+
+
+class ListedDevice(BaseModel):
+    accountName: str
+    deviceIds: list[DeviceId]
+    carrierInformations: list[CarrierInformation]
+    createdAt: str | None = left_out_when_none()
+
+
+class DeviceList(BaseModel):
+    devices: list[ListedDevice]
+    hasMoreData: bool = Field(description="True: ask again with lastSeenDeviceId for the next page")
+    lastSeenDeviceId: int | None = left_out_when_none(description="ours: where the next page starts")
+
+
 class RequestId(BaseModel):
     requestId: str
 
