@@ -28,6 +28,7 @@ from verizon.exceptions.connectivity_management_result_exception import (  # noq
 )
 from verizon.http.auth.thingspace_oauth import ThingspaceOauthCredentials  # noqa: E402
 from verizon.http.auth.vz_m2m_token import VZM2mTokenCredentials  # noqa: E402
+from verizon.http.http_call_back import HttpCallBack  # noqa: E402
 from verizon.models.account_device_list import AccountDeviceList  # noqa: E402
 from verizon.models.account_device_list_request import AccountDeviceListRequest  # noqa: E402
 from verizon.models.carrier_actions_request import CarrierActionsRequest  # noqa: E402
@@ -59,13 +60,30 @@ def seeded(runtime: RuntimeProcess) -> dict[str, str]:
     return {"secret": client["clientSecret"], "password": user["password"]}
 
 
+class Recorder(HttpCallBack):  # type: ignore[misc]
+    """The SDK's own hook: what it sent, as (method, url, headers), to check it unchanged."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def on_before_request(self, request: Any) -> None:
+        method = getattr(request.http_method, "value", request.http_method)
+        self.sent.append((str(method), str(request.query_url), {k.lower(): v for k, v in request.headers.items()}))
+
+    def on_after_response(self, response: Any) -> None:
+        return None
+
+
+SENT = Recorder()
+
+
 def sdk(base_url: str, secret: str, session: str | None = None) -> Any:
     """The vendor's client as a customer builds it, its servers pointed at the runtime (nothing else changed)."""
     client = VerizonClient(
         thingspace_oauth_credentials=ThingspaceOauthCredentials(oauth_client_id="sdk-client",
                                                                 oauth_client_secret=secret),
         vz_m2m_token_credentials=VZM2mTokenCredentials(vz_m2m_token=session) if session else None,
-        environment=Environment.PRODUCTION, timeout=10)
+        environment=Environment.PRODUCTION, timeout=10, http_call_back=SENT)
     servers = dict(client.config.environments[Environment.PRODUCTION])
     servers.update({Server.THINGSPACE: f"{base_url}/api", Server.OAUTH_SERVER: f"{base_url}/api/ts/v1",
                     Server.M2M: f"{base_url}/api/m2m"})
@@ -157,6 +175,9 @@ def test_callbacks_registered_listed_and_deleted(client: Any) -> None:
     deleted = callbacks.deregister_callback(ACCOUNT, "CarrierService")
     assert deleted.status_code == 200, deleted.text
     assert callbacks.list_registered_callbacks(ACCOUNT).body == []
+    bodiless = [headers for method, url, headers in SENT.sent if method in {"GET", "DELETE"} and "/callbacks/" in url]
+    assert len(bodiless) >= 3
+    assert all("content-type" not in headers for headers in bodiless)  # as the vendor's SDK sends them
 
 
 def test_typed_exceptions_carry_error_code_and_message(runtime: RuntimeProcess, seeded: dict[str, str]) -> None:
