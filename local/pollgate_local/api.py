@@ -26,6 +26,7 @@ from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from pollgate_local.functions import FunctionError
+from pollgate_local.gateway_limits import GatewayLimits, header_refusing_handler
 from pollgate_local.openapi import add_document_routes
 from pollgate_local.servers import BackgroundServer
 from pollgate_local.stack import LocalStack, TemplateError
@@ -138,9 +139,10 @@ class LocalHttpApi:
         app.register_error_handler(404, self._defaults.answer)
         app.register_error_handler(405, self._defaults.answer)
         add_document_routes(app, stack)  # /openapi/<face>.json, /docs/<face> (Swagger UI)
-        self._flask = app
+        self._flask = GatewayLimits(app, stack.resources(), stack.http_routes(), api_of=self._defaults.api_of)
         self._log_line = log_line
-        self._server = BackgroundServer(self._logged, port, flag="--port", name="http-api")
+        self._server = BackgroundServer(self._logged, port, flag="--port", name="http-api",
+                                        request_handler=header_refusing_handler(self._defaults.headers_refused))
 
     @property
     def url(self) -> str:
@@ -196,29 +198,53 @@ class DefaultRoutes:
                 best, best_score = api, score
         return best
 
+    def _function(self, path: str) -> tuple[str | None, Any]:
+        api = self.api_of(path)
+        return api, self._stack.function(self._functions[api]) if api in self._functions else None
+
+    @staticmethod
+    def _event(api: str | None, method: str, path: str, headers: dict[str, str], query: str = "",
+               raw: bytes = b"") -> dict[str, Any]:
+        return {
+            "version": "2.0", "routeKey": DEFAULT_ROUTE, "rawPath": path, "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {"routeKey": DEFAULT_ROUTE, "stage": "$default", "requestId": str(uuid.uuid4()),
+                               "apiId": api, "timeEpoch": int(time.time() * 1000),
+                               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                        "sourceIp": "127.0.0.1"}},
+            "body": base64.b64encode(raw).decode() if raw else None, "isBase64Encoded": bool(raw),
+        }
+
+    @staticmethod
+    def _parts(answer: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        body = answer.get("body") or ""
+        data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
+        return int(answer.get("statusCode", 500)), {k: str(v) for k, v in (answer.get("headers") or {}).items()}, data
+
     def answer(self, _: Any) -> Response:
-        api = self.api_of(request.path)
-        function = self._stack.function(self._functions[api]) if api in self._functions else None
+        api, function = self._function(request.path)
         if function is None:
             response = make_response(json.dumps({"message": "Not Found"}), 404)
             response.headers["Content-Type"] = "application/json"
             return response
-        raw = request.get_data()
-        event = as_http_api_sends_it({
-            "version": "2.0", "routeKey": DEFAULT_ROUTE, "rawPath": request.path,
-            "rawQueryString": request.query_string.decode("latin-1"),
-            "headers": dict(request.headers.items()),
-            "queryStringParameters": dict(request.args.items()) or None,
-            "requestContext": {"routeKey": DEFAULT_ROUTE, "stage": "$default", "requestId": str(uuid.uuid4()),
-                               "apiId": api, "timeEpoch": int(time.time() * 1000),
-                               "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
-                                        "sourceIp": request.remote_addr or "127.0.0.1"}},
-            "body": base64.b64encode(raw).decode() if raw else None, "isBase64Encoded": bool(raw),
-        })
-        answer = function.invoke(event)
-        body = answer.get("body") or ""
-        data = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
-        response = make_response(data, int(answer.get("statusCode", 500)))
-        for name, value in (answer.get("headers") or {}).items():
-            response.headers[name] = str(value)
+        event = self._event(api, request.method, request.path, dict(request.headers.items()),
+                            request.query_string.decode("latin-1"), request.get_data())
+        event["queryStringParameters"] = dict(request.args.items()) or None
+        event["requestContext"]["http"]["sourceIp"] = request.remote_addr or "127.0.0.1"
+        status, headers, data = self._parts(function.invoke(as_http_api_sends_it(event)))
+        response = make_response(data, status)
+        for name, value in headers.items():
+            response.headers[name] = value
         return response
+
+    def headers_refused(self, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+        """A request whose headers the server could not read (a line over 64 KiB, over 100 headers): the face's
+        431, from the API's $default function handed headers past the faces' own limit (pollgate.api)."""
+        from pollgate.api import MAX_HEADER_BYTES
+
+        path = path.split("?", 1)[0] or "/"
+        api, function = self._function(path)
+        if function is None:
+            raise LookupError(f"no $default route answers {path}")
+        oversized = {"x-pollgate-refused-headers": "x" * (MAX_HEADER_BYTES + 1)}
+        return self._parts(function.invoke(self._event(api, method, path, oversized)))

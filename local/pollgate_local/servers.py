@@ -10,7 +10,7 @@ import socket
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 LOOPBACK = "127.0.0.1"
 
@@ -44,8 +44,10 @@ def ensure_free(port: int, flag: str) -> None:
 class BackgroundServer:
     """A WSGI app served by werkzeug's threaded server on a daemon thread."""
 
-    def __init__(self, app: Any, port: int = 0, *, flag: str = "--port", name: str = "server") -> None:
+    def __init__(self, app: Any, port: int = 0, *, flag: str = "--port", name: str = "server",
+                 request_handler: type[WSGIRequestHandler] | None = None) -> None:
         self._app = app
+        self._request_handler = request_handler
         self._requested_port = port
         self._flag = flag
         self._name = name
@@ -67,7 +69,8 @@ class BackgroundServer:
             return self.url
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # werkzeug prints its own two lines before exiting
-                self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True)
+                self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True,
+                                           request_handler=self._request_handler)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUseError(self._requested_port, self._flag) from None

@@ -394,6 +394,10 @@ class LocalStack:
         """Every HTTP route of the template (SAM's ApiProvider), with function names as logical ids."""
         return ApiProvider([self._require_stack()]).api
 
+    def resources(self) -> dict[str, Any]:
+        """The template's resources with every parameter and reference resolved (after provision())."""
+        return dict(self._require_stack().template_dict["Resources"])
+
     def http_routes(self) -> list[tuple[str, str, str, str]]:
         """(api logical id, method, path, function logical id) for every HttpApi event in the template."""
         routes = []

@@ -179,6 +179,29 @@ def test_unknown_routes_go_to_the_default_route_of_the_api_whose_paths_they_rese
             api.stop()
 
 
+THROTTLED = """
+      DefaultRouteSettings: {ThrottlingRateLimit: 0.001, ThrottlingBurstLimit: 2}
+"""
+
+
+def test_the_templates_route_throttles_answer_429_as_api_gateway_does(tmp_path: Path) -> None:
+    throttled = TEMPLATE.replace("  OtherApi:\n    Type: AWS::Serverless::HttpApi\n",
+                                 "  OtherApi:\n    Type: AWS::Serverless::HttpApi\n    Properties:" + THROTTLED)
+    with mock_aws(config=MOTO_CONFIG), LocalStack(write_template(tmp_path, throttled)) as stack:
+        stack.provision()
+        lines: list[str] = []
+        api = LocalHttpApi(stack, 0, log_line=lines.append)
+        try:
+            base_url = api.start()
+            answers = [call(base_url, "GET", "/picture") for _ in range(3)]
+            assert [answer.status for answer in answers] == [200, 200, 429]
+            assert answers[2].body == {"message": "Too Many Requests"}
+            assert lines[-1].startswith("GET /picture 429")
+            assert call(base_url, "POST", "/things/t-1", {}).status == 201  # OneApi sets no throttle
+        finally:
+            api.stop()
+
+
 def test_two_apis_declaring_one_route_stop_the_start(tmp_path: Path) -> None:
     clashing = TEMPLATE.replace("Method: GET, Path: /crash", "Method: POST, Path: \"/things/{name}\"")
     with mock_aws(config=MOTO_CONFIG), LocalStack(write_template(tmp_path, clashing)) as stack:
