@@ -81,3 +81,10 @@ def test_every_docs_page_is_linked_from_readme() -> None:
     linked = {(ROOT / target.partition("#")[0]).resolve() for target in links(ROOT / "README.md")}
     unlinked = [page.name for page in PAGES[1:] if page.resolve() not in linked]
     assert not unlinked, f"README links none of: {', '.join(unlinked)}"
+
+
+def test_readme_stays_a_front_page() -> None:
+    """README says what pollgate is, the two commands, the faces, deploy in brief and where to read next; the
+    rest belongs in docs/ (issue 14: at most about 200 lines)."""
+    lines = (ROOT / "README.md").read_text().count("\n")
+    assert lines <= 200, f"README has {lines} lines: move the detail into the docs/ page it belongs to"
