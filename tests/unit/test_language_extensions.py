@@ -7,8 +7,9 @@ Every grant on part of a resource (the due index, the payload bucket's prefix) w
 IAM check would refuse calls that AWS allows (tried on this template: the webhook engine's stack test fails, and
 passes with POLLGATE_NO_IAM=1). CloudFormation itself keeps the Sub.
 
-Strict xfail: once a SAM CLI upgrade expands without this loss, the test passes, the run fails, and the alarms can
-be grouped (three groups: the two queue-depth alarms, the two workflow alarms, the three API 5xx alarms)."""
+So the repeated alarms are generated instead, from one list (tools/template_alarms.py, `make template`). Strict
+xfail: once a SAM CLI upgrade expands without this loss, the test passes, the run fails, and the list could become
+three Fn::ForEach loops in the template itself (the queue, workflow and API alarms)."""
 
 from __future__ import annotations
 
