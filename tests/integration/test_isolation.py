@@ -84,6 +84,9 @@ def test_thingspace_every_endpoint_refuses_another_accounts_ids(world: World) ->
     assert code == 400 and "status" not in answer, "status of alice's request through bob's own account"
     for action in ("activate", "deactivate", "suspend", "restore"):
         refused(world.submit(action, alice_device, headers=bob), f"{action} on alice's account")
+    refused(world.stack.invoke("ThingSpaceListDevicesFunction", http_event(
+        "POST", "/api/m2m/v1/devices/actions/list", body={"accountName": ACCOUNT}, headers=bob)),
+        "list alice's devices")
     refused(world.stack.invoke("ThingSpaceListCallbacksFunction", http_event(
         "GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
         path_parameters={"accountname": ACCOUNT}, headers=bob)), "list alice's callbacks")
