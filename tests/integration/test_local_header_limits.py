@@ -1,6 +1,5 @@
 """`pollgate run`'s HTTP port: headers the server refuses to read (a line over 64 KiB, more than 100 headers) get
-431 in the shape of the face that serves the path, not http.server's HTML page (issue 10); and the template's
-throttles are the local port's too."""
+431 in the shape of the face that serves the path, not http.server's HTML page (issue 10)."""
 
 from __future__ import annotations
 
@@ -56,24 +55,3 @@ def test_headers_the_server_cannot_read_get_431_in_the_face_shape(base_url: str,
     assert status == 431
     assert content_type == "application/json"
     assert set(json.loads(body)) == shape
-
-
-def test_the_credential_routes_are_throttled_locally_as_the_template_says() -> None:
-    parameters = {"CredentialThrottlingRateLimit": "0.001", "CredentialThrottlingBurstLimit": "2"}
-    with mock_aws(config=MOTO_CONFIG), LocalStack(parameters=parameters) as stack:
-        stack.provision()
-        api = LocalHttpApi(stack, 0, log_line=lambda _: None)
-        try:
-            url = api.start().removeprefix("http://")
-            statuses, bodies = [], []
-            for path in ("/authorize", "/authorize", "/authorize", "/subscriptions"):
-                connection = http.client.HTTPConnection(url, timeout=30)
-                connection.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
-                answer = connection.getresponse()
-                statuses.append(answer.status)
-                bodies.append(json.loads(answer.read()))
-                connection.close()
-        finally:
-            api.stop()
-    assert statuses == [400, 400, 429, 400]  # the burst of 2, then refused; other routes keep the stage's limits
-    assert bodies[2] == {"message": "Too Many Requests"}
