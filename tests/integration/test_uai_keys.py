@@ -104,13 +104,15 @@ def test_rotation_keeps_old_tokens_working_through_the_grace_period(fns: dict[st
         new_id = body(upload(fns, second_device_key.public_b64))["arguments"]
         assert keys(fns) == {old_id: "retiring", new_id: "active"}
         invalidate_key_cache()
-        old_token = device_key.token(now=start, expires_in=2 * grace)
+        old_token = device_key.token(now=start, expires_in=3600)
         answer = fns["submit_status_log"].http("POST", STATUS_LOG, body=REPORT,
                                                headers={"Authorization": f"Bearer {old_token}"})
         assert answer["statusCode"] == 202
         assert record_status_log(polling_id(answer)) == "Succeeded"
         advance(grace + 1)
         invalidate_key_cache()
+        # signed by the old key now (a lifetime within MaxDeviceTokenLifetimeSeconds): refused, the key is revoked
+        old_token = device_key.token(now=start + grace + 1, expires_in=3600)
         late = fns["submit_status_log"].http("POST", STATUS_LOG, body=REPORT,
                                              headers={"Authorization": f"Bearer {old_token}"})
         assert late["statusCode"] == 401
