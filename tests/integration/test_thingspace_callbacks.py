@@ -128,6 +128,17 @@ def test_register_list_and_delete_a_listener_and_never_show_its_password(world: 
     assert (status, missing["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
 
 
+@pytest.mark.parametrize("url", ["http://10.0.0.1/cb", "http://169.254.169.254/", "http://0x7f000001/cb",
+                                 "http://2130706433/cb", "http://0177.0.0.1/cb", "http://127.1/cb",
+                                 "http://user:pass@listener.example/cb", "http://listener.example:0/cb",
+                                 "http://listener.example:65536/cb", "http://[fd00::1]/cb", "gopher://listener.example/"])
+def test_listener_urls_refused_by_their_form_answer_input_invalid_naming_url(world: World, url: str) -> None:
+    status, answer = world.register(name="CarrierService", url=url)
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.Url.Invalid")
+    assert "url" in answer["errorMessage"]
+    assert world.listed() == []
+
+
 @pytest.mark.parametrize(("registration", "code"), [
     ({"name": "NoSuchService", "url": "https://x.example"}, "INPUT_INVALID.Name.Invalid"),
     ({"name": "CarrierService", "url": "ftp://x.example"}, "INPUT_INVALID.Url.Invalid"),

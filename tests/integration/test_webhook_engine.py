@@ -565,3 +565,78 @@ def test_the_retrier_gives_up_on_a_handler_that_fails_for_a_day(queue: Queue, re
     finally:
         engine_module._HANDLERS.pop(OWNER, None)
     assert len(receiver.log) == 1 and list_attempts(OWNER, "sub-1", "acme")[0].statusCode == 200
+
+
+# ------------------------------------------------------------------------- first attempts within seconds (issue 13)
+
+def test_a_failed_record_is_visible_again_within_seconds_not_after_the_visibility_timeout(
+        queue: Queue, receiver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record the engine could not finish (here its owner's handler raised) is handed out again by SQS within
+    seconds: left alone it would wait out the queue's 6-minute visibility timeout, and the retrier would find it
+    only after the due grace (the ~2-minute first attempts of issue 13)."""
+    from pollgate.webhooks import consumer
+
+    receiver.expect_request("/hook").respond_with_data("", status=200)
+
+    def failing(outcome: DeliveryOutcome) -> None:
+        raise RuntimeError("the owner's table is throttled")
+
+    register_outcome_handler(OWNER, failing)
+    changed: list[dict[str, Any]] = []
+    sqs = aws.client("sqs")
+    monkeypatch.setattr(sqs, "change_message_visibility", lambda **kwargs: changed.append(kwargs))
+    try:
+        enqueue(hook(receiver))
+        batch = queue.batch()
+        for record in batch["Records"]:
+            record["attributes"] = {"ApproximateReceiveCount": "1"}
+        answer = process_delivery_batch(batch)
+    finally:
+        engine_module._HANDLERS.pop(OWNER, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+    assert changed == [{"QueueUrl": queue.url, "ReceiptHandle": batch["Records"][0]["receiptHandle"],
+                        "VisibilityTimeout": consumer.RETRY_FIRST_SECONDS}]
+    assert [consumer.retry_visibility(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_concurrent_batches_in_one_process_do_not_wait_for_each_others_threads(
+        queue: Queue, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two invocations in one process (as the local runtime runs them), 10 records each: all 20 POSTs are in flight
+    at once. With one pool of 10 threads for the process, the second batch queued behind the first, past the
+    function's timeout, and its messages waited out the visibility timeout."""
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "20")
+    reset_settings()
+    in_flight = threading.Barrier(20, timeout=15)
+
+    class AllAtOnce(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                in_flight.wait()
+                status = 200
+            except threading.BrokenBarrierError:
+                status = 500
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AllAtOnce)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for _ in range(20):
+            enqueue(f"http://127.0.0.1:{server.server_address[1]}/hook")
+        records = queue.batch()["Records"]
+        batches = [{"Records": records[:10]}, {"Records": records[10:]}]
+        workers = [threading.Thread(target=process_delivery_batch, args=(batch,)) for batch in batches]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(o.status_code or 0 for o in outcomes) == [200] * 20

@@ -101,10 +101,15 @@ class Webhook(BaseModel):
     @field_validator("uri")
     @classmethod
     def _http_url(cls, uri: str) -> str:
+        from pollgate.webhooks.ssrf import UrlRefused, check_registered_url
+
         parts = urlsplit(uri.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http or https URL")
-        return uri.strip()
+        try:
+            return check_registered_url(uri.strip())
+        except UrlRefused as refusal:  # refused by its form alone (README "Webhooks")
+            raise ValueError(str(refusal)) from None
 
     @model_validator(mode="after")
     def _auth_complete(self) -> Webhook:

@@ -100,10 +100,15 @@ class CallbackRegistration(BaseModel):
     def _absolute_http(cls, value: str) -> str:
         from urllib.parse import urlsplit
 
+        from pollgate.webhooks.ssrf import UrlRefused, check_registered_url
+
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
-        return value
+        try:
+            return check_registered_url(value)
+        except UrlRefused as refusal:  # refused by its form alone (README "Webhooks")
+            raise ValueError(str(refusal)) from None
 
 
 class VendorError(BaseModel):

@@ -53,6 +53,8 @@ MAX_QUEUE_DELAY_SECONDS = 900
 LEASE_SECONDS = 90.0
 # How long past its time a queued attempt may be before the retrier re-queues it (queue messages come first).
 DUE_GRACE_SECONDS = 120.0
+# An attempt made this long after it was due is logged (a lost or stuck queue message the retrier caught).
+LATE_ATTEMPT_SECONDS = 30.0
 # A queue message may arrive this early (DelaySeconds is whole seconds) and still count as on time.
 EARLY_TOLERANCE_SECONDS = 1.0
 
@@ -228,6 +230,10 @@ def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None)
     token = store.claim(delivery, lease_seconds=LEASE_SECONDS, grace_seconds=DUE_GRACE_SECONDS)
     if token is None:
         return None
+    late = -wait
+    if late > LATE_ATTEMPT_SECONDS:
+        logger.warning("webhook attempt made late", extra={"deliveryId": delivery.ref.delivery_id,
+                                                           "attempt": message.attempt, "lateSeconds": round(late, 1)})
     return _attempt(delivery, token, store)
 
 
