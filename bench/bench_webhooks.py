@@ -73,10 +73,10 @@ def _memory_store() -> Any:
             self.attempt_records: list[Any] = []
 
         def create(self, ref: Any, *, event_type: str, target: Any, body: bytes, schedule: Any, due_at: float,
-                   resent_from: str | None = None) -> Delivery:
+                   resent_from: str | None = None, message_id: str = "", subject: str = "") -> Delivery:
             delivery = Delivery(ref=ref, event_type=event_type, target=target, inline_body=zlib.compress(body),
                                 schedule=schedule, attempts=0, state="scheduled", next_attempt_at=time.time(),
-                                created_at="", resent_from=resent_from)
+                                created_at="", resent_from=resent_from, message_id=message_id, subject=subject)
             with self.lock:
                 self.items[ref.delivery_id] = delivery
             return delivery

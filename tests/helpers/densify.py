@@ -82,6 +82,8 @@ class Densify:
                 "get_status",
                 "list_deliveries",
                 "resend_delivery",
+                "rotate_secret",
+                "send_test_event",
             )
         }
 

@@ -171,7 +171,7 @@ def test_a_finished_activation_is_posted_signed_with_basic_auth_and_recorded(wor
     assert payload["deviceResponse"]["activateResponse"]["state"] == "active"
     assert "faultResponse" not in payload
 
-    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    [attempt] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
     assert (attempt.attempt, attempt.statusCode, attempt.final) == (1, 200, True)
     result = DeviceResultStore().get(request_id, 0)
     assert result is not None
@@ -189,7 +189,7 @@ def test_a_failed_device_carries_a_fault_and_a_failing_listener_is_retried_five_
     assert payload["requestId"] == request_id and payload["status"] == "Failed"
     assert payload["faultResponse"]["faultcode"] == "REQUEST_FAILED.DeviceAlreadyActive"
     assert "deviceResponse" not in payload
-    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    [attempt] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
     assert (attempt.statusCode, attempt.final) == (503, False)
     assert attempt.nextAttemptAt is not None
     waited = datetime.fromisoformat(attempt.nextAttemptAt) - datetime.fromisoformat(attempt.at)

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
     webhook_allow_hosts: str = Field(default="", alias="WEBHOOK_ALLOW_HOSTS")
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60, alias="WEBHOOK_TIMEOUT_SECONDS")
+    # An endpoint whose attempts have all failed for this many days is disabled like one that answered 410 (0: never).
+    webhook_disable_after_days: float = Field(default=5, ge=0, alias="WEBHOOK_DISABLE_AFTER_DAYS")
     # Where payloads too large for a DynamoDB item are kept (empty: such payloads are refused at enqueue).
     webhook_payload_bucket: str = Field(default="", alias="WEBHOOK_PAYLOAD_BUCKET")
     # ThingSpace: the device-action workflow, and which provisioning backend applies transitions ("table" keeps

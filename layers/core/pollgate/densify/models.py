@@ -237,3 +237,24 @@ class ResentDelivery(BaseModel):
     deliveryId: str
     resentFrom: str
     status: int = 200
+
+
+# ------------------------------------------------------------------------------ webhook tools (ours, not the vendor's)
+
+class RotatedSecret(BaseModel):
+    subscriptionRef: str
+    signingSecret: str = Field(description="The new Standard Webhooks secret: every push from now on is signed with it")
+    previousSecretValidUntil: str = Field(
+        description="Until then (ISO 8601, 24 h) pushes carry a second signature made with the replaced secret")
+    status: int = 200
+
+
+class TestEventSent(BaseModel):
+    """A sample push sent now, and recorded like any push attempt (the deliveries list shows it)."""
+
+    deliveryId: str
+    succeeded: bool
+    statusCode: int | None = None
+    error: str | None = None
+    durationMs: int
+    status: int = 200

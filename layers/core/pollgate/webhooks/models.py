@@ -73,6 +73,11 @@ class DeliveryOutcome:
     at: str  # ISO time of the attempt
     event_type: str = ""
     next_attempt_at: str | None = None
+    subject: str = ""  # what the owner said the delivery is about when it enqueued it (e.g. a request's device)
+    url: str = ""  # where it was sent
+    # The endpoint has failed for this long without a success (WEBHOOK_DISABLE_AFTER_DAYS): the owner disables
+    # it as it would a gone one; None otherwise
+    disable_reason: str | None = None
 
 
 class AttemptRecord(BaseModel):
@@ -91,3 +96,7 @@ class AttemptRecord(BaseModel):
     responseBody: str = ""  # the first 20 KB
     nextAttemptAt: str | None = None
     eventType: str = ""
+    # The webhook-id header sent: the delivery's own id, or for a re-sent delivery the original's (receivers
+    # de-duplicate on it)
+    webhookId: str = ""
+    resentFrom: str | None = None  # set on the attempts of a re-sent delivery: the delivery it re-sends
