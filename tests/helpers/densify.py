@@ -84,6 +84,7 @@ class Densify:
                 "resend_delivery",
                 "rotate_secret",
                 "send_test_event",
+                "recover_deliveries",
             )
         }
 

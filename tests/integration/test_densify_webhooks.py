@@ -167,3 +167,66 @@ def test_a_webhook_failing_for_five_days_is_deactivated_with_the_reason_and_a_pu
         assert attempts[0].final is False  # retried on the schedule again, not disabled at once
 
 
+
+
+def test_recovery_re_sends_what_failed_for_good_in_the_window_with_the_original_webhook_ids(
+        densify: tuple[Densify, str], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pollgate operation: 202 + polling URL + Retry-After, then 200 with the count re-sent. (The workflow is
+    the worker's task, run here directly: this ring has no Step Functions, so its start fails and the operation
+    waits, Pending, as the sweeper would find it.)"""
+    from pollgate.webhooks.recovery import run_recovery
+
+    monkeypatch.setenv("WEBHOOK_RECOVERY_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:none")
+    reset_settings()
+    face, queue_url = densify
+    alice, bob = face.token("alice"), face.token("bob")
+    httpserver.expect_request("/hook").respond_with_data("down", status=410)
+    definition = subscription(webhook={"uri": httpserver.url_for("/hook")},
+                              schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]})
+    [created] = body(face.create(alice, [definition]))
+    ref = created["subscriptionRef"]
+    start = clock.epoch()
+    with clock.frozen(start) as advance:
+        failed: list[str] = []
+        for _ in range(3):  # three pushes a day apart, each answered 410 (final at once)
+            push_now(ref)
+            deliver_queued(queue_url)
+            failed.append(list_attempts(OWNER_KIND, ref, TENANT)[0].deliveryId)
+            # A PUT makes the webhook active again (a 410 deactivated it).
+            assert face.call("replace_subscription", "PUT", f"/subscriptions/cloud/{ref}", face.token("alice"),
+                             body=definition)["statusCode"] == 200
+            advance(86_400)
+        alice, bob = face.token("alice"), face.token("bob")
+        since = clock.iso(start + 86_400 - 60)  # the second and third pushes only
+        path = f"/subscriptions/cloud/{ref}/deliveries/recover"
+        assert_error(face.call("recover_deliveries", "POST", path, bob, body={"since": since}), 404)
+        assert "since" in assert_error(face.call("recover_deliveries", "POST", path, alice, body={}), 400)
+        assert "since" in assert_error(face.call("recover_deliveries", "POST", path, alice,
+                                                 body={"since": "yesterday"}), 400)
+        answer = face.call("recover_deliveries", "POST", path, alice, body={"since": since})
+        assert answer["statusCode"] == 202, answer
+        accepted = body(answer)
+        assert accepted["status"] == "Pending" and accepted["since"] == since
+        assert answer["headers"]["Location"] == accepted["url"] == \
+            f"/subscriptions/cloud/{ref}/recoveries/{accepted['recoveryId']}"
+        assert int(answer["headers"]["Retry-After"]) >= 1
+        polled = face.call("recover_deliveries", "GET", accepted["url"], alice)
+        assert polled["statusCode"] == 202 and body(polled)["status"] == "Pending"
+
+        httpserver.clear()
+        httpserver.expect_request("/hook").respond_with_data("", status=204)
+        assert run_recovery(accepted["recoveryId"]) == "Succeeded"
+        assert run_recovery(accepted["recoveryId"]) == "Succeeded"  # a second run re-sends nothing more
+        done = face.call("recover_deliveries", "GET", accepted["url"], alice)
+        assert done["statusCode"] == 200, done
+        result = body(done)
+        assert (result["status"], result["resent"]) == ("Succeeded", 2)
+        assert deliver_queued(queue_url) == 2
+        sent_ids = sorted(request.headers["webhook-id"] for request, _ in httpserver.log)
+        assert sent_ids == sorted(failed[1:])  # the originals' webhook-ids; the first push was before `since`
+        resent = [a for a in list_attempts(OWNER_KIND, ref, TENANT) if a.resentFrom]
+        assert sorted(a.resentFrom or "" for a in resent) == sorted(failed[1:])
+        # Another user's subscription, another subscription's recovery, an unknown id: not found.
+        assert_error(face.call("recover_deliveries", "GET", accepted["url"], bob), 404)
+        assert_error(face.call("recover_deliveries", "GET", f"/subscriptions/cloud/{ref}/recoveries/nope", alice),
+                     404)

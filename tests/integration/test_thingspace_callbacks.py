@@ -404,3 +404,43 @@ def test_a_listener_failing_for_days_is_disabled_with_the_reason_and_registering
         world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
         _, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
         assert listed["active"] is True and "disabledReason" not in listed
+
+
+@pytest.mark.usefixtures("no_queue_delay")
+def test_recovery_runs_as_a_workflow_and_re_sends_the_listeners_failed_callbacks(world: World) -> None:
+    """Through the stack: the recovery's operation, its state machine and worker, then the queue and the engine."""
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("gone", status=410)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    since = clock.iso(time.time() - 60)
+    world.activate("9001")
+    assert world.deliver_queued() == 1  # 410: final at once, the listener disabled
+    [failed] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))  # enabled again
+    world.listener.clear()
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+
+    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
+        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
+        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": since},
+        headers=world.headers))
+    assert answer["statusCode"] == 202, answer
+    accepted = json.loads(answer["body"])
+    assert answer["headers"]["Location"] == accepted["url"] and answer["headers"]["Retry-After"]
+    machine = world.stack.provisioned.state_machines["WebhookRecoveryStateMachine"]
+    execution = machine.replace(":stateMachine:", ":execution:") + f":{accepted['recoveryId']}-1"
+    assert world.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
+    status, done = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET",
+                                 f"/recoveries/{accepted['recoveryId']}", recoveryId=accepted["recoveryId"])
+    assert status == 200, done
+    assert (done["status"], done["resent"]) == ("Succeeded", 1)
+    assert world.deliver_queued() == 1
+    [(request, _)] = world.listener.log
+    assert request.headers["webhook-id"] == failed.deliveryId
+    status, bad = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET", "/recoveries/nope",
+                                recoveryId="nope")
+    assert (status, bad["errorCode"]) == (400, "REQUEST_FAILED.RecoveryNotFound")
+    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
+        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
+        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": "soon"},
+        headers=world.headers))
+    assert (answer["statusCode"], json.loads(answer["body"])["errorCode"]) == (400, "INPUT_INVALID.Since.Invalid")

@@ -25,8 +25,9 @@ def register_workflows() -> None:
     from pollgate.operations import register_workflow
     from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
     from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+    from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 
-    for workflow in (STATUS_LOG, DEVICE_ACTION):
+    for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):
         register_workflow(workflow)
 
 

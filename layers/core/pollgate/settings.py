@@ -28,6 +28,10 @@ class Settings(BaseModel):
     thingspace_device_action_deadline_seconds: int = Field(
         default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
         alias="THINGSPACE_DEVICE_ACTION_DEADLINE_SECONDS")
+    webhook_recovery_deadline_seconds: int = Field(
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="WEBHOOK_RECOVERY_DEADLINE_SECONDS")
+    webhook_recovery_state_machine_arn: str = Field(default="", alias="WEBHOOK_RECOVERY_STATE_MACHINE_ARN")
     max_start_attempts: int = Field(default=3, ge=1, alias="MAX_START_ATTEMPTS")
     retry_after_seconds: int = Field(default=1, ge=1, alias="RETRY_AFTER_SECONDS")
     uai_status_log_state_machine_arn: str = Field(default="", alias="UAI_STATUS_LOG_STATE_MACHINE_ARN")

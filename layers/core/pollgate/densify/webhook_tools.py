@@ -5,6 +5,7 @@
   The delivery function signs with the secrets of the moment (`push_signing_secrets`), so retries and re-sends of
   older pushes carry the new one too.
 - Test event: a sample push, sent now to the webhook as it is configured and recorded like any push attempt.
+- Recovery: every push that failed for good between two times re-sent, as an operation (webhooks/recovery.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import Sequence
 from pollgate import clock
 from pollgate.densify.auth import Caller
 from pollgate.densify.push import OWNER_KIND, TENANT, auth_header
-from pollgate.densify.subscriptions import Subscription, SubscriptionStore, _changeable, _new_signing_secret
-from pollgate.errors import Conflict, Invalid
+from pollgate.densify.subscriptions import Subscription, SubscriptionStore, _changeable, _new_signing_secret, visible
+from pollgate.errors import Conflict, Invalid, NotFound
 from pollgate.webhooks import TestEventResult, WebhookTarget
 from pollgate.webhooks import send_test_event as engine_send_test_event
+from pollgate.webhooks.models import RecoveryRequest, RecoveryView
+from pollgate.webhooks.recovery import Window, recovery_of, submit_recovery
+from pollgate.webhooks.recovery import view as recovery_view
 from pollgate.webhooks.signing import ROTATION_OVERLAP_SECONDS
 
 TEST_EVENT_TYPE = "densify.subscription.test"
@@ -63,3 +67,28 @@ def send_test_event(platform: str, ref: str, caller: Caller,
     return engine_send_test_event(owner_kind=OWNER_KIND, owner_id=subscription.ref, tenant=TENANT,
                                   target=webhook_target(subscription), payload=test_payload(subscription),
                                   event_type=TEST_EVENT_TYPE, secrets=subscription.signing_secrets(clock.epoch()))
+
+
+# ------------------------------------------------------------------------------------------------ recovery
+
+def recovery_url(platform: str, ref: str, recovery_id: str) -> str:
+    return f"/subscriptions/{platform}/{ref}/recoveries/{recovery_id}"
+
+
+def recover(platform: str, ref: str, caller: Caller, request: RecoveryRequest,
+            store: SubscriptionStore | None = None) -> RecoveryView:
+    """Submit a recovery of the pushes that failed for good in the window (202 + polling URL)."""
+    subscription = _changeable(ref, platform, caller, store or SubscriptionStore())
+    operation = submit_recovery(OWNER_KIND, TENANT, subscription.ref, Window.parse(request.since, request.until))
+    return RecoveryView.model_validate({**recovery_view(operation),
+                                        "url": recovery_url(platform, subscription.ref, operation.id)})
+
+
+def recovery_status(platform: str, ref: str, recovery_id: str, caller: Caller,
+                    store: SubscriptionStore | None = None) -> RecoveryView:
+    subscription = visible(ref, platform, caller, store)
+    operation = recovery_of(recovery_id, OWNER_KIND, TENANT, subscription.ref)
+    if operation is None:
+        raise NotFound(f"Recovery {recovery_id[:64]} was not found.")
+    return RecoveryView.model_validate({**recovery_view(operation),
+                                        "url": recovery_url(platform, subscription.ref, operation.id)})

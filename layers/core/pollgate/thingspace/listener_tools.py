@@ -16,6 +16,9 @@ from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore, _target, listener_secrets
 from pollgate.thingspace.models import ListenerDeliveries, ListenerResent, ListenerSecretRotated, ListenerTestSent
 from pollgate.webhooks import DeliveryNotFound, list_attempts, new_signing_secret, resend_delivery, send_test_event
+from pollgate.webhooks.models import RecoveryRequest, RecoveryView
+from pollgate.webhooks.recovery import Window, recovery_of, submit_recovery
+from pollgate.webhooks.recovery import view as recovery_view
 from pollgate.webhooks.signing import ROTATION_OVERLAP_SECONDS
 
 TEST_EVENT_TYPE = "thingspace.callback.test"
@@ -99,3 +102,33 @@ def send_test(account: str, service: str, session: Session, store: CallbackStore
     return ListenerTestSent(accountName=account, serviceName=service, deliveryId=sent.delivery_id,
                             succeeded=sent.succeeded, statusCode=sent.status_code, error=sent.error,
                             durationMs=sent.duration_ms)
+
+
+# ------------------------------------------------------------------------------------------------ recovery
+
+def recovery_url(account: str, service: str, recovery_id: str) -> str:
+    return f"/api/m2m/v1/callbacks/{account}/name/{service}/recoveries/{recovery_id}"
+
+
+def recover(account: str, service: str, request: RecoveryRequest, session: Session,
+            store: CallbackStore | None = None) -> RecoveryView:
+    """Submit a recovery of the callbacks that failed for good in the window (202 + polling URL)."""
+    _registration(account, service, session, store or CallbackStore())
+    try:
+        window = Window.parse(request.since, request.until)
+    except Invalid as refusal:
+        field = "until" if "until" in str(refusal.body.get("message", "")).split(" ")[0] else "since"
+        raise _field_invalid(field, str(refusal.body.get("message", ""))) from None
+    operation = submit_recovery(OWNER_KIND, account, service, window)
+    return RecoveryView.model_validate({**recovery_view(operation),
+                                        "url": recovery_url(account, service, operation.id)})
+
+
+def recovery_status(account: str, service: str, recovery_id: str, session: Session,
+                    store: CallbackStore | None = None) -> RecoveryView:
+    _registration(account, service, session, store or CallbackStore())
+    operation = recovery_of(recovery_id, OWNER_KIND, account, service)
+    if operation is None:
+        raise NotFound(errors.RECOVERY_NOT_FOUND.body(recovery_id[:64], service[:64]))
+    return RecoveryView.model_validate({**recovery_view(operation),
+                                        "url": recovery_url(account, service, operation.id)})

@@ -131,7 +131,8 @@ def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: Web
 
 
 def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: str,
-                    store: DeliveryStore | None = None, target: WebhookTarget | None = None) -> str:
+                    store: DeliveryStore | None = None, target: WebhookTarget | None = None,
+                    new_id: str | None = None) -> str:
     """A new delivery (new id, fresh schedule) of the same payload to the same target (or `target`, the owner's
     current one), sent with the original's `webhook-id` so receivers de-duplicate it; returns its id. Its attempts
     are recorded with `resentFrom`."""
@@ -139,13 +140,15 @@ def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: st
     original = store.get(DeliveryRef(owner_kind, tenant, owner_id, delivery_id))
     if original is None:
         raise DeliveryNotFound(delivery_id)
-    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), target or original.target,
+    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_id or new_delivery_id()), target or original.target,
                     store.body(original), original.event_type, original.schedule, store, resent_from=delivery_id,
                     message_id=original.webhook_id, subject=original.subject)
 
 
 # A test event's one POST: short enough for the API function that waits for it (10 s timeout).
 TEST_EVENT_TIMEOUT_SECONDS = 5.0
+# Every test event's type ends so (e.g. densify.subscription.test): recoveries pass over them.
+TEST_EVENT_SUFFIX = ".test"
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ def send_test_event(*, owner_kind: str, owner_id: str, tenant: str, target: Webh
                     store: DeliveryStore | None = None) -> TestEventResult:
     """POST a sample payload now, once (no retries), and record it like any delivery: a delivery with one attempt,
     listed with the owner's others. The owner's outcome handler is not told (a test changes no status)."""
+    if not event_type.endswith(TEST_EVENT_SUFFIX):
+        raise ValueError(f"a test event's type ends with {TEST_EVENT_SUFFIX!r}")
     store = store or DeliveryStore()
     body = _json_body(payload)
     secret_key(target.secret)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # Replies are kept up to this many bytes per attempt: enough to read a receiver's error, bounded item size.
 MAX_KEPT_REPLY_BYTES = 20 * 1024
@@ -100,3 +101,25 @@ class AttemptRecord(BaseModel):
     # de-duplicate on it)
     webhookId: str = ""
     resentFrom: str | None = None  # set on the attempts of a re-sent delivery: the delivery it re-sends
+
+
+class RecoveryRequest(BaseModel):
+    """Re-send every delivery that failed for good between `since` and `until` (ours, not a vendor's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str = Field(description="ISO 8601 with a zone, within the last 30 days", max_length=64)
+    until: str | None = Field(default=None, description="ISO 8601 with a zone; default: now", max_length=64)
+
+
+class RecoveryView(BaseModel):
+    """A recovery: Pending (poll its url; Retry-After says when), then Succeeded with the count re-sent."""
+
+    recoveryId: str
+    status: Literal["Pending", "Succeeded", "Failed"]
+    since: str
+    until: str
+    url: str = Field(default="", description="Where to poll it")
+    resent: int | None = Field(default=None, description="How many deliveries were re-sent (once finished)")
+    deliveryIds: list[str] | None = Field(default=None, description="The re-sends' delivery ids")
+    error: str | None = None

@@ -49,6 +49,10 @@ def endpoint_key(owner_kind: str, tenant: str, owner_id: str) -> Key:
     return Key(items.webhook_owner(owner_kind, tenant, owner_id), ENDPOINT_SK)
 
 
+class DeliveryExists(ValueError):
+    """A delivery with that id was created before (a recovery's re-send made again by a retried task)."""
+
+
 class PayloadTooLarge(ValueError):
     """The payload, compressed, does not fit in a delivery record."""
 
@@ -197,7 +201,7 @@ class DeliveryStore:
         # A crash between the two leaves only content nobody refers to, which expires with the rest.
         if not self.table.put(ref.content_key, content, condition="attribute_not_exists(pk)") \
                 or not self.table.put(ref.key, state, condition="attribute_not_exists(pk)"):
-            raise ValueError(f"delivery {ref.delivery_id} exists already")  # a new random id: never
+            raise DeliveryExists(f"delivery {ref.delivery_id} exists already")  # a new random id: never
         return Delivery.from_items({**state, **ref.key.attributes()}, content)
 
     def body(self, delivery: Delivery) -> bytes:
