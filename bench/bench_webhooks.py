@@ -110,6 +110,12 @@ def _memory_store() -> Any:
                     last_outcome=dict(outcome), outcome_handled=attempt if handled else now.outcome_handled)
             return True
 
+        def failing_since(self, ref: Any) -> float | None:
+            return None  # the receiver always answers 200: the endpoint is healthy, nothing is written
+
+        def note_success(self, ref: Any) -> None:
+            pass
+
         def mark_handled(self, delivery: Delivery, attempt: int) -> None:
             with self.lock:
                 now = self.items[delivery.ref.delivery_id]
