@@ -4,9 +4,9 @@ how long a queued delivery waits for its first attempt (p50/p99), with slow rece
 The stack runs at most WebhookMaxConcurrency (10) delivery functions, each POSTing its batch of up to 10 side
 by side. Here 10 worker threads play those functions, each taking batches of 10 from the queue and calling
 the same `process_delivery_batch` the function calls: real engine, real signing, SSRF guard and HTTP, real
-Powertools batch processing. The ideal is the issue's, 1,000 x 0.1 s / 10 functions = 10 s. (The worker
-threads share one process, hence one pool of 10 POST threads: 10 POSTs in flight, as the formula assumes. On
-AWS each function has its own pool, so up to 100 are in flight and the push is faster than this.)
+Powertools batch processing. The issue's ideal is 1,000 x 0.1 s / 10 functions = 10 s, which assumes 10 POSTs in
+flight. Each batch has a pool of its own (as each function has on AWS), so up to 100 are in flight and the run
+can beat that ideal.
 
 The store and the queue are where a laptop differs from AWS. moto costs ~10 ms of CPU per call here and
 deep-copies the whole table before every transaction, so 1,000 deliveries on moto measure moto, not the
