@@ -79,6 +79,12 @@ ALARMS = [
         "ThingSpace device-action workflow executions failed, timed out or were aborted.",
     ),
     Alarm(
+        "workflow",
+        "WebhookRecovery",
+        "webhook-recovery-executions-failed",
+        "Webhook recovery workflow executions failed, timed out or were aborted.",
+    ),
+    Alarm(
         "api", "Uai", "uai-api-5xx-rate", "More than 1% of Updates and Insights API requests answered 5xx.", API_COMMENT
     ),
     Alarm("api", "Densify", "densify-api-5xx-rate", "More than 1% of Densify API requests answered 5xx."),

@@ -82,6 +82,9 @@ class Densify:
                 "get_status",
                 "list_deliveries",
                 "resend_delivery",
+                "rotate_secret",
+                "send_test_event",
+                "recover_deliveries",
             )
         }
 

@@ -10,6 +10,7 @@ import pytest
 from pollgate import clock
 from pollgate.densify.records import RecordsDocument, RecordStore
 from pollgate.densify.subscriptions import SubscriptionStore
+from pollgate.settings import reset_settings
 
 from tests.helpers.densify import NOW, PASSWORD, TOKEN_KEY, Densify, assert_error, body, subscription
 
@@ -151,6 +152,36 @@ def test_names_are_unique_per_owner_and_per_platform_when_global(densify: Densif
 def test_every_field_is_validated(densify: Densify, fields: dict[str, Any], expected: str) -> None:
     message = assert_error(densify.create(densify.token("alice"), [subscription(**fields)]), 400)
     assert expected in message
+
+
+# Refused at registration by their form alone, each a 400 naming the field (README "Webhooks"); nothing resolved.
+URLS_REFUSED_BY_FORM = ["http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data/", "http://0x7f000001/hook",
+                        "http://2130706433/hook", "http://0177.0.0.1/hook", "http://127.1/hook", "http://[::1]/hook",
+                        "http://user:pass@hooks.example.com/hook", "http://hooks.example.com:0/hook",
+                        "http://hooks.example.com:65536/hook", "http://localhost/hook", "http://[fe80::1]/hook",
+                        "http://224.0.0.1/hook", "http://0.0.0.0/hook", "http://240.0.0.1/hook"]
+
+
+@pytest.mark.parametrize("uri", URLS_REFUSED_BY_FORM)
+def test_webhook_urls_refused_by_their_form_are_400_at_create_and_put(densify: Densify, uri: str) -> None:
+    alice = densify.token("alice")
+    message = assert_error(densify.create(alice, [subscription(webhook={"uri": uri})]), 400)
+    assert "webhook.uri" in message
+    ref = densify.create_one(alice, webhook={"uri": "https://hooks.example.com/ok"})
+    answer = densify.call("replace_subscription", "PUT", f"/subscriptions/cloud/{ref}", alice,
+                          body=subscription(webhook={"uri": uri}))
+    assert "webhook.uri" in assert_error(answer, 400)
+
+
+def test_the_allow_list_admits_loopback_webhooks_at_registration(densify: Densify,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local runtime's WEBHOOK_ALLOW_HOSTS (loopback) applies at registration as at delivery: demos work."""
+    monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1/8,::1")
+    reset_settings()
+    alice = densify.token("alice")
+    assert densify.create_one(alice, webhook={"uri": "http://127.0.0.1:8080/hook"})
+    assert "webhook.uri" in assert_error(densify.create(alice, [subscription(webhook={"uri": "http://10.0.0.1/"})]),
+                                         400)
 
 
 def test_create_needs_a_json_array(densify: Densify) -> None:

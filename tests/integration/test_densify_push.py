@@ -247,6 +247,7 @@ class Attempt:
     status_code: int | None = None
     error: str | None = None
     next_attempt_at: str | None = None
+    disable_reason: str | None = None
 
 
 def test_a_late_replay_of_an_older_outcome_never_overwrites_a_newer_one(records: None) -> None:

@@ -128,6 +128,17 @@ def test_register_list_and_delete_a_listener_and_never_show_its_password(world: 
     assert (status, missing["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
 
 
+@pytest.mark.parametrize("url", ["http://10.0.0.1/cb", "http://169.254.169.254/", "http://0x7f000001/cb",
+                                 "http://2130706433/cb", "http://0177.0.0.1/cb", "http://127.1/cb",
+                                 "http://user:pass@listener.example/cb", "http://listener.example:0/cb",
+                                 "http://listener.example:65536/cb", "http://[fd00::1]/cb", "gopher://listener.example/"])
+def test_listener_urls_refused_by_their_form_answer_input_invalid_naming_url(world: World, url: str) -> None:
+    status, answer = world.register(name="CarrierService", url=url)
+    assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.Url.Invalid")
+    assert "url" in answer["errorMessage"]
+    assert world.listed() == []
+
+
 @pytest.mark.parametrize(("registration", "code"), [
     ({"name": "NoSuchService", "url": "https://x.example"}, "INPUT_INVALID.Name.Invalid"),
     ({"name": "CarrierService", "url": "ftp://x.example"}, "INPUT_INVALID.Url.Invalid"),
@@ -160,7 +171,7 @@ def test_a_finished_activation_is_posted_signed_with_basic_auth_and_recorded(wor
     assert payload["deviceResponse"]["activateResponse"]["state"] == "active"
     assert "faultResponse" not in payload
 
-    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    [attempt] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
     assert (attempt.attempt, attempt.statusCode, attempt.final) == (1, 200, True)
     result = DeviceResultStore().get(request_id, 0)
     assert result is not None
@@ -178,7 +189,7 @@ def test_a_failed_device_carries_a_fault_and_a_failing_listener_is_retried_five_
     assert payload["requestId"] == request_id and payload["status"] == "Failed"
     assert payload["faultResponse"]["faultcode"] == "REQUEST_FAILED.DeviceAlreadyActive"
     assert "deviceResponse" not in payload
-    [attempt] = list_attempts(OWNER_KIND, f"{request_id}:0", ACCOUNT)
+    [attempt] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
     assert (attempt.statusCode, attempt.final) == (503, False)
     assert attempt.nextAttemptAt is not None
     waited = datetime.fromisoformat(attempt.nextAttemptAt) - datetime.fromisoformat(attempt.at)
@@ -229,3 +240,207 @@ def test_each_device_callback_is_queued_once_whoever_finishes_the_request(world:
         assert finish(crashed, claimant="attempt-1") == "Success"  # the slow one, at last: nothing more to queue
         assert world.deliver_queued() == 0
     assert len(world.listener.log) == 2
+
+
+# ---------------------------------------------------------------- a listener's deliveries and secret (issue 13)
+
+@pytest.fixture
+def no_queue_delay(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries are queued with DelaySeconds, which moto holds for real seconds: here they are receivable at once
+    (the engine still checks each attempt's time against pollgate's clock)."""
+    from pollgate import aws
+
+    sqs = aws.client("sqs")
+    real_send = sqs.send_message
+    monkeypatch.setattr(sqs, "send_message", lambda **kwargs: real_send(**{**kwargs, "DelaySeconds": 0}))
+
+
+def refresh(world: World) -> None:
+    """New credentials once the clock has moved on past the token's and the session's lifetimes."""
+    forget_cached_bearers()
+    access = issue_token("Basic " + base64.b64encode(b"client:client-secret").decode(),
+                         "client_credentials").access_token
+    world.headers = {"authorization": f"Bearer {access}", "vz-m2m-token": login("alice", "alice-password")}
+
+
+LISTENER = f"{CALLBACKS}/name/CarrierService"
+LISTENER_ROUTE = "/api/m2m/v1/callbacks/{accountname}/name/{serviceName}"
+
+
+def listener_call(world: World, function: str, method: str, suffix: str, account: str = ACCOUNT,
+                  service: str = "CarrierService", headers: dict[str, str] | None = None,
+                  **params: str) -> tuple[int, Any]:
+    path = f"/api/m2m/v1/callbacks/{account}/name/{service}{suffix}"
+    route = LISTENER_ROUTE + suffix.replace(params.get("deliveryId", "\0"), "{deliveryId}")
+    answer = world.stack.invoke(function, http_event(
+        method, path, route=route, path_parameters={"accountname": account, "serviceName": service, **params},
+        headers=headers or world.headers))
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+@pytest.mark.usefixtures("no_queue_delay")
+def test_a_listeners_attempts_are_listed_and_a_failed_callback_is_resent_with_its_webhook_id(world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("down", status=503)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    with clock.frozen(time.time()) as advance:
+        request_id = world.activate("6001")
+        assert world.deliver_queued() == 1
+        for _ in range(3):  # the vendor's 3 retries, 5 minutes apart
+            advance(300)
+            assert world.deliver_queued() == 1
+        refresh(world)
+        status, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
+        assert status == 200, listed
+        assert (listed["accountName"], listed["serviceName"], listed["active"]) == (ACCOUNT, "CarrierService", True)
+        attempts = listed["attempts"]
+        assert [(a["attempt"], a["statusCode"], a["final"]) for a in attempts] == [
+            (4, 503, True), (3, 503, False), (2, 503, False), (1, 503, False)]
+        assert set(attempts[0]) >= {"deliveryId", "attempt", "at", "url", "durationMs", "final", "statusCode", "error",
+                                    "responseBody", "nextAttemptAt", "eventType", "webhookId"}
+        delivery_id = attempts[0]["deliveryId"]
+        status, resent = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
+                                       f"/deliveries/{delivery_id}/resend", deliveryId=delivery_id)
+        assert status == 200, resent
+        assert resent["resentFrom"] == delivery_id and resent["deliveryId"] != delivery_id
+        world.listener.clear()
+        world.listener.expect_request("/carrier", method="POST").respond_with_data("ok", status=200)
+        advance(60)
+        assert world.deliver_queued() == 1
+        [(request, _)] = world.listener.log
+        assert request.headers["webhook-id"] == delivery_id  # receivers de-duplicate on it
+        result = DeviceResultStore().get(request_id, 0)
+        assert result is not None and result["callbackStatus"] == "Delivered"
+        status, again = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
+                                      f"/deliveries/{resent['deliveryId']}/resend", deliveryId=resent["deliveryId"])
+        assert (status, again["errorCode"]) == (400, "REQUEST_FAILED.DeliveryNotResendable")
+        status, unknown = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
+                                        "/deliveries/msg_nope/resend", deliveryId="msg_nope")
+        assert (status, unknown["errorCode"]) == (400, "REQUEST_FAILED.DeliveryNotFound")
+
+
+def test_another_accounts_listener_answers_like_an_unknown_one(world: World) -> None:
+    other = "0000999999-00001"
+    world.inventory.add_account(other)
+    CredentialStore().add_user("bob", "bob-password", [other])
+    bob = {**world.headers, "vz-m2m-token": login("bob", "bob-password")}
+    answer = world.stack.invoke("ThingSpaceRegisterCallbackFunction", http_event(
+        "POST", f"/api/m2m/v1/callbacks/{other}", route="/api/m2m/v1/callbacks/{accountname}",
+        path_parameters={"accountname": other}, body={"name": "CarrierService", "url": "https://bob.example/cb"},
+        headers=bob))
+    assert answer["statusCode"] == 200
+    for function, method, suffix in (("ThingSpaceListDeliveriesFunction", "GET", "/deliveries"),
+                                     ("ThingSpaceRotateSecretFunction", "POST", "/secret/rotate"),
+                                     ("ThingSpaceSendTestEventFunction", "POST", "/test")):
+        theirs = listener_call(world, function, method, suffix, account=other)
+        nobodys = listener_call(world, function, method, suffix, account="0000000000-99999")
+        assert theirs[0] == nobodys[0] == 400
+        assert theirs[1]["errorCode"] == nobodys[1]["errorCode"] == "REQUEST_FAILED.AccountNotFound"
+        mine_unknown = listener_call(world, function, method, suffix)  # alice has no CarrierService listener
+        assert (mine_unknown[0], mine_unknown[1]["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
+    assert listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries", account=other,
+                         headers=bob)[0] == 200
+
+
+def test_rotation_signs_callbacks_with_both_secrets_for_24_hours_and_survives_re_registering(world: World) -> None:
+    import standardwebhooks
+    import svix.webhooks
+
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    old_secret = registered["signingSecret"]
+    status, rotated = listener_call(world, "ThingSpaceRotateSecretFunction", "POST", "/secret/rotate")
+    assert status == 200, rotated
+    new_secret = rotated["signingSecret"]
+    assert new_secret.startswith("whsec_") and new_secret != old_secret
+    assert datetime.fromisoformat(rotated["previousSecretValidUntil"]).timestamp() > time.time() + 86_000
+    # Registering again (a new URL) keeps the rotated secret and its overlap.
+    _, again = world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    assert again["signingSecret"] == new_secret
+    world.activate("7001")
+    assert world.deliver_queued() == 1
+    [(request, _)] = world.listener.log
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, new_secret):
+        assert standardwebhooks.Webhook(secret).verify(request.get_data(), dict(request.headers))["status"] == \
+            "Success"
+        svix.webhooks.Webhook(secret).verify(request.get_data(), dict(request.headers))
+
+
+def test_a_test_event_reaches_the_listener_signed_and_is_recorded(world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"), username="u",
+                                   password="p")
+    status, sent = listener_call(world, "ThingSpaceSendTestEventFunction", "POST", "/test")
+    assert status == 200, sent
+    assert (sent["succeeded"], sent["statusCode"]) == (True, 200)
+    [(request, _)] = world.listener.log
+    payload = Webhook(registered["signingSecret"]).verify(request.get_data(), dict(request.headers))
+    assert payload["test"] is True and request.headers["Authorization"].startswith("Basic ")
+    _, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
+    assert [(a["deliveryId"], a["eventType"], a["final"]) for a in listed["attempts"]] == [
+        (sent["deliveryId"], "thingspace.callback.test", True)]
+    assert world.deliver_queued() == 0  # once, never retried
+
+
+@pytest.mark.usefixtures("no_queue_delay")
+def test_a_listener_failing_for_days_is_disabled_with_the_reason_and_registering_again_enables_it(
+        world: World) -> None:
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("down", status=500)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    with clock.frozen(time.time()) as advance:
+        for n in range(6):  # a request a day, every callback attempt failing; the sixth is five days on
+            world.activate(f"800{n}")
+            for _ in range(4):  # the first attempt and the vendor's 3 retries
+                world.deliver_queued()
+                advance(300)
+            advance(86_400 - 1200)
+            refresh(world)
+        assert world.listed() == []  # disabled: no longer listed as registered
+        status, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
+        assert status == 200 and listed["active"] is False
+        assert "every delivery failed for 5 days" in listed["disabledReason"]
+        record = CallbackStore().get(ACCOUNT, "CarrierService")
+        assert record is not None and "every delivery failed" in record["disabledReason"]
+        world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+        _, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
+        assert listed["active"] is True and "disabledReason" not in listed
+
+
+@pytest.mark.usefixtures("no_queue_delay")
+def test_recovery_runs_as_a_workflow_and_re_sends_the_listeners_failed_callbacks(world: World) -> None:
+    """Through the stack: the recovery's operation, its state machine and worker, then the queue and the engine."""
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("gone", status=410)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    since = clock.iso(time.time() - 60)
+    world.activate("9001")
+    assert world.deliver_queued() == 1  # 410: final at once, the listener disabled
+    [failed] = list_attempts(OWNER_KIND, "CarrierService", ACCOUNT)
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))  # enabled again
+    world.listener.clear()
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+
+    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
+        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
+        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": since},
+        headers=world.headers))
+    assert answer["statusCode"] == 202, answer
+    accepted = json.loads(answer["body"])
+    assert answer["headers"]["Location"] == accepted["url"] and answer["headers"]["Retry-After"]
+    machine = world.stack.provisioned.state_machines["WebhookRecoveryStateMachine"]
+    execution = machine.replace(":stateMachine:", ":execution:") + f":{accepted['recoveryId']}-1"
+    assert world.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
+    status, done = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET",
+                                 f"/recoveries/{accepted['recoveryId']}", recoveryId=accepted["recoveryId"])
+    assert status == 200, done
+    assert (done["status"], done["resent"]) == ("Succeeded", 1)
+    assert world.deliver_queued() == 1
+    [(request, _)] = world.listener.log
+    assert request.headers["webhook-id"] == failed.deliveryId
+    status, bad = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET", "/recoveries/nope",
+                                recoveryId="nope")
+    assert (status, bad["errorCode"]) == (400, "REQUEST_FAILED.RecoveryNotFound")
+    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
+        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
+        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": "soon"},
+        headers=world.headers))
+    assert (answer["statusCode"], json.loads(answer["body"])["errorCode"]) == (400, "INPUT_INVALID.Since.Invalid")

@@ -238,8 +238,8 @@ def test_a_refused_url_is_recorded_and_final_without_a_connection(queue: Queue,
     assert list_attempts(OWNER, "sub-1", "acme")[0].error == outcomes[0].error
 
 
-def test_resend_makes_a_new_delivery_of_the_same_payload(queue: Queue, receiver: HTTPServer,
-                                                         outcomes: list[DeliveryOutcome]) -> None:
+def test_resend_makes_a_new_delivery_of_the_same_payload_with_the_same_webhook_id(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("", status=410)
     receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
     first = enqueue(hook(receiver), count=3, results=[1, 2, 3])
@@ -249,9 +249,15 @@ def test_resend_makes_a_new_delivery_of_the_same_payload(queue: Queue, receiver:
     assert second != first
     bodies = [request.get_data() for request, _ in receiver.log]
     assert bodies[0] == bodies[1] and json.loads(bodies[1]) == {"count": 3, "results": [1, 2, 3]}
-    assert [request.headers["webhook-id"] for request, _ in receiver.log] == [first, second]
+    # Receivers de-duplicate on webhook-id: a re-send keeps the original's (Svix keeps the message id too).
+    assert [request.headers["webhook-id"] for request, _ in receiver.log] == [first, first]
     assert stored(second).resent_from == first
-    assert [a.deliveryId for a in list_attempts(OWNER, "sub-1", "acme")] == [second, first]
+    attempts = list_attempts(OWNER, "sub-1", "acme")
+    assert [(a.deliveryId, a.webhookId, a.resentFrom) for a in attempts] == [(second, first, first),
+                                                                            (first, first, None)]
+    third = resend_delivery(OWNER, "sub-1", "acme", second)  # a re-send of a re-send: still the first id
+    process_delivery_batch(queue.batch())
+    assert receiver.log[-1][0].headers["webhook-id"] == first and stored(third).resent_from == second
     with pytest.raises(LookupError):
         resend_delivery(OWNER, "sub-1", "acme", "msg_unknown")
 
@@ -326,8 +332,9 @@ def test_the_payload_is_written_once_and_every_state_change_writes_a_small_item(
     [(_, content_units), state_put] = at_enqueue
     assert content_units >= 8 and state_put == ("PutItem", 2)
     # Per attempt: the claim (no index write when on time), the attempt's record, and one move of the delivery
-    # (outcome, next time or out of the index, handler done). No transactions, no payload rewritten.
-    assert writes == [("UpdateItem", 1), ("PutItem", 1), ("UpdateItem", 2)] * 2
+    # (outcome, next time or out of the index, handler done). No transactions, no payload rewritten. The endpoint's
+    # health is written only when it changes: here the first failure, then the success after it.
+    assert writes == [("UpdateItem", 1), ("UpdateItem", 1), ("PutItem", 1), ("UpdateItem", 2)] * 2
 
 
 def test_a_delivery_stored_as_one_item_before_the_content_split_is_still_delivered(
@@ -483,6 +490,10 @@ def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
         enqueue(hook(receiver), blob=noise)
     boto3.client("s3").create_bucket(Bucket="webhook-payloads")
     monkeypatch.setenv("WEBHOOK_PAYLOAD_BUCKET", "webhook-payloads")
+    # Two 600 KB POSTs side by side, each verified by the receiver: on a busy machine that takes longer than the
+    # fixture's 1 s deadline (the first arrived, the other timed out and waited for its retry). What is tested
+    # here is the payload's way through the bucket, so the deadline is production's.
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "15")
     reset_settings()
     received: list[Any] = []
 
@@ -495,8 +506,9 @@ def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
     assert stored(first).payload_key is not None and stored(first).inline_body is None
     resend_delivery(OWNER, "sub-1", "acme", first)
     process_delivery_batch(queue.batch())
+    # Every attempt's outcome, so that a failure says what happened (its error), not only that a POST is missing.
+    assert [(o.attempt, o.status_code, o.error) for o in outcomes] == [(1, 200, None), (1, 200, None)]
     assert received == [{"blob": noise}, {"blob": noise}]
-    assert all(o.succeeded for o in outcomes)
 
 
 @pytest.mark.parametrize(("secret", "auth", "payload"), [
@@ -565,3 +577,176 @@ def test_the_retrier_gives_up_on_a_handler_that_fails_for_a_day(queue: Queue, re
     finally:
         engine_module._HANDLERS.pop(OWNER, None)
     assert len(receiver.log) == 1 and list_attempts(OWNER, "sub-1", "acme")[0].statusCode == 200
+
+
+# ------------------------------------------------------------------------- first attempts within seconds (issue 13)
+
+def test_a_failed_record_is_visible_again_within_seconds_not_after_the_visibility_timeout(
+        queue: Queue, receiver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record the engine could not finish (here its owner's handler raised) is handed out again by SQS within
+    seconds: left alone it would wait out the queue's 6-minute visibility timeout, and the retrier would find it
+    only after the due grace (the ~2-minute first attempts of issue 13)."""
+    from pollgate.webhooks import consumer
+
+    receiver.expect_request("/hook").respond_with_data("", status=200)
+
+    def failing(outcome: DeliveryOutcome) -> None:
+        raise RuntimeError("the owner's table is throttled")
+
+    register_outcome_handler(OWNER, failing)
+    changed: list[dict[str, Any]] = []
+    sqs = aws.client("sqs")
+    monkeypatch.setattr(sqs, "change_message_visibility", lambda **kwargs: changed.append(kwargs))
+    try:
+        enqueue(hook(receiver))
+        batch = queue.batch()
+        for record in batch["Records"]:
+            record["attributes"] = {"ApproximateReceiveCount": "1"}
+        answer = process_delivery_batch(batch)
+    finally:
+        engine_module._HANDLERS.pop(OWNER, None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+    assert changed == [{"QueueUrl": queue.url, "ReceiptHandle": batch["Records"][0]["receiptHandle"],
+                        "VisibilityTimeout": consumer.RETRY_FIRST_SECONDS}]
+    assert [consumer.retry_visibility(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_concurrent_batches_in_one_process_do_not_wait_for_each_others_threads(
+        queue: Queue, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two invocations in one process (as the local runtime runs them), 10 records each: all 20 POSTs are in flight
+    at once. With one pool of 10 threads for the process, the second batch queued behind the first, past the
+    function's timeout, and its messages waited out the visibility timeout."""
+    monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "20")
+    reset_settings()
+    in_flight = threading.Barrier(20, timeout=15)
+
+    class AllAtOnce(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            try:
+                in_flight.wait()
+                status = 200
+            except threading.BrokenBarrierError:
+                status = 500
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AllAtOnce)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for _ in range(20):
+            enqueue(f"http://127.0.0.1:{server.server_address[1]}/hook")
+        records = queue.batch()["Records"]
+        batches = [{"Records": records[:10]}, {"Records": records[10:]}]
+        workers = [threading.Thread(target=process_delivery_batch, args=(batch,)) for batch in batches]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(o.status_code or 0 for o in outcomes) == [200] * 20
+
+
+# ------------------------------------------------------------------------------------ secret rotation (issue 13)
+
+def test_during_a_rotation_every_attempt_carries_both_signatures_and_either_secret_verifies(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    """The owner's resolver answers the secrets of the moment, so a delivery queued before the rotation is signed
+    with the new secret too; `standardwebhooks` and `svix` each verify with the old or the new secret alone."""
+    import svix.webhooks
+    from pollgate.webhooks import register_secret_resolver
+    from pollgate.webhooks.signing import live_secrets
+
+    new_secret = new_signing_secret()
+    rotation: dict[str, Any] = {"until": None}
+    register_secret_resolver(OWNER, lambda tenant, owner_id: live_secrets(
+        new_secret, SECRET, rotation["until"], clock.epoch()) if rotation["until"] else None)
+    receiver.expect_request("/hook").respond_with_data("", status=204)
+    try:
+        enqueue(hook(receiver))  # queued with the old secret
+        rotation["until"] = clock.epoch() + 86_400
+        process_delivery_batch(queue.batch())
+        rotation["until"] = clock.epoch() - 1  # the overlap is over: the new secret alone
+        enqueue(hook(receiver))
+        process_delivery_batch(queue.batch())
+    finally:
+        engine_module._SECRET_RESOLVERS.pop(OWNER, None)
+    during, after = (request for request, _ in receiver.log)
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for secret in (SECRET, new_secret):
+        assert standardwebhooks.Webhook(secret).verify(during.get_data(), dict(during.headers)) == {"count": 1}
+        svix.webhooks.Webhook(secret).verify(during.get_data(), dict(during.headers))
+    assert len(after.headers["webhook-signature"].split(" ")) == 1
+    assert standardwebhooks.Webhook(new_secret).verify(after.get_data(), dict(after.headers)) == {"count": 1}
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(SECRET).verify(after.get_data(), dict(after.headers))
+    with pytest.raises(svix.webhooks.WebhookVerificationError):
+        svix.webhooks.Webhook(SECRET).verify(after.get_data(), dict(after.headers))
+
+
+def test_a_resolver_that_fails_leaves_the_secret_given_at_enqueue_signing(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    from pollgate.webhooks import register_secret_resolver
+
+    def broken(tenant: str, owner_id: str) -> list[str]:
+        raise RuntimeError("throttled")
+
+    register_secret_resolver(OWNER, broken)
+    receiver.expect_request("/hook").respond_with_data("", status=204)
+    try:
+        enqueue(hook(receiver))
+        process_delivery_batch(queue.batch())
+    finally:
+        engine_module._SECRET_RESOLVERS.pop(OWNER, None)
+    [(request, _)] = receiver.log
+    assert standardwebhooks.Webhook(SECRET).verify(request.get_data(), dict(request.headers)) == {"count": 1}
+    assert outcomes[0].succeeded
+
+
+# ----------------------------------------------------------------------------------- automatic disabling (issue 13)
+
+def test_an_endpoint_failing_for_five_days_is_disabled_and_a_success_resets_the_count(
+        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    from pollgate.webhooks import reset_endpoint_health
+
+    receiver.expect_request("/hook").respond_with_data("down", status=503)
+    one_attempt = RetrySchedule(())
+    with clock.frozen(T0) as advance:
+        for day in range(5):  # one failed delivery a day, and one a second short of five days: not yet
+            enqueue(hook(receiver), one_attempt)
+            process_delivery_batch(queue.batch())
+            advance(86_400 if day < 4 else 86_400 - 1)
+        enqueue(hook(receiver), one_attempt)
+        process_delivery_batch(queue.batch())
+        assert [o.disable_reason for o in outcomes] == [None] * 6
+        advance(1)  # five days since the first failure
+        enqueue(hook(receiver), RetrySchedule((5, 5)))
+        process_delivery_batch(queue.batch())
+        last = outcomes[-1]
+        assert last.disable_reason is not None and "5 days" in last.disable_reason
+        assert last.final and not last.gone  # no more retries of this delivery: it is disabled like a 410 one
+        assert queue.attempts_queued() == []
+        # Re-enabled by its owner: the failures so far no longer count.
+        reset_endpoint_health(OWNER, "acme", "sub-1")
+        enqueue(hook(receiver), one_attempt)
+        process_delivery_batch(queue.batch())
+        assert outcomes[-1].disable_reason is None
+        # A success ends a run of failures: the next failure starts counting afresh.
+        receiver.clear()
+        receiver.expect_request("/hook").respond_with_data("", status=200)
+        advance(6 * 86_400)
+        enqueue(hook(receiver), one_attempt)
+        process_delivery_batch(queue.batch())
+        receiver.clear()
+        receiver.expect_request("/hook").respond_with_data("", status=500)
+        advance(86_400)
+        enqueue(hook(receiver), one_attempt)
+        process_delivery_batch(queue.batch())
+        assert outcomes[-1].disable_reason is None and not outcomes[-1].succeeded

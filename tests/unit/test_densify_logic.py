@@ -218,6 +218,7 @@ class FakeOutcome:
     error: str | None = None
     at: str = "2020-01-02T16:41:52.000Z"
     next_attempt_at: str | None = None
+    disable_reason: str | None = None
 
 
 def test_outcome_reasons() -> None:

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 from pollgate.webhooks import transport
-from pollgate.webhooks.ssrf import NO_ALLOW_LIST, AllowList, UrlRefused, forbidden_reason, vet_url
+from pollgate.webhooks.ssrf import (
+    NO_ALLOW_LIST,
+    AllowList,
+    HostUnresolved,
+    UrlRefused,
+    check_url_form,
+    forbidden_reason,
+    vet_url,
+)
 from pytest_httpserver import HTTPServer
 
 PUBLIC = "93.184.215.14"
@@ -108,7 +116,7 @@ def test_hostile_urls_are_refused_with_the_allow_list_off(dns: dict[str, list[st
         vet_url(url, NO_ALLOW_LIST)
 
 
-@pytest.mark.parametrize("url", HOSTILE)
+@pytest.mark.parametrize("url", [u for u in HOSTILE if "does-not-resolve" not in u])
 def test_a_refused_url_is_never_connected_to(dns: dict[str, list[str]], url: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     def no_connection(*args: Any, **kwargs: Any) -> socket.socket:
@@ -199,3 +207,43 @@ def test_redirects_are_never_followed(loopback_servers: tuple[HTTPServer, HTTPSe
     assert result.status_code == 302 and not result.succeeded
     assert result.error is not None and result.error.startswith("redirect not followed")
     assert second.log == []
+
+
+def test_a_name_that_does_not_resolve_is_not_final(dns: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """NXDOMAIN may be a passing DNS fault: the attempt fails, not refused, so the schedule retries it."""
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("connected"))
+    with pytest.raises(HostUnresolved):
+        vet_url("http://does-not-resolve.example.com/hook", NO_ALLOW_LIST)
+    result = transport.post("http://does-not-resolve.example.com/hook", b"{}", {}, timeout=1, allow=NO_ALLOW_LIST)
+    assert not result.refused and result.status_code is None
+    assert result.error == "DNS lookup failed: does-not-resolve.example.com does not resolve"
+
+
+# What registration refuses by form alone: no name is resolved then (a name's addresses are vetted at delivery).
+REFUSED_BY_FORM = [u for u in HOSTILE if ".example.com/" not in u or "@" in u or ":0/" in u or ":99999/" in u
+                   or " " in u or not u.startswith("http")]
+
+
+@pytest.mark.parametrize("url", REFUSED_BY_FORM)
+def test_registration_refuses_urls_by_their_form(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("resolved at registration"))
+    with pytest.raises(UrlRefused):
+        check_url_form(url, NO_ALLOW_LIST)
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/hook", "http://internal.example.com:8080/x?y=1",
+                                 f"http://{PUBLIC}/hook", "http://[2606:4700::1111]/x"])
+def test_registration_takes_names_and_public_literals_unresolved(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("resolved at registration"))
+    assert check_url_form(url, NO_ALLOW_LIST) == url
+
+
+def test_registration_honours_the_allow_list_as_delivery_does() -> None:
+    local = AllowList.parse("127.0.0.1/8,::1")
+    assert check_url_form("http://127.0.0.1:8080/hook", local)
+    assert check_url_form("http://localhost:8080/hook", local)
+    assert check_url_form("http://[::1]:8080/hook", local)
+    for url in ("http://10.0.0.1/hook", "http://169.254.169.254/", "http://0x7f000001/hook",
+                "http://user:pass@127.0.0.1/hook", "http://127.0.0.1:0/hook"):
+        with pytest.raises(UrlRefused):
+            check_url_form(url, local)

@@ -14,6 +14,7 @@ import pytest
 from pollgate.settings import EXPRESS_WORKFLOW_LIMIT_SECONDS, Settings
 from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
 from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.yamlhelper import yaml_parse
@@ -69,7 +70,8 @@ def _worst_wait(retrier: dict[str, Any]) -> float:
 
 
 def test_both_state_machines_are_read() -> None:
-    assert set(MACHINES) == {"UaiStatusLogStateMachine", "ThingSpaceDeviceActionStateMachine"}
+    assert set(MACHINES) == {"UaiStatusLogStateMachine", "ThingSpaceDeviceActionStateMachine",
+                             "WebhookRecoveryStateMachine"}
     assert len(TASKS) >= 7
 
 
@@ -119,7 +121,7 @@ def test_every_function_knows_each_workflows_deadline_as_its_state_machine_has_i
     assert {"OperationSweeperFunction", "UaiSubmitStatusLogFunction"} <= set(starters)
     for name, environment in starters.items():
         settings = Settings.model_validate({key: str(value) for key, value in environment.items()})
-        for workflow in (STATUS_LOG, DEVICE_ACTION):  # every kind pollgate.registry registers
+        for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):  # every kind pollgate.registry registers
             machine = workflow.state_machine_arn(settings)
             if not machine:
                 continue  # this function does not start that workflow

@@ -7,6 +7,7 @@ function `register_outcome_handlers()`. A new kind of operation or of webhook ow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pollgate.densify import items as densify_items
@@ -24,18 +25,22 @@ def register_workflows() -> None:
     from pollgate.operations import register_workflow
     from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
     from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+    from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 
-    for workflow in (STATUS_LOG, DEVICE_ACTION):
+    for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):
         register_workflow(workflow)
 
 
 def register_outcome_handlers() -> None:
     """Every webhook owner kind's outcome handler. Each face's code is imported at its first outcome, not here:
     the delivery function's cold start loads neither face."""
-    from pollgate.webhooks import register_outcome_handler
+    from pollgate.webhooks import register_outcome_handler, register_secret_resolver
 
     register_outcome_handler(densify_items.PUSH_OWNER_KIND, _densify_push_outcome)
     register_outcome_handler(thingspace_items.CALLBACK_OWNER_KIND, _carrier_service_outcome)
+    # And where each owner kind's signing secrets are now (a rotated secret signs every attempt from then on).
+    register_secret_resolver(densify_items.PUSH_OWNER_KIND, _densify_push_secrets)
+    register_secret_resolver(thingspace_items.CALLBACK_OWNER_KIND, _carrier_service_secrets)
 
 
 def _densify_push_outcome(outcome: DeliveryOutcome) -> None:
@@ -50,3 +55,15 @@ def _carrier_service_outcome(outcome: DeliveryOutcome) -> None:
     from pollgate.thingspace.callbacks import handle_delivery_outcome
 
     handle_delivery_outcome(outcome)
+
+
+def _densify_push_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
+    from pollgate.densify.webhook_tools import push_signing_secrets
+
+    return push_signing_secrets(tenant, owner_id)
+
+
+def _carrier_service_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
+    from pollgate.thingspace.callbacks import listener_signing_secrets
+
+    return listener_signing_secrets(tenant, owner_id)

@@ -28,6 +28,10 @@ class Settings(BaseModel):
     thingspace_device_action_deadline_seconds: int = Field(
         default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
         alias="THINGSPACE_DEVICE_ACTION_DEADLINE_SECONDS")
+    webhook_recovery_deadline_seconds: int = Field(
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="WEBHOOK_RECOVERY_DEADLINE_SECONDS")
+    webhook_recovery_state_machine_arn: str = Field(default="", alias="WEBHOOK_RECOVERY_STATE_MACHINE_ARN")
     max_start_attempts: int = Field(default=3, ge=1, alias="MAX_START_ATTEMPTS")
     retry_after_seconds: int = Field(default=1, ge=1, alias="RETRY_AFTER_SECONDS")
     uai_status_log_state_machine_arn: str = Field(default="", alias="UAI_STATUS_LOG_STATE_MACHINE_ARN")
@@ -43,6 +47,8 @@ class Settings(BaseModel):
     webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
     webhook_allow_hosts: str = Field(default="", alias="WEBHOOK_ALLOW_HOSTS")
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60, alias="WEBHOOK_TIMEOUT_SECONDS")
+    # An endpoint whose attempts have all failed for this many days is disabled like one that answered 410 (0: never).
+    webhook_disable_after_days: float = Field(default=5, ge=0, alias="WEBHOOK_DISABLE_AFTER_DAYS")
     # Where payloads too large for a DynamoDB item are kept (empty: such payloads are refused at enqueue).
     webhook_payload_bucket: str = Field(default="", alias="WEBHOOK_PAYLOAD_BUCKET")
     # ThingSpace: the device-action workflow, and which provisioning backend applies transitions ("table" keeps

@@ -101,10 +101,15 @@ class Webhook(BaseModel):
     @field_validator("uri")
     @classmethod
     def _http_url(cls, uri: str) -> str:
+        from pollgate.webhooks.ssrf import UrlRefused, check_registered_url
+
         parts = urlsplit(uri.strip())
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http or https URL")
-        return uri.strip()
+        try:
+            return check_registered_url(uri.strip())
+        except UrlRefused as refusal:  # refused by its form alone (README "Webhooks")
+            raise ValueError(str(refusal)) from None
 
     @model_validator(mode="after")
     def _auth_complete(self) -> Webhook:
@@ -231,4 +236,25 @@ class SubscriptionStatus(BaseModel):
 class ResentDelivery(BaseModel):
     deliveryId: str
     resentFrom: str
+    status: int = 200
+
+
+# ------------------------------------------------------------------------------ webhook tools (ours, not the vendor's)
+
+class RotatedSecret(BaseModel):
+    subscriptionRef: str
+    signingSecret: str = Field(description="The new Standard Webhooks secret: every push from now on is signed with it")
+    previousSecretValidUntil: str = Field(
+        description="Until then (ISO 8601, 24 h) pushes carry a second signature made with the replaced secret")
+    status: int = 200
+
+
+class TestEventSent(BaseModel):
+    """A sample push sent now, and recorded like any push attempt (the deliveries list shows it)."""
+
+    deliveryId: str
+    succeeded: bool
+    statusCode: int | None = None
+    error: str | None = None
+    durationMs: int
     status: int = 200

@@ -175,6 +175,8 @@ class Outcome(Protocol):
     def at(self) -> str: ...
     @property
     def next_attempt_at(self) -> str | None: ...
+    @property
+    def disable_reason(self) -> str | None: ...
 
 
 def describe(outcome: Outcome) -> str:
@@ -183,6 +185,8 @@ def describe(outcome: Outcome) -> str:
         return f"{answered}."
     if outcome.gone:
         return f"{answered}: the receiver is gone and the webhook was deactivated."
+    if outcome.disable_reason:
+        return f"{answered}. {outcome.disable_reason}"
     if outcome.error and outcome.status_code is not None:
         answered = f"{answered} ({outcome.error})"
     if not outcome.final and outcome.next_attempt_at:
@@ -202,8 +206,8 @@ def record_outcome(outcome: Outcome, store: SubscriptionStore | None = None) -> 
                              webhook_status=webhook_success(reason, at), outcome_at=outcome.at)
     elif outcome.final:
         store.record_trigger(outcome.owner_id, last_triggered=scheduled_failure(at),
-                             webhook_status=webhook_failure(reason, at), disable_webhook=outcome.gone,
-                             outcome_at=outcome.at)
+                             webhook_status=webhook_failure(reason, at),
+                             disable_webhook=outcome.gone or bool(outcome.disable_reason), outcome_at=outcome.at)
     else:
         store.record_trigger(outcome.owner_id, webhook_status=webhook_failure(reason, at), outcome_at=outcome.at)
 

@@ -52,6 +52,14 @@ class Subscription:
     last_triggered: str = ""
     webhook_status: str = ""
     webhook_disabled: bool = False
+    previous_signing_secret: str = ""  # the secret a rotation replaced, still signing until previous_secret_until
+    previous_secret_until: float | None = None
+
+    def signing_secrets(self, now: float) -> list[str]:
+        """What its pushes are signed with now: the current secret, and the replaced one while the overlap lasts."""
+        from pollgate.webhooks.signing import live_secrets
+
+        return live_secrets(self.signing_secret, self.previous_signing_secret, self.previous_secret_until, now)
 
     @property
     def is_global(self) -> bool:
@@ -77,6 +85,8 @@ class Subscription:
             updated=float(item["updated"]), updated_by=item["updatedBy"], version=int(item["version"]),
             signing_secret=item.get("signingSecret", ""), last_triggered=item.get("lastTriggered", ""),
             webhook_status=item.get("webHookStatus", ""), webhook_disabled=bool(item.get("webhookDisabled", False)),
+            previous_signing_secret=item.get("previousSigningSecret") or "",
+            previous_secret_until=float(item["previousSecretUntil"]) if item.get("previousSecretUntil") else None,
         )
 
     def view(self, caller: Caller) -> SubscriptionView:
@@ -183,6 +193,17 @@ class SubscriptionStore:
         # Not stamped when deleted meanwhile, or when a newer outcome is recorded. Nothing read back: every
         # attempt of every push stamps its subscription, so the write stays small.
         self.table.update_if(items.subscription(ref), expression, condition=condition, values=values)
+
+    def rotate_secret(self, subscription: Subscription, new_secret: str, previous_until: float) -> bool:
+        """The new secret current, the old one kept until `previous_until`; a new version, so that a replace read
+        before the rotation cannot write the old secret back. False when it changed since it was read."""
+        return self.table.update_if(
+            items.subscription(subscription.ref),
+            "SET signingSecret = :new, previousSigningSecret = :old, previousSecretUntil = :until, "
+            "#version = :next",
+            condition="#version = :seen", names={"#version": "version"},
+            values={":new": new_secret, ":old": subscription.signing_secret, ":until": previous_until,
+                    ":next": subscription.version + 1, ":seen": subscription.version})
 
     def claim_push(self, subscription: Subscription, next_at: float, now: float) -> bool:
         """Take a due push: move dueAt on to `next_at`, unless it changed since it was read or another run took it."""
@@ -359,6 +380,11 @@ def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller
         last_triggered=old.last_triggered, webhook_status=old.webhook_status, webhook_disabled=False,
     )
     store.replace(old, new)
+    if old.webhook_disabled:  # re-enabled: the failures that disabled it no longer count
+        from pollgate.densify.push import TENANT
+        from pollgate.webhooks import reset_endpoint_health
+
+        reset_endpoint_health(items.PUSH_OWNER_KIND, TENANT, new.ref, store.table)
     return new
 
 

@@ -31,7 +31,9 @@ from pollgate.webhooks import (
     WebhookTarget,
     enqueue_delivery,
     new_signing_secret,
+    reset_endpoint_health,
 )
+from pollgate.webhooks.signing import live_secrets
 
 logger = Logger(child=True)
 
@@ -45,10 +47,24 @@ class CallbackStore:
         self.table = table or Table()
 
     def put(self, account: str, name: str, url: str, username: str | None, password: str | None,
-            signing_secret: str) -> None:
-        self.table.put(items.callback(account, name), {"accountName": account, "name": name, "url": url,
-                                                       "username": username, "password": password,
-                                                       "signingSecret": signing_secret, "registeredAt": clock.iso()})
+            signing_secret: str, previous: Item | None = None) -> None:
+        """Register (live again if it was disabled); a rotation's replaced secret, still in its overlap, is kept."""
+        attributes: dict[str, Any] = {"accountName": account, "name": name, "url": url, "username": username,
+                                      "password": password, "signingSecret": signing_secret,
+                                      "registeredAt": clock.iso()}
+        if previous and previous.get("previousSigningSecret") and previous.get("previousSecretUntil"):
+            attributes["previousSigningSecret"] = previous["previousSigningSecret"]
+            attributes["previousSecretUntil"] = previous["previousSecretUntil"]
+        self.table.put(items.callback(account, name), attributes)
+
+    def rotate(self, account: str, name: str, seen_secret: str, new_secret: str, previous_until: float) -> bool:
+        """The new secret current, the seen one kept until `previous_until`; False when the listener is gone or
+        its secret changed since it was read."""
+        return self.table.update_if(
+            items.callback(account, name),
+            "SET signingSecret = :new, previousSigningSecret = :old, previousSecretUntil = :until",
+            condition="signingSecret = :old", values={":new": new_secret, ":old": seen_secret,
+                                                      ":until": previous_until})
 
     def get(self, account: str, name: str) -> Item | None:
         """The registration, live or disabled (a re-registration keeps its signing secret either way)."""
@@ -67,13 +83,15 @@ class CallbackStore:
         return self.table.delete(items.callback(account, name),
                                  condition="attribute_exists(pk) AND attribute_not_exists(disabledAt)")
 
-    def disable(self, account: str, name: str, url: str) -> bool:
-        """Stop delivering to a listener that answered 410, unless it was re-registered with another URL since.
+    def disable(self, account: str, name: str, url: str, reason: str = "") -> bool:
+        """Stop delivering to a listener that answered 410 (or failed for days), unless it was re-registered with
+        another URL since. The reason stays on the record (`disabledReason`) until it is registered again.
 
         An update, not a delete: the delivery function that calls this needs no right to delete items.
         """
-        return self.table.update_if(items.callback(account, name), "SET disabledAt = :now", condition="#url = :url",
-                                    names={"#url": "url"}, values={":url": url, ":now": clock.iso()})
+        return self.table.update_if(items.callback(account, name), "SET disabledAt = :now, disabledReason = :why",
+                                    condition="#url = :url", names={"#url": "url"},
+                                    values={":url": url, ":now": clock.iso(), ":why": reason or "HTTP 410"})
 
 
 def register_callback(account: str, registration: CallbackRegistration, session: Session,
@@ -83,7 +101,10 @@ def register_callback(account: str, registration: CallbackRegistration, session:
     store = store or CallbackStore()
     existing = store.get(account, registration.name)
     secret = str(existing["signingSecret"]) if existing else new_signing_secret()
-    store.put(account, registration.name, registration.url, registration.username, registration.password, secret)
+    store.put(account, registration.name, registration.url, registration.username, registration.password, secret,
+              previous=existing)
+    if existing and existing.get("disabledAt"):
+        reset_endpoint_health(OWNER_KIND, account, registration.name, store.table)  # registering again re-enables
     # signingSecret is ours: the vendor signs nothing; receivers verify our Standard Webhooks signature with it.
     return CallbackRegistered(accountName=account, serviceName=registration.name, signingSecret=secret)
 
@@ -117,6 +138,21 @@ def carrier_service_body(operation: Operation, result: DeviceResult) -> dict[str
     else:
         body["faultResponse"] = {"faultcode": result.fault_code, "faultstring": result.fault_message}
     return body
+
+
+def listener_secrets(registration: Item, now: float) -> list[str]:
+    until = registration.get("previousSecretUntil")
+    return live_secrets(str(registration["signingSecret"]), registration.get("previousSigningSecret"),
+                        float(until) if until else None, now)
+
+
+def listener_signing_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
+    """The engine's secret resolver for callbacks: the listener's secrets now (None for a callback queued before
+    deliveries were kept per listener, whose owner id names a device result, or once the listener is deleted)."""
+    if ":" in owner_id:
+        return None
+    registration = CallbackStore().get(tenant, owner_id)
+    return listener_secrets(registration, clock.epoch()) if registration else None
 
 
 def _target(registration: Item) -> WebhookTarget:
@@ -154,10 +190,11 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
         if claim != "mine":
             held += claim == "held"
             continue
+        # Kept under the listener (its deliveries list), about one device result (its subject).
         delivery_id = enqueue_delivery(
-            owner_kind=OWNER_KIND, owner_id=f"{operation.id}:{result.index}", tenant=operation.tenant,
+            owner_kind=OWNER_KIND, owner_id=CARRIER_SERVICE, tenant=operation.tenant,
             target=target, payload=carrier_service_body(operation, result), event_type=EVENT_TYPE,
-            schedule=THINGSPACE_SCHEDULE,
+            schedule=THINGSPACE_SCHEDULE, subject=f"{operation.id}:{result.index}",
         )
         results.callback_queued(operation.id, result.index, delivery_id, target.url)
         queued += 1
@@ -167,15 +204,18 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
 
 
 def handle_delivery_outcome(outcome: DeliveryOutcome) -> None:
-    """Record each attempt's outcome on the device result; a listener answering 410 is deregistered."""
-    request_id, _, index = outcome.owner_id.rpartition(":")
+    """Record each attempt's outcome on the device result; a listener answering 410, or failing for days, is
+    disabled (deregistered, with the reason on its record)."""
+    # The device result: the subject, or (callbacks queued before deliveries were kept per listener) the owner id.
+    request_id, _, index = (outcome.subject or outcome.owner_id).rpartition(":")
     status = "Delivered" if outcome.succeeded else ("Failed" if outcome.final else "Retrying")
     results = DeviceResultStore()
-    results.callback_attempted(request_id, int(index), status, outcome.attempt, outcome.at)
-    if outcome.gone:
-        recorded = results.get(request_id, int(index))
+    if request_id and index.isdigit():
+        results.callback_attempted(request_id, int(index), status, outcome.attempt, outcome.at)
+    if outcome.gone or outcome.disable_reason:
+        recorded = results.get(request_id, int(index)) if request_id and index.isdigit() else None
         url = str(recorded.get("callbackUrl", "")) if recorded else ""
+        reason = outcome.disable_reason or "HTTP 410: the listener is gone"
         if url:
-            CallbackStore(results.table).disable(outcome.tenant, CARRIER_SERVICE, url)
-            logger.warning("CarrierService listener answered 410 and was deregistered",
-                           extra={"account": outcome.tenant})
+            CallbackStore(results.table).disable(outcome.tenant, CARRIER_SERVICE, url, reason)
+            logger.warning("CarrierService listener disabled", extra={"account": outcome.tenant, "reason": reason})

@@ -81,11 +81,12 @@ class DeviceResultStore:
 
     def callback_attempted(self, request_id: str, index: int, status: str, attempt: int, at: str) -> None:
         """Record an attempt's outcome, unless a later attempt's is recorded already (outcomes arrive at least
-        once and maybe out of order)."""
+        once and maybe out of order). Later is by time, then by number: a re-sent callback's attempts count from 1
+        again."""
         self.table.update_if(
             items.device_result(request_id, index),
             "SET callbackStatus = :status, callbackAttempts = :attempt, callbackAt = :at",
-            condition="attribute_exists(pk) AND (attribute_not_exists(callbackAttempts) "
-                      "OR callbackAttempts <= :attempt)",
+            condition="attribute_exists(pk) AND (attribute_not_exists(callbackAttempts) OR callbackAt < :at "
+                      "OR (callbackAt = :at AND callbackAttempts <= :attempt))",
             values={":status": status, ":attempt": attempt, ":at": at},
         )

@@ -45,6 +45,10 @@ SERVICE_NAME_INVALID = ErrorCode("INPUT_INVALID.ServiceName.Invalid", "Unknown c
 CALLBACK_URL_INVALID = ErrorCode("INPUT_INVALID.Url.Invalid", "The callback URL must be an absolute http(s) URL.")
 CALLBACK_NOT_FOUND = ErrorCode("REQUEST_FAILED.CallbackNotFound",
                                "No {0} callback is registered for account {1}.")
+DELIVERY_NOT_FOUND = ErrorCode("REQUEST_FAILED.DeliveryNotFound", "Delivery {0} was not found for listener {1}.")
+DELIVERY_NOT_RESENDABLE = ErrorCode("REQUEST_FAILED.DeliveryNotResendable",
+                                    "Delivery {0} cannot be re-sent: {1}; only callbacks that failed for good can.")
+RECOVERY_NOT_FOUND = ErrorCode("REQUEST_FAILED.RecoveryNotFound", "Recovery {0} was not found for listener {1}.")
 IDEMPOTENCY_KEY_REUSED = ErrorCode("INPUT_INVALID.IdempotencyKey.Reused",
                                    "This Idempotency-Key was used with another request body.")
 IDEMPOTENCY_IN_PROGRESS = ErrorCode("REQUEST_FAILED.IdempotencyKey.InProgress",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pollgate.models import left_out_when_none
+from pollgate.webhooks.models import AttemptRecord
 
 MAX_DEVICES_PER_REQUEST = 100  # ours: the vendor caps bulk actions too; this keeps one workflow inside its deadline
 
@@ -136,10 +137,15 @@ class CallbackRegistration(BaseModel):
     def _absolute_http(cls, value: str) -> str:
         from urllib.parse import urlsplit
 
+        from pollgate.webhooks.ssrf import UrlRefused, check_registered_url
+
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
-        return value
+        try:
+            return check_registered_url(value)
+        except UrlRefused as refusal:  # refused by its form alone (README "Webhooks")
+            raise ValueError(str(refusal)) from None
 
 
 class VendorError(BaseModel):
@@ -206,3 +212,42 @@ class CallbackView(BaseModel):
 class CallbackDeleted(BaseModel):
     accountName: str
     serviceName: str
+
+
+# ------------------------------------------------------------------- a listener's deliveries and secret (ours)
+
+class ListenerDeliveries(BaseModel):
+    """A listener's callback attempts, as the webhook engine recorded them (ours, not the vendor's)."""
+
+    accountName: str
+    serviceName: str
+    active: bool = Field(description="false once the listener answered 410 or failed for days (see disabledReason)")
+    disabledReason: str | None = left_out_when_none()
+    attempts: list[AttemptRecord] = Field(description="Every recorded attempt, newest first")
+
+
+class ListenerResent(BaseModel):
+    accountName: str
+    serviceName: str
+    deliveryId: str
+    resentFrom: str = Field(description="The delivery re-sent; the new one carries its webhook-id")
+
+
+class ListenerSecretRotated(BaseModel):
+    accountName: str
+    serviceName: str
+    signingSecret: str = Field(description="The new Standard Webhooks secret: every callback is signed with it now")
+    previousSecretValidUntil: str = Field(
+        description="Until then (ISO 8601, 24 h) callbacks carry a second signature made with the replaced secret")
+
+
+class ListenerTestSent(BaseModel):
+    """A sample callback sent now, and recorded like any callback attempt."""
+
+    accountName: str
+    serviceName: str
+    deliveryId: str
+    succeeded: bool
+    statusCode: int | None = left_out_when_none()
+    error: str | None = left_out_when_none()
+    durationMs: int

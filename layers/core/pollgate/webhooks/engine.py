@@ -21,7 +21,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pollgate import aws, clock, observability
 from pollgate.settings import get_settings
+from pollgate.store import Table
 from pollgate.webhooks.models import (
     MAX_RETRY_AFTER_SECONDS,
     SVIX_SCHEDULE,
@@ -53,6 +54,8 @@ MAX_QUEUE_DELAY_SECONDS = 900
 LEASE_SECONDS = 90.0
 # How long past its time a queued attempt may be before the retrier re-queues it (queue messages come first).
 DUE_GRACE_SECONDS = 120.0
+# An attempt made this long after it was due is logged (a lost or stuck queue message the retrier caught).
+LATE_ATTEMPT_SECONDS = 30.0
 # A queue message may arrive this early (DelaySeconds is whole seconds) and still count as on time.
 EARLY_TOLERANCE_SECONDS = 1.0
 
@@ -62,6 +65,9 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 OutcomeHandler = Callable[[DeliveryOutcome], None]
 _HANDLERS: dict[str, OutcomeHandler] = {}
+# (tenant, owner id) -> the secrets to sign with now (current first), or None when the owner is gone
+SecretResolver = Callable[[str, str], Sequence[str] | None]
+_SECRET_RESOLVERS: dict[str, SecretResolver] = {}
 
 
 class DeliveryNotFound(LookupError):
@@ -72,6 +78,27 @@ def register_outcome_handler(owner_kind: str, handler: OutcomeHandler) -> None:
     """`handler` is called after every attempt of this owner kind's deliveries. It must be idempotent: it can be
     called again with the same outcome when an earlier call raised or its consumer died."""
     _HANDLERS[owner_kind] = handler
+
+
+def register_secret_resolver(owner_kind: str, resolver: SecretResolver) -> None:
+    """`resolver` answers the secrets an owner's deliveries are signed with at each attempt, so a rotated secret
+    signs every attempt from then on (retries and re-sends of older deliveries included), and the replaced one
+    beside it while its overlap lasts. Without one, or when it answers None, the secret given at enqueue signs."""
+    _SECRET_RESOLVERS[owner_kind] = resolver
+
+
+def signing_secrets(ref: DeliveryRef, enqueued_with: str) -> list[str]:
+    resolver = _SECRET_RESOLVERS.get(ref.owner_kind)
+    if resolver is not None:
+        try:
+            found = resolver(ref.tenant, ref.owner_id)
+        except Exception:  # the secret given at enqueue still signs: a receiver may refuse it, we do not fail
+            logger.exception("secret resolver failed; signing with the secret given at enqueue",
+                             extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id})
+            found = None
+        if found:
+            return list(found)
+    return [enqueued_with]
 
 
 def outcome_handler(owner_kind: str) -> OutcomeHandler | None:
@@ -87,32 +114,88 @@ def new_delivery_id() -> str:
 
 def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: WebhookTarget,
                      payload: Mapping[str, Any], event_type: str, schedule: RetrySchedule = SVIX_SCHEDULE,
-                     store: DeliveryStore | None = None) -> str:
+                     store: DeliveryStore | None = None, subject: str = "") -> str:
     """Record a delivery (its id is the `webhook-id` header) and hand it to the delivery queue; returns the id.
 
     Never blocks on the receiver: the POST happens in the delivery consumer. A URL the SSRF guard refuses is
     not an error here: its first attempt is recorded as refused, and the owner's handler hears of it.
+    `subject` (at most 256 characters) is handed back on every outcome: what the delivery is about, for the owner.
     Raises ValueError for a malformed secret or auth header or a payload that is not JSON (NaN included),
     PayloadTooLarge for a payload that cannot be stored.
     """
-    try:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=_json_default).encode()
-    except TypeError as error:
-        raise ValueError(f"the payload is not JSON: {error}") from error
+    body = _json_body(payload)
+    if len(subject) > 256:
+        raise ValueError("a delivery's subject is at most 256 characters")
     return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), target, body, event_type,
-                    schedule, store or DeliveryStore())
+                    schedule, store or DeliveryStore(), subject=subject)
 
 
 def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: str,
-                    store: DeliveryStore | None = None) -> str:
-    """A new delivery (new id, fresh schedule) of the same payload to the same target; returns its id."""
+                    store: DeliveryStore | None = None, target: WebhookTarget | None = None,
+                    new_id: str | None = None) -> str:
+    """A new delivery (new id, fresh schedule) of the same payload to the same target (or `target`, the owner's
+    current one), sent with the original's `webhook-id` so receivers de-duplicate it; returns its id. Its attempts
+    are recorded with `resentFrom`."""
     store = store or DeliveryStore()
     original = store.get(DeliveryRef(owner_kind, tenant, owner_id, delivery_id))
     if original is None:
         raise DeliveryNotFound(delivery_id)
-    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), original.target,
-                    store.body(original), original.event_type, original.schedule, store, resent_from=delivery_id)
+    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_id or new_delivery_id()), target or original.target,
+                    store.body(original), original.event_type, original.schedule, store, resent_from=delivery_id,
+                    message_id=original.webhook_id, subject=original.subject)
+
+
+# A test event's one POST: short enough for the API function that waits for it (10 s timeout).
+TEST_EVENT_TIMEOUT_SECONDS = 5.0
+# Every test event's type ends so (e.g. densify.subscription.test): recoveries pass over them.
+TEST_EVENT_SUFFIX = ".test"
+
+
+@dataclass(frozen=True)
+class TestEventResult:
+    delivery_id: str
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+def send_test_event(*, owner_kind: str, owner_id: str, tenant: str, target: WebhookTarget,
+                    payload: Mapping[str, Any], event_type: str, secrets: Sequence[str] | None = None,
+                    store: DeliveryStore | None = None) -> TestEventResult:
+    """POST a sample payload now, once (no retries), and record it like any delivery: a delivery with one attempt,
+    listed with the owner's others. The owner's outcome handler is not told (a test changes no status)."""
+    if not event_type.endswith(TEST_EVENT_SUFFIX):
+        raise ValueError(f"a test event's type ends with {TEST_EVENT_SUFFIX!r}")
+    store = store or DeliveryStore()
+    body = _json_body(payload)
+    secret_key(target.secret)
+    ref = DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id())
+    delivery = store.create(ref, event_type=event_type, target=target, body=body, schedule=RetrySchedule(()),
+                            due_at=clock.epoch() + DUE_GRACE_SECONDS)
+    token = store.claim(delivery, lease_seconds=LEASE_SECONDS, grace_seconds=DUE_GRACE_SECONDS)
+    if token is None:  # a new random id nobody else knows: never
+        raise RuntimeError(f"could not claim test delivery {ref.delivery_id}")
+    started_at = clock.iso()
+    result = deliver_once(target, body, ref.delivery_id, timeout=TEST_EVENT_TIMEOUT_SECONDS,
+                          secrets=secrets or [target.secret])
+    succeeded: bool = result.succeeded
+    record = AttemptRecord(
+        deliveryId=ref.delivery_id, attempt=1, at=started_at, url=target.url, statusCode=result.status_code,
+        error=result.error, durationMs=result.duration_ms, responseBody=result.body, final=True,
+        eventType=event_type, webhookId=ref.delivery_id,
+    )
+    store.add_attempt(delivery, record)
+    state: DeliveryState = "succeeded" if succeeded else "gone" if result.status_code == 410 else "failed"
+    outcome = DeliveryOutcome(
+        delivery_id=ref.delivery_id, owner_kind=owner_kind, owner_id=owner_id, tenant=tenant, attempt=1,
+        succeeded=succeeded, final=True, gone=result.status_code == 410, status_code=result.status_code,
+        error=result.error, at=started_at, event_type=event_type)
+    store.move_on(delivery, token, 1, state=state, next_attempt_at=None, due_at=clock.epoch(),
+                  outcome=_outcome_to_keep(outcome), handled=True)
+    logger.info("webhook test event", extra={"deliveryId": ref.delivery_id, "statusCode": result.status_code,
+                                             "error": result.error})
+    return TestEventResult(ref.delivery_id, succeeded, result.status_code, result.error, result.duration_ms)
 
 
 def list_attempts(owner_kind: str, owner_id: str, tenant: str, limit: int = 100,
@@ -122,7 +205,7 @@ def list_attempts(owner_kind: str, owner_id: str, tenant: str, limit: int = 100,
 
 
 def _enqueue(ref: DeliveryRef, target: WebhookTarget, body: bytes, event_type: str, schedule: RetrySchedule,
-             store: DeliveryStore, resent_from: str | None = None) -> str:
+             store: DeliveryStore, resent_from: str | None = None, message_id: str = "", subject: str = "") -> str:
     secret_key(target.secret)  # raises ValueError now rather than on every attempt
     if target.auth_header is not None:
         name, value = target.auth_header
@@ -130,9 +213,18 @@ def _enqueue(ref: DeliveryRef, target: WebhookTarget, body: bytes, event_type: s
             raise ValueError(f"{name!r} cannot be a webhook's auth header")
     # Due a grace period from now: the queue message comes first, the retrier only if it was lost.
     store.create(ref, event_type=event_type, target=target, body=body, schedule=schedule,
-                 due_at=clock.epoch() + DUE_GRACE_SECONDS, resent_from=resent_from)
+                 due_at=clock.epoch() + DUE_GRACE_SECONDS, resent_from=resent_from, message_id=message_id,
+                 subject=subject)
     send_to_queue(ref, attempt=1, delay=0)
     return ref.delivery_id
+
+
+def _json_body(payload: Mapping[str, Any]) -> bytes:
+    try:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=_json_default).encode()
+    except TypeError as error:
+        raise ValueError(f"the payload is not JSON: {error}") from error
 
 
 def _json_default(value: Any) -> Any:
@@ -186,12 +278,13 @@ def send_to_queue(ref: DeliveryRef, *, attempt: int, delay: float) -> bool:
 # ----------------------------------------------------------------------------------------- attempt
 
 def deliver_once(target: WebhookTarget, body: bytes, message_id: str, *, timeout: float | None = None,
-                 allow: AllowList | None = None) -> PostResult:
-    """Sign and POST once, recording nothing: the primitive every attempt uses (and a "send test event")."""
+                 allow: AllowList | None = None, secrets: Sequence[str] | None = None) -> PostResult:
+    """Sign (with `secrets`, else the target's secret) and POST once, recording nothing: the primitive every
+    attempt uses."""
     settings = get_settings()
     headers = dict([target.auth_header]) if target.auth_header else {}
     # Signed at send time, every attempt: receivers refuse timestamps more than 5 minutes old.
-    headers.update(signature_headers(target.secret, message_id, int(clock.epoch()), body))
+    headers.update(signature_headers(list(secrets or [target.secret]), message_id, int(clock.epoch()), body))
     return post(
         target.url, body, headers,
         timeout=settings.webhook_timeout_seconds if timeout is None else timeout,
@@ -228,16 +321,23 @@ def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None)
     token = store.claim(delivery, lease_seconds=LEASE_SECONDS, grace_seconds=DUE_GRACE_SECONDS)
     if token is None:
         return None
+    late = -wait
+    if late > LATE_ATTEMPT_SECONDS:
+        logger.warning("webhook attempt made late", extra={"deliveryId": delivery.ref.delivery_id,
+                                                           "attempt": message.attempt, "lateSeconds": round(late, 1)})
     return _attempt(delivery, token, store)
 
 
 def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOutcome | None:
     started_at = clock.iso()
-    result = deliver_once(delivery.target, store.body(delivery), delivery.ref.delivery_id)
+    result = deliver_once(delivery.target, store.body(delivery), delivery.webhook_id,
+                          secrets=signing_secrets(delivery.ref, delivery.target.secret))
     number = delivery.attempts + 1
     gone = result.status_code == 410
     succeeded: bool = result.succeeded
-    final = succeeded or gone or result.refused or number >= delivery.schedule.max_attempts
+    disable_reason = _endpoint_health(delivery, succeeded, store)
+    final = succeeded or gone or result.refused or disable_reason is not None \
+        or number >= delivery.schedule.max_attempts
     now = clock.epoch()
     delay = None if final else delivery.schedule.delay_after(number)
     if delay is not None and result.retry_after is not None:
@@ -254,13 +354,14 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
         deliveryId=delivery.ref.delivery_id, attempt=number, at=started_at, url=delivery.target.url,
         statusCode=result.status_code, error=result.error, durationMs=result.duration_ms,
         responseBody=result.body, nextAttemptAt=clock.iso(next_at) if next_at else None, final=final,
-        eventType=delivery.event_type,
+        eventType=delivery.event_type, webhookId=delivery.webhook_id, resentFrom=delivery.resent_from,
     )
     outcome = DeliveryOutcome(
         delivery_id=delivery.ref.delivery_id, owner_kind=delivery.ref.owner_kind, owner_id=delivery.ref.owner_id,
         tenant=delivery.ref.tenant, attempt=number, succeeded=succeeded, final=final, gone=gone,
         status_code=result.status_code, error=result.error, at=started_at, event_type=delivery.event_type,
-        next_attempt_at=record.nextAttemptAt,
+        next_attempt_at=record.nextAttemptAt, subject=delivery.subject, url=delivery.target.url,
+        disable_reason=disable_reason,
     )
     store.add_attempt(delivery, record)
     # The owner hears before the delivery moves on, so that whether its handler returned goes into that one
@@ -287,9 +388,37 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
     return outcome
 
 
+def _endpoint_health(delivery: Delivery, succeeded: bool, store: DeliveryStore) -> str | None:
+    """Keep the endpoint's health (one read per attempt, a write only when it changes); answers why the endpoint is
+    to be disabled when every attempt to it has failed for WEBHOOK_DISABLE_AFTER_DAYS, else None."""
+    days = get_settings().webhook_disable_after_days
+    try:
+        since = store.failing_since(delivery.ref)
+        if succeeded:
+            if since is not None:
+                store.note_success(delivery.ref)
+            return None
+        now = clock.epoch()
+        if since is None:
+            since = store.note_failure(delivery.ref, now)
+    except (ClientError, BotoCoreError):  # health is advisory: the attempt itself is recorded all the same
+        logger.warning("could not keep the endpoint's health", extra={"deliveryId": delivery.ref.delivery_id})
+        return None
+    if days and now - since >= days * 86_400:
+        return (f"Disabled: every delivery failed for {days:g} days (since {clock.iso(since)}); "
+                "re-enable it by replacing or registering it again.")
+    return None
+
+
+def reset_endpoint_health(owner_kind: str, tenant: str, owner_id: str, table: Table | None = None) -> None:
+    """The owner re-enabled its endpoint (a PUT, a registration again): its failures so far no longer count."""
+    DeliveryStore(table).note_success(DeliveryRef(owner_kind, tenant, owner_id, ""))
+
+
 # What an outcome repeats of its delivery: left out of the copy kept on the delivery's state item, which every
 # claim and move rewrites, so that it stays under 1 KB (write units are per started KB).
-_OUTCOME_FIELDS_OF_THE_DELIVERY = ("delivery_id", "owner_kind", "owner_id", "tenant", "event_type")
+_OUTCOME_FIELDS_OF_THE_DELIVERY = ("delivery_id", "owner_kind", "owner_id", "tenant", "event_type", "subject",
+                                   "url")
 
 
 def _outcome_to_keep(outcome: DeliveryOutcome) -> dict[str, Any]:
@@ -301,7 +430,8 @@ def _pending_outcome(delivery: Delivery) -> DeliveryOutcome:
     """The outcome kept on the delivery, whole again."""
     ref = delivery.ref
     return DeliveryOutcome(**{"delivery_id": ref.delivery_id, "owner_kind": ref.owner_kind, "owner_id": ref.owner_id,
-                              "tenant": ref.tenant, "event_type": delivery.event_type, **(delivery.last_outcome or {})})
+                              "tenant": ref.tenant, "event_type": delivery.event_type, "subject": delivery.subject,
+                              "url": delivery.target.url, **(delivery.last_outcome or {})})
 
 
 def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStore) -> None:

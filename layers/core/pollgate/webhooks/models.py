@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # Replies are kept up to this many bytes per attempt: enough to read a receiver's error, bounded item size.
 MAX_KEPT_REPLY_BYTES = 20 * 1024
@@ -73,6 +74,11 @@ class DeliveryOutcome:
     at: str  # ISO time of the attempt
     event_type: str = ""
     next_attempt_at: str | None = None
+    subject: str = ""  # what the owner said the delivery is about when it enqueued it (e.g. a request's device)
+    url: str = ""  # where it was sent
+    # The endpoint has failed for this long without a success (WEBHOOK_DISABLE_AFTER_DAYS): the owner disables
+    # it as it would a gone one; None otherwise
+    disable_reason: str | None = None
 
 
 class AttemptRecord(BaseModel):
@@ -91,3 +97,29 @@ class AttemptRecord(BaseModel):
     responseBody: str = ""  # the first 20 KB
     nextAttemptAt: str | None = None
     eventType: str = ""
+    # The webhook-id header sent: the delivery's own id, or for a re-sent delivery the original's (receivers
+    # de-duplicate on it)
+    webhookId: str = ""
+    resentFrom: str | None = None  # set on the attempts of a re-sent delivery: the delivery it re-sends
+
+
+class RecoveryRequest(BaseModel):
+    """Re-send every delivery that failed for good between `since` and `until` (ours, not a vendor's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str = Field(description="ISO 8601 with a zone, within the last 30 days", max_length=64)
+    until: str | None = Field(default=None, description="ISO 8601 with a zone; default: now", max_length=64)
+
+
+class RecoveryView(BaseModel):
+    """A recovery: Pending (poll its url; Retry-After says when), then Succeeded with the count re-sent."""
+
+    recoveryId: str
+    status: Literal["Pending", "Succeeded", "Failed"]
+    since: str
+    until: str
+    url: str = Field(default="", description="Where to poll it")
+    resent: int | None = Field(default=None, description="How many deliveries were re-sent (once finished)")
+    deliveryIds: list[str] | None = Field(default=None, description="The re-sends' delivery ids")
+    error: str | None = None

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 
@@ -38,9 +39,25 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signature_headers(secrets: str | Sequence[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers. With several secrets (a rotation's overlap: the new one first, then the old),
+    one `v1,` signature each, space-separated, as the specification allows: a receiver holding either verifies."""
+    keys = [secrets] if isinstance(secrets, str) else list(dict.fromkeys(secrets))
+    if not keys:
+        raise ValueError("a delivery is signed with at least one secret")
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(sign(secret, message_id, timestamp, body) for secret in keys),
     }
+
+
+# After a rotation the replaced secret still signs (beside the new one) this long, so receivers can switch over.
+ROTATION_OVERLAP_SECONDS = 86_400
+
+
+def live_secrets(current: str, previous: str | None, previous_until: float | None, now: float) -> list[str]:
+    """The secrets a delivery is signed with: the current one, and the replaced one while its overlap lasts."""
+    if previous and previous_until is not None and now < previous_until and previous != current:
+        return [current, previous]
+    return [current]

@@ -57,6 +57,11 @@ class UrlRefused(ValueError):
     """The URL may not be delivered to; the message says why (it is recorded as the attempt's error)."""
 
 
+class HostUnresolved(UrlRefused):
+    """The host did not resolve (NXDOMAIN, a resolver failure): perhaps only for now, so the attempt is retried on
+    the schedule rather than failed for good."""
+
+
 @dataclass(frozen=True)
 class VettedUrl:
     """A URL that passed the guard, with the addresses (in resolver order) it may be connected to."""
@@ -164,6 +169,36 @@ def _refuse_odd_ipv4_spelling(host: str) -> None:
                 from error
 
 
+def check_url_form(url: str, allow: AllowList = NO_ALLOW_LIST) -> str:
+    """Refuse, at registration, a URL whose form alone rules it out: what `parse_url` refuses (schemes other than
+    http and https, user info, ports outside 1-65535, ambiguous IPv4 spellings such as 0x7f000001, 2130706433,
+    0177.0.0.1 or 127.1, IPv6 zone ids) and a literal address that is not public (private, loopback, link-local,
+    reserved, multicast, unspecified; IPv4 inside IPv6 included), or a name that always means loopback
+    (localhost). The allow-list admits what it admits at delivery (the local runtime's loopback). Nothing is
+    resolved: a name's addresses are vetted at each delivery. Answers the URL; raises UrlRefused."""
+    _, host, _, _ = parse_url(url)
+    try:
+        address: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None:
+        if (host == "localhost" or host.endswith(".localhost")) and not (
+                host in allow.hosts or allow.admits(host, ipaddress.IPv4Address("127.0.0.1"))):
+            raise UrlRefused(f"{host} is a loopback name")
+        return url
+    reason = forbidden_reason(address)
+    if reason and not allow.admits(host, address):
+        raise UrlRefused(reason)
+    return url
+
+
+def check_registered_url(url: str) -> str:
+    """`check_url_form` with the stack's allow-list (WEBHOOK_ALLOW_HOSTS), as registration applies it."""
+    from pollgate.settings import get_settings
+
+    return check_url_form(url, AllowList.parse(get_settings().webhook_allow_hosts))
+
+
 def vet_url(url: str, allow: AllowList = NO_ALLOW_LIST) -> VettedUrl:
     """Parse, resolve once, and vet every address. Raises UrlRefused with the reason."""
     scheme, host, port, target = parse_url(url)
@@ -179,10 +214,10 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise UrlRefused(f"{host} does not resolve") from error
+        raise HostUnresolved(f"{host} does not resolve") from error
     addresses = _unique(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in answers)
     if not addresses:
-        raise UrlRefused(f"{host} does not resolve")
+        raise HostUnresolved(f"{host} does not resolve")
     return addresses
 
 

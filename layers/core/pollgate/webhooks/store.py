@@ -5,6 +5,8 @@ pollgate/items.py).
 - content    what never changes, written once at enqueue: target, body (zlib; in S3 when too large for an
              item), schedule, event type
 - attempt    one per POST made, sorted by time
+- endpoint   WEBHOOK#<ownerKind>#<tenant>#<ownerId> / ENDPOINT: the owner's endpoint's health, {failingSince}, while
+             its attempts have all failed since a success (`endpoint_key`; read per attempt, written on a change)
 
 DynamoDB bills a write by the whole item it leaves (per started KB), so the payload lives apart from the state:
 a claim or a state move writes well under 1 KB however large the payload. Both items share the key prefix
@@ -37,6 +39,18 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 PAYLOAD_KEY_PREFIX = "webhook-payloads/"
 
 DeliveryState = Literal["scheduled", "succeeded", "failed", "gone"]
+
+
+ENDPOINT_SK = "ENDPOINT"
+
+
+def endpoint_key(owner_kind: str, tenant: str, owner_id: str) -> Key:
+    """The endpoint health item of one owner (a subscription's webhook, a listener), in its deliveries' partition."""
+    return Key(items.webhook_owner(owner_kind, tenant, owner_id), ENDPOINT_SK)
+
+
+class DeliveryExists(ValueError):
+    """A delivery with that id was created before (a recovery's re-send made again by a retried task)."""
 
 
 class PayloadTooLarge(ValueError):
@@ -87,6 +101,12 @@ class Delivery:
     resent_from: str | None = None
     due_at: str | None = None
     payload_key: str | None = None
+    message_id: str = ""  # the webhook-id it is sent with ("" = its own id)
+    subject: str = ""
+
+    @property
+    def webhook_id(self) -> str:
+        return self.message_id or self.ref.delivery_id
 
     @property
     def final(self) -> bool:
@@ -121,6 +141,8 @@ class Delivery:
             resent_from=content.get("resentFrom"),
             due_at=state.get("dueAt"),
             payload_key=content.get("payloadKey"),
+            message_id=content.get("messageId") or "",
+            subject=content.get("subject") or "",
         )
 
 
@@ -131,7 +153,8 @@ class DeliveryStore:
         self.table = table or Table()
 
     def create(self, ref: DeliveryRef, *, event_type: str, target: WebhookTarget, body: bytes,
-               schedule: RetrySchedule, due_at: float, resent_from: str | None = None) -> Delivery:
+               schedule: RetrySchedule, due_at: float, resent_from: str | None = None, message_id: str = "",
+               subject: str = "") -> Delivery:
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the payload is {len(body)} bytes; webhooks carry at most {MAX_BODY_BYTES}")
         compressed = zlib.compress(body, 6)
@@ -158,6 +181,10 @@ class DeliveryStore:
             "resentFrom": resent_from,
             "expiresAt": expires_at,
         }
+        if message_id and message_id != ref.delivery_id:
+            content["messageId"] = message_id
+        if subject:
+            content["subject"] = subject
         state: dict[str, Any] = {
             "deliveryId": ref.delivery_id,
             "ownerKind": ref.owner_kind,
@@ -174,7 +201,7 @@ class DeliveryStore:
         # A crash between the two leaves only content nobody refers to, which expires with the rest.
         if not self.table.put(ref.content_key, content, condition="attribute_not_exists(pk)") \
                 or not self.table.put(ref.key, state, condition="attribute_not_exists(pk)"):
-            raise ValueError(f"delivery {ref.delivery_id} exists already")  # a new random id: never
+            raise DeliveryExists(f"delivery {ref.delivery_id} exists already")  # a new random id: never
         return Delivery.from_items({**state, **ref.key.attributes()}, content)
 
     def body(self, delivery: Delivery) -> bytes:
@@ -283,6 +310,21 @@ class DeliveryStore:
     def overdue(self, *, limit: int) -> Iterator[DeliveryRef]:
         for key in self.table.due(DUE_CATEGORY, clock.iso(), limit=limit):
             yield DeliveryRef.from_key(key)
+
+    def failing_since(self, ref: DeliveryRef) -> float | None:
+        """Since when every attempt to the owner's endpoint has failed (None: its latest attempt succeeded)."""
+        item = self.table.get(endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id))
+        return float(item["failingSince"]) if item and item.get("failingSince") is not None else None
+
+    def note_failure(self, ref: DeliveryRef, at: float) -> float:
+        """The endpoint failed at `at`: it has been failing since then unless it was already; answers since when."""
+        item = self.table.update(endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id),
+                                 "SET failingSince = if_not_exists(failingSince, :at)", values={":at": at})
+        return float(item.get("failingSince", at))
+
+    def note_success(self, ref: DeliveryRef) -> None:
+        self.table.update_if(endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id), "REMOVE failingSince",
+                             condition="attribute_exists(failingSince)")
 
     def attempts(self, owner_kind: str, tenant: str, owner_id: str, *, limit: int) -> list[AttemptRecord]:
         """Newest first."""

@@ -18,7 +18,7 @@ from functools import cache
 
 from pollgate import clock
 from pollgate.webhooks.models import MAX_KEPT_REPLY_BYTES
-from pollgate.webhooks.ssrf import AllowList, UrlRefused, VettedUrl, vet_url
+from pollgate.webhooks.ssrf import AllowList, HostUnresolved, UrlRefused, VettedUrl, vet_url
 
 USER_AGENT = "pollgate-webhooks/1.0"
 
@@ -81,6 +81,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
 
     try:
         vetted = vet_url(url, allow)
+    except HostUnresolved as unresolved:  # perhaps a passing DNS fault: retried on the schedule, not final
+        return PostResult(None, f"DNS lookup failed: {unresolved}", elapsed_ms(), "")
     except UrlRefused as refusal:
         return PostResult(None, f"refused: {refusal}", elapsed_ms(), "", refused=True)
     deadline = started + timeout
