@@ -27,22 +27,29 @@ _ENV = {
 }
 
 
-def _best_of(code: str, cwd: Path) -> float:
+_FUNCTION_INIT = "import sys\nsys.path.insert(0, '.')\nimport app\nimport pollgate.aws\npollgate.aws.dynamodb()"
+
+
+def _best_of(code: str, cwd: Path, runs: int = RUNS) -> float:
     env = {**os.environ, **_ENV}
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         done = subprocess.run([sys.executable, "-c", _TIMER.format(code=code)], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=60, check=True)
         times.append(float(done.stdout.strip().splitlines()[-1]))
     return min(times)
 
 
+def init_seconds(function_folder: Path, runs: int = RUNS) -> float:
+    """A function's cold init: a fresh interpreter imports its app.py and makes its DynamoDB client (best of runs)."""
+    return _best_of(_FUNCTION_INIT, function_folder, runs)
+
+
 def cold_start() -> Figures:
     baseline = _best_of("import boto3\nboto3.client('dynamodb')", ROOT)
     figures: Figures = {"cold_init.baseline_boto3_client": Figure(round(baseline * 1000, 1), "ms", "")}
     for app in sorted((ROOT / "functions").glob("*/app.py")):
-        seconds = _best_of("import sys\nsys.path.insert(0, '.')\nimport app\nimport pollgate.aws\n"
-                           "pollgate.aws.dynamodb()", app.parent)
+        seconds = init_seconds(app.parent)
         figures[f"cold_init_ratio.{app.parent.name}"] = Figure(round(seconds / baseline, 2), "x", "<= 1.3")
     return figures
 
