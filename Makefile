@@ -10,7 +10,7 @@ SAM_PYTHON_VERSION ?= 3.13.0
 # No telemetry, no update checks: CI and developer machines reach only the package registries.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install lint validate unit integration e2e test run bench build build-check layer-wheels lock sam-local cost openapi clean
+.PHONY: install lint validate unit integration e2e test run bench build build-check layer-wheels lock sam-local cost openapi template clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ run: install
 # One OpenAPI document per face, from the handlers' own models; tests/contract fails when they drift.
 openapi: install
 	$(BIN)/python -m pollgate_local.openapi
+
+# The alarms template.yaml repeats per queue, workflow and HTTP API, rewritten from tools/template_alarms.py's list.
+template: install
+	$(BIN)/python -m tools.template_alarms
 
 bench: install
 	$(BIN)/python -m bench

@@ -44,13 +44,13 @@ class Client:
         return status, json.loads(text) if text else None
 
 
-def operator(runtime: RuntimeProcess, table: str, *args: str) -> dict[str, Any]:
+def operator(runtime: RuntimeProcess, table: str, *args: str, stdin: str = "") -> dict[str, Any]:
     """`python -m pollgate.thingspace.operator ...` against the runtime's AWS endpoint, as an operator runs it."""
     environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
                    "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
     environment.pop("AWS_SESSION_TOKEN", None)
     done = subprocess.run([sys.executable, "-m", "pollgate.thingspace.operator", *args], env=environment,  # noqa: S603
-                          capture_output=True, text=True, timeout=60, check=True)
+                          input=stdin, capture_output=True, text=True, timeout=60, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
 
 
@@ -66,8 +66,8 @@ def seeded(runtime: RuntimeProcess) -> dict[str, str]:
     client = operator(runtime, table, "add-client", "--key", "e2e-client")
     operator(runtime, table, "add-account", "--name", ACCOUNT)
     user = operator(runtime, table, "add-user", "--username", "e2e-user", "--account", ACCOUNT)
-    operator(runtime, table, "add-user", "--username", "locked-out", "--password", "right-password",
-             "--account", ACCOUNT)
+    operator(runtime, table, "add-user", "--username", "locked-out", "--password-stdin", "--account", ACCOUNT,
+             stdin="right-password\n")
     for n in range(4):
         operator(runtime, table, "add-device", "--account", ACCOUNT, "--id", f"imei=35000000000000{n}",
                  "--id", f"iccid=8914800000080078420{n}")

@@ -60,3 +60,10 @@ def test_load_records_replaces_a_platforms_set(aws: None, tmp_path: Path, capsys
     assert [s["id"] for s in store.systems("cloud")] == ["i-1"]  # the old systems are gone
     assert store.catalogue("cloud").properties == {"region": "region"}
     assert store.systems("containers") == []
+
+
+def test_a_password_on_the_command_line_is_refused(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["add-user", "--user", "dave", "--password", "a long enough password"])
+    assert exited.value.code == 2 and "--password-stdin" in capsys.readouterr().err
+    assert UserStore().get("dave") is None

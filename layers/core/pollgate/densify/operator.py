@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pollgate.densify.auth import UserStore
 from pollgate.densify.models import PLATFORMS
 from pollgate.densify.records import RecordsDocument, RecordStore
+from pollgate.operator_input import add_secret_option, read_secret
 
 MIN_PASSWORD_LENGTH = 12
 # User names end up in keys (DENSIFY#USER#<name>, DENSIFY#OWNED#<name>): no "#", no spaces, nothing odd.
@@ -31,8 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     add_user = commands.add_parser("add-user", help="create a user (or --replace its password)")
     add_user.add_argument("--user", required=True)
-    add_user.add_argument("--password-stdin", action="store_true", required=True,
-                          help="read the password from the first line of standard input")
+    add_secret_option(add_user, "password", required=True)
     add_user.add_argument("--admin", action="store_true", help="may manage global subscriptions")
     add_user.add_argument("--replace", action="store_true", help="set a new password for an existing user")
     load = commands.add_parser("load-records", help="publish a platform's result records (replaces the set)")
@@ -43,9 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "add-user":
         if not USER_NAME.match(args.user):
             parser.error("a user name is 1-128 letters, digits and . _ @ + -")
-        password = sys.stdin.readline().rstrip("\r\n")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            parser.error(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        password = read_secret(parser, "password", min_length=MIN_PASSWORD_LENGTH)
         try:
             UserStore().add(args.user, password, admin=args.admin, replace=args.replace)
         except ValueError as failure:
