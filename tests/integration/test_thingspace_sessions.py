@@ -265,6 +265,47 @@ def test_a_session_expires_after_twenty_minutes_without_use_and_each_use_slides_
         assert error_code(m2m_call(ts, access, session)) == "REQUEST_FAILED.SessionToken.Expired"
 
 
+def test_calls_within_a_minute_of_the_recorded_use_write_nothing_and_expiry_is_never_late(
+        ts: dict[str, Function]) -> None:
+    """The sliding expiry is recorded at most once a minute (a burst of polls writes nothing), so a session expires
+    20 minutes after its last recorded use: at most a minute early, never late."""
+    from pollgate.thingspace.hashing import token_digest
+
+    writes: list[str] = []
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in {"UpdateItem", "PutItem"} and "SESSION" in json.dumps(params.get("Key", {})):
+            writes.append(model.name)
+
+    with clock.frozen(T0) as advance:
+        access = bearer(ts)
+        session = body(login(ts, access))["sessionToken"]
+        recorded = CredentialStore().session(token_digest(session))
+        assert recorded is not None and recorded["lastUsed"] == T0
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build.dynamodb", count)
+        from pollgate import aws
+
+        aws.reset_clients()
+        for _ in range(3):  # a burst: 59 s in all
+            advance(19.5)
+            assert m2m_call(ts, access, session)["statusCode"] == 200
+        assert writes == []
+        assert CredentialStore().session(token_digest(session))["lastUsed"] == T0  # type: ignore[index]
+        advance(1.5)  # a minute after the recorded use: this call slides it, once
+        assert m2m_call(ts, access, session)["statusCode"] == 200
+        assert m2m_call(ts, access, session)["statusCode"] == 200
+        assert writes == ["UpdateItem"]
+        assert CredentialStore().session(token_digest(session))["lastUsed"] == T0 + 60  # type: ignore[index]
+        advance(30)
+        assert m2m_call(ts, access, session)["statusCode"] == 200  # the last use: T0 + 90, recorded T0 + 60
+        advance(20 * 60 - 30)  # 20 minutes after the recorded use, 19.5 after the last one
+        forget_cached_bearers()
+        access = bearer(ts)
+        assert error_code(m2m_call(ts, access, session)) == "REQUEST_FAILED.SessionToken.Expired"
+
+
 def test_logout_ends_the_session_at_once(ts: dict[str, Function]) -> None:
     access = bearer(ts)
     session = body(login(ts, access))["sessionToken"]

@@ -14,7 +14,7 @@ Each device's outcome is a device result (thingspace/device_results.py).
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -24,9 +24,11 @@ from pollgate.idempotency import IdempotentRequest, run_once
 from pollgate.operations import Operation, OperationStore, Workflow, submit_operation
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
-from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
-from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend, configured_backend
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
+
+if TYPE_CHECKING:  # the workflow's tasks import these; the submit and the poll never need them
+    from pollgate.thingspace.device_results import DeviceResultStore
+    from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend
 
 logger = Logger(child=True)
 
@@ -107,6 +109,8 @@ def plan(polling_id: str, store: OperationStore | None = None) -> dict[str, Any]
 
 
 def transition_for(operation: Operation, index: int) -> DeviceTransition:
+    from pollgate.thingspace.inventory import DeviceTransition
+
     ids = operation.work["devices"][index]
     return DeviceTransition(
         request_id=operation.id, index=index, account=operation.tenant,
@@ -119,6 +123,9 @@ def transition_for(operation: Operation, index: int) -> DeviceTransition:
 def apply_device(polling_id: str, index: int, store: OperationStore | None = None,
                  backend: ProvisioningBackend | None = None, results: DeviceResultStore | None = None) -> str:
     """Apply the action to one device and record its outcome once. Answers the recorded status."""
+    from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
+    from pollgate.thingspace.inventory import configured_backend
+
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)
     operation = _operation(polling_id, store)
@@ -142,6 +149,7 @@ def finish(polling_id: str, store: OperationStore | None = None, results: Device
     """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
     # Only this task queues callbacks: the submit function never loads the webhook engine.
     from pollgate.thingspace.callbacks import queue_carrier_service_results
+    from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)

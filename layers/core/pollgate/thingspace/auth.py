@@ -5,10 +5,11 @@
   nonce under the client secret, so it can be handed out again without ever being stored: the table keeps
   only the nonce and a SHA-256 of the token.
 - `POST /api/m2m/v1/session/login` trades a user's password (with a bearer token) for a session token that
-  expires after 20 minutes without use; every call that presents it slides the expiry. Failed logins are counted
-  per name, known or not, as Densify counts them (pollgate/login_failures.py): from the third on, the name is
-  refused unchecked for a window that doubles; the fifth in a row locks it for THINGSPACE_LOCKOUT_SECONDS (or
-  until an operator unlocks it). Known and unknown names get the same answers, after the same scrypt work.
+  expires after 20 minutes without use; a call that presents it slides the expiry (recorded at most once a minute,
+  so calls in a burst write nothing). Failed logins are counted per name, known or not, as Densify counts them
+  (pollgate/login_failures.py): from the third on, the name is refused unchecked for a window that doubles; the
+  fifth in a row locks it for THINGSPACE_LOCKOUT_SECONDS (or until an operator unlocks it). Known and unknown names
+  get the same answers, after the same scrypt work.
 
 Items (thingspace/items.py): clients, their current token, bearer tokens, users, sessions.
 """
@@ -34,6 +35,10 @@ from pollgate.thingspace.models import AccessToken
 
 TOKEN_SECONDS = 3600
 SESSION_IDLE_SECONDS = 20 * 60
+# A session's recorded last use moves only once it is this old: a client's burst of calls (a submit and its polls)
+# writes once, not per call. So a session expires 20 minutes after its last recorded use, which is at most this
+# long before its last use: between 19 and 20 minutes after it, never later.
+SESSION_TOUCH_SECONDS = 60
 MAX_FAILED_LOGINS = 5
 TOKEN_SCOPE = "m2m"  # noqa: S105 - an OAuth scope name, not a secret
 # Expired sessions and tokens stay in the table this long (then the TTL removes them), so a late call is told
@@ -108,8 +113,14 @@ class CredentialStore:
             raise ValueError("a session token was issued twice")  # 256 random bits: never
 
     def touch_session(self, digest: str) -> Item | None:
-        """Slide a live session's expiry in one conditional write; None when it is unknown or expired."""
+        """The live session, its recorded last use moved to now if that is a minute old or more (one conditional
+        write); a call within a minute of the recorded use only reads. None when it is unknown or expired."""
         now = clock.epoch()
+        item = self.session(digest)
+        if item is None or float(item["lastUsed"]) <= now - SESSION_IDLE_SECONDS:
+            return None
+        if now - float(item["lastUsed"]) < SESSION_TOUCH_SECONDS:
+            return item
         return self.table.update(
             items.session(digest), "SET lastUsed = :now, expiresAt = :ttl",
             condition="attribute_exists(pk) AND lastUsed > :cutoff",

@@ -110,6 +110,7 @@ def record_status_log(polling_id: str, store: OperationStore | None = None, keys
             raise
     else:
         observability.operation_finished("Succeeded", operation.created_at)
+        return "Succeeded"  # committed: no need to read it back
     final = store.get(polling_id, consistent=True)
     return final.status if final else "Failed"
 
