@@ -15,7 +15,10 @@ What is driven, in order:
   polled to Success and each calling the registered listener back, signed; delete the callback, log out.
 
 The final assertion (no "IAM denied" line in the runtime's output) depends on the runtime enforcing IAM in
-`pollgate run`; the functional steps hold either way.
+`pollgate run`, and so do the failures below; the functional steps hold either way. Checked by removing each grant
+from template.yaml, with the integration ring's IAM check (tests/helpers/iam_guard.py) installed in the runtime's
+process: without `dynamodb:UpdateItem` on DensifyReplaceSubscriptionFunction the PUT answers 500; without
+`dynamodb:Query` on the table for WebhookRetryFunction the retrier's invocation fails with AccessDeniedException.
 """
 
 from __future__ import annotations
