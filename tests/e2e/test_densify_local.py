@@ -52,7 +52,7 @@ def runtime() -> Iterator[RuntimeProcess]:
 
 
 def operator(runtime: RuntimeProcess, *args: str, stdin: str = "") -> str:
-    """`python -m pollgate.densify.operator ...` against the runtime's AWS endpoint, as the README says."""
+    """`python -m pollgate.densify.operator ...` against the runtime's AWS endpoint, as docs/densify.md says."""
     table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
     environment = {**os.environ, "TABLE_NAME": table, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
                    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

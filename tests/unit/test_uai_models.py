@@ -84,13 +84,13 @@ def test_every_message_key_is_unique() -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_every_message_key_is_in_the_readmes_table() -> None:
-    """Clients match `key`: each one the face can answer is in README's "UAI message keys"."""
+def test_every_message_key_is_in_the_docs_table() -> None:
+    """Clients match `key`: each one the face can answer is in docs/uai.md's "UAI message keys"."""
     from pollgate.uai import messages
 
     from tests.conftest import ROOT
 
-    table = (ROOT / "README.md").read_text().split("\n### UAI message keys\n", 1)[1].split("\n#", 1)[0]
+    table = (ROOT / "docs" / "uai.md").read_text().split("\n## UAI message keys\n", 1)[1].split("\n#", 1)[0]
     missing = [v.key for v in vars(messages).values() if isinstance(v, MessageKey) and f"`{v.key}`" not in table]
     assert not missing
 

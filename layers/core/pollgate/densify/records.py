@@ -1,6 +1,6 @@
 """Result records: what subscriptions select from, as the operator's data pipeline publishes them.
 
-One document per platform type (README, "Result records"):
+One document per platform type (docs/densify.md, "Result records"):
 
     {"properties":   [{"id": "recommendationType", "alias": "Recommendation"}, ...],
      "tags":         [{"id": "Business Unit", "alias": "BU"}, ...],

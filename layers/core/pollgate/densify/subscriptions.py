@@ -355,7 +355,7 @@ def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller
         ref=old.ref, platform=old.platform, owner=owner, name=body.subscriptionName, definition=definition,
         created=old.created, created_by=old.created_by, updated=clock.epoch(), updated_by=caller.user,
         version=old.version + 1, signing_secret=old.signing_secret or _new_signing_secret(),
-        # A replace is the owner's say-so: a webhook deactivated by a 410 is active again (README, "Face 2").
+        # A replace is the owner's say-so: a webhook deactivated by a 410 is active again (docs/densify.md).
         last_triggered=old.last_triggered, webhook_status=old.webhook_status, webhook_disabled=False,
     )
     store.replace(old, new)

@@ -1,5 +1,5 @@
-"""The ThingSpace face's error answers (README, "ThingSpace error codes"); thingspace/http.py says which status
-answers which kind of refusal.
+"""The ThingSpace face's error answers (docs/thingspace.md, "ThingSpace error codes"); thingspace/http.py says which
+status answers which kind of refusal.
 
 Two shapes, as the vendor answers them:
 - the M2M services: `400 {"errorCode": "<CLASS>.<Specific>", "errorMessage": "..."}`; clients match the code,

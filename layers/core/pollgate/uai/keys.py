@@ -1,6 +1,6 @@
 """Device-token public keys: upload, rotation with a grace period, immediate revocation, and a warm cache.
 
-Rotation (README, "Key rotation"):
+Rotation (docs/uai.md, "Key rotation"):
 - Uploading a new key makes it active at once; every other active key becomes *retiring* and is still
   accepted for KEY_ROTATION_GRACE_SECONDS, so devices still holding tokens signed by the old key keep working.
 - `revokeOthers: true` on upload, or DELETE .../update-authorization-key/{keyId}, revokes at once.

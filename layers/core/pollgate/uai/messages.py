@@ -1,4 +1,4 @@
-"""The documented message keys of the Updates and Insights face (README, "UAI message keys").
+"""The documented message keys of the Updates and Insights face (docs/uai.md, "UAI message keys").
 
 Every answer with a body other than `{"url"}` is `{"arguments", "key", "message"}`: `key` is stable and is what
 clients match on, `message` is English, `arguments` is the values substituted into it, joined by ", " (the

@@ -1,7 +1,7 @@
 """The webhook engine shared by every face: signed, retried, recorded deliveries behind an SSRF guard.
 
 Owners (Densify subscriptions, ThingSpace callbacks) call `enqueue_delivery` and register one outcome
-handler per owner kind; the delivery consumer does the rest. See README "Webhooks".
+handler per owner kind; the delivery consumer does the rest. See docs/webhooks.md.
 """
 
 from pollgate.webhooks.consumer import process_delivery_batch

@@ -1,6 +1,6 @@
 """The webhook engine: record a delivery, attempt it from the queue, record every attempt, retry on schedule.
 
-Life of a delivery (see README "Webhooks"):
+Life of a delivery (see docs/webhooks.md):
 1. `enqueue_delivery` stores it (state scheduled, due a grace period from now) and sends a queue message.
 2. The delivery consumer takes the message, claims the attempt (a conditional write with a lease, so no
    two consumers make the same attempt), POSTs once, keeps the attempt's record, tells the owner's outcome

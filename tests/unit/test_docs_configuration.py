@@ -1,5 +1,5 @@
-"""README's configuration reference names every template parameter and every variable the core reads, with the
-defaults the code and template really have: an operator configures from it."""
+"""docs/configuration.md names every template parameter and every variable the core reads, with the defaults the
+code and template really have: an operator configures from it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pollgate.settings import Settings
 from samcli.yamlhelper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+PAGE = (ROOT / "docs" / "configuration.md").read_text()
 PARAMETERS = yaml_parse((ROOT / "template.yaml").read_text())["Parameters"]
 
 
 def _table(heading: str) -> dict[str, list[str]]:
     """The rows of the markdown table under `heading`, by the name in their first cell."""
-    section = README.split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
+    section = PAGE.split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in section.splitlines()
             if line.startswith("| `")]
     return {row[0].strip("`"): row[1:] for row in rows}
@@ -25,8 +25,8 @@ def _table(heading: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_every_template_parameter_is_documented_with_its_default(name: str) -> None:
-    rows = _table("### Template parameters")
-    assert name in rows, f"README's Template parameters table lacks {name}"
+    rows = _table("## Template parameters")
+    assert name in rows, f"docs/configuration.md's Template parameters table lacks {name}"
     default = str(PARAMETERS[name].get("Default", ""))
     assert rows[name][0] == (f"`{default}`" if default else "empty")
 
@@ -34,8 +34,8 @@ def test_every_template_parameter_is_documented_with_its_default(name: str) -> N
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_every_environment_variable_of_the_core_is_documented_with_its_default(field: str) -> None:
     info = Settings.model_fields[field]
-    rows = _table("### Environment variables")
-    assert info.alias in rows, f"README's Environment variables table lacks {info.alias}"
+    rows = _table("## Environment variables")
+    assert info.alias in rows, f"docs/configuration.md's Environment variables table lacks {info.alias}"
     documented = rows[str(info.alias)][0]
     if info.is_required():
         assert documented == "(required)"
