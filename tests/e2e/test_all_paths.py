@@ -16,9 +16,11 @@ What is driven, in order:
 
 The final assertion (no "IAM denied" line in the runtime's output) depends on the runtime enforcing IAM in
 `pollgate run`, and so do the failures below; the functional steps hold either way. Checked by removing each grant
-from template.yaml, with the integration ring's IAM check (tests/helpers/iam_guard.py) installed in the runtime's
-process: without `dynamodb:UpdateItem` on DensifyReplaceSubscriptionFunction the PUT answers 500; without
-`dynamodb:Query` on the table for WebhookRetryFunction the retrier's invocation fails with AccessDeniedException.
+from template.yaml, on the runtime that enforces IAM (branch runtime, 2699082) and, before it, with the
+integration ring's IAM check (tests/helpers/iam_guard.py) installed in the old runtime's process: without
+`dynamodb:UpdateItem` on DensifyReplaceSubscriptionFunction the PUT answers 500; without `dynamodb:Query` on the
+table for WebhookRetryFunction the retrier's invocation fails with AccessDeniedException (and the runtime prints
+`IAM denied WebhookRetryFunction: dynamodb:Query on ...`).
 """
 
 from __future__ import annotations
