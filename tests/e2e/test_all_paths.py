@@ -395,7 +395,7 @@ def test_every_face_and_every_background_path_with_no_iam_denial(runtime: Runtim
     densify_paths(paths, receiver)
     thingspace_paths(paths, receiver)
 
-    assert runtime.terminate() == 0
+    runtime.stop()  # bounded (SIGTERM, then SIGKILL): how promptly it stops is another test's business
     with pytest.raises(RuntimeError):  # read every line the runtime printed, to its end
         runtime.wait_for("\0 a line no runtime prints", timeout=15)
     denials = [line for line in runtime.lines if DENIAL in line]
