@@ -245,10 +245,11 @@ def run() -> Figures:
         # Of those: queued twice by the face (two webhook-ids), and one delivery POSTed again (same webhook-id).
         "thingspace.callbacks_queued_twice": Figure(sum(1 for c in deliveries.values() if c > 1), "requests", ""),
         "thingspace.callbacks_redelivered": Figure(redelivered, "posts", ""),
-        "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ""),
+        # Issue 9's goals on this 2-core machine: at least 10 accepted requests/s, callback p95 within 5 s.
+        "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ">= 10"),
         "thingspace.all_called_back": Figure(round(all_called_back, 1), "s", ""),
         "thingspace.submit_to_callback_p50": Figure(round(statistics.median(latencies), 2) if latencies else -1,
                                                     "s", ""),
         "thingspace.submit_to_callback_p95": Figure(round(_percentile(latencies, 0.95), 2) if latencies else -1,
-                                                    "s", ""),
+                                                    "s", "<= 5"),
     }
