@@ -25,7 +25,7 @@ def run(code: str, cwd: Path = ROOT, **env: str) -> str:
 
 def test_the_traced_functions_are_the_background_ones() -> None:
     assert TRACED == ["densify_scheduler", "operation_sweeper", "thingspace_device_action_worker",
-                      "uai_status_log_worker", "webhook_delivery", "webhook_retry"]
+                      "uai_status_log_worker", "webhook_delivery", "webhook_recovery_worker", "webhook_retry"]
 
 
 @pytest.mark.parametrize("function", TRACED)
