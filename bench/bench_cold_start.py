@@ -26,8 +26,12 @@ RUNS = 7
 _TIMER = "import time\nstart = time.process_time()\n{code}\nprint(time.process_time() - start)\n"
 _BASELINE = "import boto3\nboto3.client('dynamodb')"
 _ENV = {
-    "TABLE_NAME": "pollgate-bench", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
-    "AWS_SECRET_ACCESS_KEY": "x", "POWERTOOLS_TRACE_DISABLED": "1", "PYTHONPATH": str(ROOT / "layers" / "core"),
+    "TABLE_NAME": "pollgate-bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "PYTHONPATH": str(ROOT / "layers" / "core"),
 }
 
 
@@ -35,8 +39,15 @@ _FUNCTION_INIT = "import sys\nsys.path.insert(0, '.')\nimport app\nimport pollga
 
 
 def _once(code: str, cwd: Path) -> float:
-    done = subprocess.run([sys.executable, "-c", _TIMER.format(code=code)], cwd=cwd, env={**os.environ, **_ENV},
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _TIMER.format(code=code)],
+        cwd=cwd,
+        env={**os.environ, **_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -103,10 +114,13 @@ def warm_calls() -> Figures:
     with mock_aws():
         create_table("pollgate-bench")
         os.environ["ADMIN_SECRET_ARN"] = boto3.client("secretsmanager").create_secret(
-            Name="admin", SecretString="bench-admin")["ARN"]
+            Name="admin", SecretString="bench-admin"
+        )["ARN"]
         machine = boto3.client("stepfunctions").create_state_machine(
-            name="noop", definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+            name="noop",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
         os.environ["UAI_STATUS_LOG_STATE_MACHINE_ARN"] = machine
         settings.reset_settings()
         aws.reset_clients()
@@ -115,13 +129,26 @@ def warm_calls() -> Figures:
         boto3.DEFAULT_SESSION.events.register("before-call", counter)
 
         key = DeviceKey()
-        Function("uai_upload_key").http("PUT", "/flexnet/operations/api/updates/update-authorization-key",
-                                        body={"publicKey": key.public_b64},
-                                        headers={"Authorization": "Bearer bench-admin"})
+        Function("uai_upload_key").http(
+            "PUT",
+            "/flexnet/operations/api/updates/update-authorization-key",
+            body={"publicKey": key.public_b64},
+            headers={"Authorization": "Bearer bench-admin"},
+        )
         submit, poll = Function("uai_submit_status_log"), Function("uai_poll_status_log")
-        report = {"id": "d", "idType": "STRING", "language": 1033, "packageId": "p", "platform": "WIN64",
-                  "publisherName": "acme", "statusCode": 1, "statusReason": "", "timeStamp": "2026-11-22T10:00:00Z",
-                  "updateId": "u", "updateName": "U"}
+        report = {
+            "id": "d",
+            "idType": "STRING",
+            "language": 1033,
+            "packageId": "p",
+            "platform": "WIN64",
+            "publisherName": "acme",
+            "statusCode": 1,
+            "statusReason": "",
+            "timeStamp": "2026-11-22T10:00:00Z",
+            "updateId": "u",
+            "updateName": "U",
+        }
         headers = {"Authorization": f"Bearer {key.token()}"}
 
         def do_submit() -> str:
@@ -131,8 +158,9 @@ def warm_calls() -> Figures:
 
         def do_poll(pid: str) -> None:
             path = f"/uai/2.0/updates/statusLog/{pid}"
-            answer = poll.http("GET", path, route="/uai/2.0/updates/statusLog/{pollingId}",
-                               path_parameters={"pollingId": pid})
+            answer = poll.http(
+                "GET", path, route="/uai/2.0/updates/statusLog/{pollingId}", path_parameters={"pollingId": pid}
+            )
             assert answer["statusCode"] in (200, 202), answer
 
         from pollgate.uai.auth import verify_device_token

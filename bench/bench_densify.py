@@ -50,10 +50,19 @@ def _serialise(client: Any) -> None:
         def under_lock(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 return call(*args, **kwargs)
+
         return under_lock
 
-    for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query",
-                 "batch_get_item", "batch_write_item"):
+    for name in (
+        "get_item",
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "query",
+        "batch_get_item",
+        "batch_write_item",
+    ):
         setattr(client, name, locked(getattr(client, name)))
 
 
@@ -65,29 +74,57 @@ def _seed(hook: str) -> list[str]:
     from pollgate.densify.subscriptions import Subscription, SubscriptionStore
     from pollgate.webhooks import new_signing_secret
 
-    RecordStore().publish("cloud", RecordsDocument.model_validate({
-        "properties": [{"id": "recommendationType"}, {"id": "savings"}],
-        "systems": [{"id": f"i-{n}", "properties": {"recommendationType": "Downsize", "savings": n}}
-                    for n in range(5)]}))
+    RecordStore().publish(
+        "cloud",
+        RecordsDocument.model_validate(
+            {
+                "properties": [{"id": "recommendationType"}, {"id": "savings"}],
+                "systems": [
+                    {"id": f"i-{n}", "properties": {"recommendationType": "Downsize", "savings": n}} for n in range(5)
+                ],
+            }
+        ),
+    )
     store, now, items, refs = SubscriptionStore(), clock.epoch(), [], []
     for n in range(SUBSCRIPTIONS):
-        body = SubscriptionBody.model_validate({
-            "subscriptionName": f"bench-{n}", "webhook": {"uri": hook},
-            "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}]})
+        body = SubscriptionBody.model_validate(
+            {
+                "subscriptionName": f"bench-{n}",
+                "webhook": {"uri": hook},
+                "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
+            }
+        )
         ref = f"bench-{n:04d}"
         refs.append(ref)
-        items += store.items_of(Subscription(
-            ref=ref, platform="cloud", owner="bench", name=body.subscriptionName,
-            definition={**body.model_dump(mode="json", exclude_none=True), "owner": "bench"}, created=now,
-            created_by="bench", updated=now, updated_by="bench", version=1, signing_secret=new_signing_secret()))
+        items += store.items_of(
+            Subscription(
+                ref=ref,
+                platform="cloud",
+                owner="bench",
+                name=body.subscriptionName,
+                definition={**body.model_dump(mode="json", exclude_none=True), "owner": "bench"},
+                created=now,
+                created_by="bench",
+                updated=now,
+                updated_by="bench",
+                version=1,
+                signing_secret=new_signing_secret(),
+            )
+        )
     store.table.write_batch(puts=items)
     return refs
 
 
 def run() -> Figures:
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION":
-                        "us-east-1", "TABLE_NAME": "pollgate-bench-densify", "WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
-                        "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_NAME": "pollgate-bench-densify",
+        "WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "1",
+    }.items():
         os.environ[name] = value
     from moto import mock_aws
     from pollgate import aws, settings
@@ -114,8 +151,9 @@ def run() -> Figures:
     messages: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def send_to_queue(ref: Any, *, attempt: int, delay: float) -> bool:
-        messages.put({"MessageId": uuid.uuid4().hex, "ReceiptHandle": "",
-                      "Body": DeliveryMessage(ref, attempt).to_json()})
+        messages.put(
+            {"MessageId": uuid.uuid4().hex, "ReceiptHandle": "", "Body": DeliveryMessage(ref, attempt).to_json()}
+        )
         return True
 
     def receive() -> list[dict[str, Any]]:
@@ -137,8 +175,10 @@ def run() -> Figures:
             aws.reset_clients()
             _serialise(aws.dynamodb())
             refs = _seed(f"http://127.0.0.1:{receiver.server_address[1]}/densify")
-            drain = threading.Thread(target=bench_webhooks._drain, args=(
-                receive, lambda: len(recorded) >= SUBSCRIPTIONS, lambda message: None))
+            drain = threading.Thread(
+                target=bench_webhooks._drain,
+                args=(receive, lambda: len(recorded) >= SUBSCRIPTIONS, lambda message: None),
+            )
             started = time.perf_counter()
             drain.start()
             report = run_scheduler(limit=SUBSCRIPTIONS)

@@ -38,12 +38,20 @@ POLL_INTERVAL_SECONDS = 0.02
 POLL_SECONDS = 10.0
 POLL_CLIENTS = 4
 STATUS_LOG = "/uai/2.0/updates/statusLog"
-REPORT = {"language": 1033, "packageId": "bench", "platform": "WIN64", "statusCode": 2,
-          "timeStamp": "2026-01-01T12:00:00Z", "updateId": "bench-update", "updateName": "Bench update"}
+REPORT = {
+    "language": 1033,
+    "packageId": "bench",
+    "platform": "WIN64",
+    "statusCode": 2,
+    "timeStamp": "2026-01-01T12:00:00Z",
+    "updateId": "bench-update",
+    "updateName": "Bench update",
+}
 
 
-def _call(base_url: str, method: str, path: str, body: Any = None,
-          headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def _call(
+    base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     answer = call(base_url, method, path, body, headers, timeout=CALL_TIMEOUT_SECONDS)
     return answer.status, answer.body
 
@@ -101,8 +109,11 @@ def _operation(base_url: str, token: str, number: int, run: Run, lock: threading
                     run.submit_ms.append((submitted - started) * 1000)
                     run.done_ms.append((done - started) * 1000)
                 return
-            reason = ("still pending" if status == 202 else
-                      f"outcome {status} {outcome.get('key')} {outcome.get('arguments', '')}"[:120])
+            reason = (
+                "still pending"
+                if status == 202
+                else f"outcome {status} {outcome.get('key')} {outcome.get('arguments', '')}"[:120]
+            )
     except OSError as error:
         reason = f"no answer ({type(error).__name__})"
     with lock:
@@ -143,6 +154,7 @@ def _polls_per_second(base_url: str, url: str) -> float:
 
 # ------------------------------------------------------------------------------------------------ memory
 
+
 def template_functions(template: Path = ROOT / "template.yaml") -> list[str]:
     """The logical ids of the template's functions (read as text: the CloudFormation tags need no loader here)."""
     return re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function$", template.read_text(), re.MULTILINE)
@@ -154,7 +166,8 @@ def warm_every_function(lambda_url: str) -> Counter[str]:
     answers: Counter[str] = Counter()
     for function in template_functions():
         request = urllib.request.Request(  # noqa: S310 - the runtime's own loopback Lambda endpoint
-            f"{lambda_url}/2015-03-31/functions/{function}/invocations", data=b"{}", method="POST")
+            f"{lambda_url}/2015-03-31/functions/{function}/invocations", data=b"{}", method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=CALL_TIMEOUT_SECONDS) as answer:  # noqa: S310
                 answer.read()
@@ -205,6 +218,7 @@ def runtime_pid(runtime: RuntimeProcess) -> int:
 
 # ------------------------------------------------------------------------------------------------ the figures
 
+
 def run() -> Figures:
     with RuntimeProcess("--log-level", "ERROR") as runtime:  # demo data on, as `make run` starts
         token = _demo_token(runtime)
@@ -227,8 +241,9 @@ def run() -> Figures:
         "runtime.uai_ops_per_second_1_client": Figure(round(single.per_second, 1), "ops/s", ""),
         "runtime.uai_ops_per_second_16_clients": Figure(round(concurrent.per_second, 1), "ops/s", ">= 25"),
         "runtime.uai_failed_ops": Figure(failed, "ops", "== 0"),
-        "runtime.submit_to_done_p50": Figure(round(statistics.median(single.done_ms), 1) if single.done_ms else -1,
-                                             "ms", "<= 250"),
+        "runtime.submit_to_done_p50": Figure(
+            round(statistics.median(single.done_ms), 1) if single.done_ms else -1, "ms", "<= 250"
+        ),
         "runtime.submit_to_done_p95": Figure(round(_percentile(single.done_ms, 0.95), 1), "ms", "<= 500"),
         "runtime.submit_p50_1_client": Figure(round(_percentile(single.submit_ms, 0.5), 1), "ms", ""),
         "runtime.submit_p95_1_client": Figure(round(_percentile(single.submit_ms, 0.95), 1), "ms", ""),

@@ -44,8 +44,9 @@ class _Listener(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         with _Listener.lock:
-            _Listener.received.append((str(body.get("requestId")), str(self.headers.get("webhook-id")),
-                                       time.perf_counter()))
+            _Listener.received.append(
+                (str(body.get("requestId")), str(self.headers.get("webhook-id")), time.perf_counter())
+            )
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -54,11 +55,18 @@ class _Listener(BaseHTTPRequestHandler):
         pass
 
 
-def _call(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-          raw: bytes | None = None) -> tuple[int, Any]:
+def _call(
+    base_url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(  # noqa: S310 - loopback runtime started by this module
-        base_url + path, data=data, method=method, headers={"content-type": "application/json", **(headers or {})})
+        base_url + path, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=CALL_TIMEOUT_SECONDS) as answer:  # noqa: S310
             return answer.status, json.loads(answer.read() or b"null")
@@ -74,9 +82,15 @@ def _percentile(values: list[float], fraction: float) -> float:
 def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     """The operator's part, straight into the runtime's moto: a client, the account, a user, ACTIONS devices."""
     table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
-                       "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+            "TABLE_NAME": table,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     from botocore.config import Config
     from pollgate import aws, settings
     from pollgate.thingspace.auth import CredentialStore
@@ -93,12 +107,22 @@ def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     for n in range(ACTIONS):  # one at a time: moto's server fails concurrent TransactWriteItems with a 500
         inventory.add_device(ACCOUNT, {"imei": f"35{n:013d}"})
     basic = "Basic " + base64.b64encode(b"bench-client:bench-client-secret").decode()
-    status, token = _call(runtime.base_url, "POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
-                          headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"})
+    status, token = _call(
+        runtime.base_url,
+        "POST",
+        "/api/ts/v1/oauth2/token",
+        raw=b"grant_type=client_credentials",
+        headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert status == 200, token
     bearer = f"Bearer {token['access_token']}"
-    status, session = _call(runtime.base_url, "POST", "/api/m2m/v1/session/login",
-                            {"username": "bench-user", "password": "bench-password"}, {"authorization": bearer})
+    status, session = _call(
+        runtime.base_url,
+        "POST",
+        "/api/m2m/v1/session/login",
+        {"username": "bench-user", "password": "bench-password"},
+        {"authorization": bearer},
+    )
     assert status == 200, session
     return bearer, str(session["sessionToken"])
 
@@ -147,8 +171,13 @@ def run() -> Figures:
             bearer, session = _seed(runtime)
             m2m = {"authorization": bearer, "vz-m2m-token": session}
             url = f"http://127.0.0.1:{listener.server_address[1]}/carrier"
-            status, _ = _call(runtime.base_url, "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}",
-                              {"name": "CarrierService", "url": url}, m2m)
+            status, _ = _call(
+                runtime.base_url,
+                "POST",
+                f"/api/m2m/v1/callbacks/{ACCOUNT}",
+                {"name": "CarrierService", "url": url},
+                m2m,
+            )
             assert status == 200
 
             submitted: dict[str, float] = {}
@@ -160,8 +189,11 @@ def run() -> Figures:
             def submit(n: int) -> None:
                 """As a well-behaved client does: an Idempotency-Key, and a bounded retry with backoff when the
                 answer is not a 200 or never comes - safe, since a retry with the key never starts work twice."""
-                body = {"accountName": ACCOUNT, "servicePlan": "M2M_4G",
-                        "devices": [{"deviceIds": [{"kind": "imei", "id": f"35{n:013d}"}]}]}
+                body = {
+                    "accountName": ACCOUNT,
+                    "servicePlan": "M2M_4G",
+                    "devices": [{"deviceIds": [{"kind": "imei", "id": f"35{n:013d}"}]}],
+                }
                 headers = {**m2m, "idempotency-key": f"bench-activate-{n}"}
                 started = time.perf_counter()
                 last = ""
@@ -169,10 +201,11 @@ def run() -> Figures:
                     if attempt:
                         with lock:
                             retried[last] += 1
-                        time.sleep(min(2.0 ** attempt, 30.0))
+                        time.sleep(min(2.0**attempt, 30.0))
                     try:
-                        status, answer = _call(runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate",
-                                               body, headers)
+                        status, answer = _call(
+                            runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate", body, headers
+                        )
                     except OSError as error:  # no answer in time: retry with the same key
                         last = f"unanswered ({type(error).__name__})"
                         continue
@@ -204,8 +237,9 @@ def run() -> Figures:
             statuses: Counter[str] = Counter()
             failed: list[str] = []
             for request_id in submitted:
-                status, answer = _call(runtime.base_url, "GET",
-                                       f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m)
+                status, answer = _call(
+                    runtime.base_url, "GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m
+                )
                 statuses[answer.get("status", "error") if status == 200 else "error"] += 1
                 if status == 200 and answer.get("status") == "Failed":
                     failed.append(request_id)
@@ -248,8 +282,10 @@ def run() -> Figures:
         # Issue 9's goals on this 2-core machine: at least 10 accepted requests/s, callback p95 within 5 s.
         "thingspace.submit_rate": Figure(round(len(submitted) / submit_seconds, 1), "req/s", ">= 10"),
         "thingspace.all_called_back": Figure(round(all_called_back, 1), "s", ""),
-        "thingspace.submit_to_callback_p50": Figure(round(statistics.median(latencies), 2) if latencies else -1,
-                                                    "s", ""),
-        "thingspace.submit_to_callback_p95": Figure(round(_percentile(latencies, 0.95), 2) if latencies else -1,
-                                                    "s", "<= 5"),
+        "thingspace.submit_to_callback_p50": Figure(
+            round(statistics.median(latencies), 2) if latencies else -1, "s", ""
+        ),
+        "thingspace.submit_to_callback_p95": Figure(
+            round(_percentile(latencies, 0.95), 2) if latencies else -1, "s", "<= 5"
+        ),
     }

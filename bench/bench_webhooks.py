@@ -56,10 +56,17 @@ class _Server(ThreadingHTTPServer):
 
 
 def _environment() -> None:
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "pollgate-bench-webhooks",
-                       "WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING",
-                       "POWERTOOLS_METRICS_DISABLED": "1"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "TABLE_NAME": "pollgate-bench-webhooks",
+            "WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "1",
+        }
+    )
 
 
 def _memory_store() -> Any:
@@ -73,11 +80,33 @@ def _memory_store() -> Any:
             self.lock = threading.Lock()
             self.attempt_records: list[Any] = []
 
-        def create(self, ref: Any, *, event_type: str, target: Any, body: bytes, schedule: Any, due_at: float,
-                   resent_from: str | None = None, message_id: str = "", subject: str = "") -> Delivery:
-            delivery = Delivery(ref=ref, event_type=event_type, target=target, inline_body=zlib.compress(body),
-                                schedule=schedule, attempts=0, state="scheduled", next_attempt_at=time.time(),
-                                created_at="", resent_from=resent_from, message_id=message_id, subject=subject)
+        def create(
+            self,
+            ref: Any,
+            *,
+            event_type: str,
+            target: Any,
+            body: bytes,
+            schedule: Any,
+            due_at: float,
+            resent_from: str | None = None,
+            message_id: str = "",
+            subject: str = "",
+        ) -> Delivery:
+            delivery = Delivery(
+                ref=ref,
+                event_type=event_type,
+                target=target,
+                inline_body=zlib.compress(body),
+                schedule=schedule,
+                attempts=0,
+                state="scheduled",
+                next_attempt_at=time.time(),
+                created_at="",
+                resent_from=resent_from,
+                message_id=message_id,
+                subject=subject,
+            )
             with self.lock:
                 self.items[ref.delivery_id] = delivery
             return delivery
@@ -99,15 +128,31 @@ def _memory_store() -> Any:
             with self.lock:
                 self.attempt_records.append(record)
 
-        def move_on(self, delivery: Delivery, token: str, attempt: int, *, state: Any,
-                    next_attempt_at: float | None, due_at: float, outcome: Any, handled: bool) -> bool:
+        def move_on(
+            self,
+            delivery: Delivery,
+            token: str,
+            attempt: int,
+            *,
+            state: Any,
+            next_attempt_at: float | None,
+            due_at: float,
+            outcome: Any,
+            handled: bool,
+        ) -> bool:
             with self.lock:
                 if self.tokens.pop(delivery.ref.delivery_id, None) != token:
                     return False
                 now = self.items[delivery.ref.delivery_id]
                 self.items[delivery.ref.delivery_id] = dataclasses.replace(
-                    now, attempts=attempt, state=state, next_attempt_at=next_attempt_at, lease_until=None,
-                    last_outcome=dict(outcome), outcome_handled=attempt if handled else now.outcome_handled)
+                    now,
+                    attempts=attempt,
+                    state=state,
+                    next_attempt_at=next_attempt_at,
+                    lease_until=None,
+                    last_outcome=dict(outcome),
+                    outcome_handled=attempt if handled else now.outcome_handled,
+                )
             return True
 
         def failing_since(self, ref: Any) -> float | None:
@@ -124,8 +169,9 @@ def _memory_store() -> Any:
     return MemoryStore()
 
 
-def _drain(receive: Callable[[], list[dict[str, Any]]], done: Callable[[], bool],
-           delete: Callable[[dict[str, Any]], None]) -> float:
+def _drain(
+    receive: Callable[[], list[dict[str, Any]]], done: Callable[[], bool], delete: Callable[[dict[str, Any]], None]
+) -> float:
     """FUNCTIONS threads, each a delivery function taking batches until every delivery is done; wall seconds."""
     from pollgate.webhooks import process_delivery_batch
 
@@ -137,10 +183,22 @@ def _drain(receive: Callable[[], list[dict[str, Any]]], done: Callable[[], bool]
             if not messages:
                 time.sleep(0.005)
                 continue
-            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                                  "body": m["Body"], "attributes": {}, "messageAttributes": {},
-                                  "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:bench",
-                                  "awsRegion": "us-east-1", "md5OfBody": ""} for m in messages]}
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:bench",
+                        "awsRegion": "us-east-1",
+                        "md5OfBody": "",
+                    }
+                    for m in messages
+                ]
+            }
             failed = {f["itemIdentifier"] for f in process_delivery_batch(event)["batchItemFailures"]}
             for message in messages:
                 if message["MessageId"] not in failed:
@@ -163,8 +221,9 @@ def _in_memory_run(url: str, succeeded: list[Any]) -> float:
     messages: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def send_to_queue(ref: Any, *, attempt: int, delay: float) -> bool:
-        messages.put({"MessageId": uuid.uuid4().hex, "ReceiptHandle": "", "Body": DeliveryMessage(ref, attempt)
-                      .to_json()})
+        messages.put(
+            {"MessageId": uuid.uuid4().hex, "ReceiptHandle": "", "Body": DeliveryMessage(ref, attempt).to_json()}
+        )
         return True
 
     def receive() -> list[dict[str, Any]]:
@@ -182,8 +241,14 @@ def _in_memory_run(url: str, succeeded: list[Any]) -> float:
     try:
         target = WebhookTarget(url, new_signing_secret())
         for n in range(DELIVERIES):
-            enqueue_delivery(owner_kind="bench", owner_id=f"sub-{n}", tenant="bench", target=target,
-                             payload={"n": n, "results": [{"id": f"i-{n}"}]}, event_type="bench")
+            enqueue_delivery(
+                owner_kind="bench",
+                owner_id=f"sub-{n}",
+                tenant="bench",
+                target=target,
+                payload={"n": n, "results": [{"id": f"i-{n}"}]},
+                event_type="bench",
+            )
         return _drain(receive, lambda: len(succeeded) >= DELIVERIES, lambda message: None)
     finally:
         for name, value in saved.items():
@@ -213,13 +278,21 @@ def _moto_run(url: str, succeeded: list[Any]) -> float:
         sqs = aws.client("sqs")
         target = WebhookTarget(url, new_signing_secret())
         for n in range(MOTO_DELIVERIES):
-            enqueue_delivery(owner_kind="bench", owner_id=f"sub-{n}", tenant="bench", target=target,
-                             payload={"n": n}, event_type="bench")
+            enqueue_delivery(
+                owner_kind="bench",
+                owner_id=f"sub-{n}",
+                tenant="bench",
+                target=target,
+                payload={"n": n},
+                event_type="bench",
+            )
         return _drain(
-            lambda: sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH, VisibilityTimeout=60)
-            .get("Messages", []),
+            lambda: sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH, VisibilityTimeout=60).get(
+                "Messages", []
+            ),
             lambda: len(succeeded) >= MOTO_DELIVERIES,
-            lambda message: sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]))
+            lambda message: sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"]),
+        )
 
 
 def _locked(lock: threading.Lock, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -250,9 +323,12 @@ def _transactions_until(table: str, stop: threading.Event) -> None:
         if stop.is_set():
             return
         try:
-            client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": table, "Item": {"pk": {"S": f"BENCH#{n}"}, "sk": {"S": side}}}}
-                for side in ("A", "B")])
+            client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": {"pk": {"S": f"BENCH#{n}"}, "sk": {"S": side}}}}
+                    for side in ("A", "B")
+                ]
+            )
         except Exception:  # the neighbour's own failures are not what is measured
             time.sleep(0.05)
 
@@ -291,10 +367,17 @@ def _first_attempt_delays() -> list[float]:
         with RuntimeProcess("--no-demo") as runtime:
             table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
             queue_url = runtime.wait_for("queue          WebhookQueue:").rsplit(": ", 1)[1]
-            os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
-                               "WEBHOOK_QUEUE_URL": queue_url, "AWS_ACCESS_KEY_ID": "testing",
-                               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                               "POWERTOOLS_LOG_LEVEL": "WARNING"})
+            os.environ.update(
+                {
+                    "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+                    "TABLE_NAME": table,
+                    "WEBHOOK_QUEUE_URL": queue_url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                }
+            )
             settings.reset_settings()
             aws.reset_clients()
             secret = new_signing_secret()
@@ -308,8 +391,14 @@ def _first_attempt_delays() -> list[float]:
                 path = "/slow" if n % SLOW_EVERY == 0 else "/fast"
                 target = WebhookTarget(f"http://127.0.0.1:{port}{path}", secret)
                 at = time.time()
-                delivery_id = enqueue_delivery(owner_kind="bench.firstAttempt", owner_id=f"sub-{n}", tenant="bench",
-                                               target=target, payload={"n": n}, event_type="bench")
+                delivery_id = enqueue_delivery(
+                    owner_kind="bench.firstAttempt",
+                    owner_id=f"sub-{n}",
+                    tenant="bench",
+                    target=target,
+                    payload={"n": n},
+                    event_type="bench",
+                )
                 enqueued[delivery_id] = at
                 if n % FIRST_ATTEMPT_BURST == FIRST_ATTEMPT_BURST - 1:
                     time.sleep(BURST_PAUSE_SECONDS)
@@ -330,8 +419,9 @@ def _first_attempt_delays() -> list[float]:
         server.server_close()
     missing = len(enqueued.keys() - arrived.keys())
     if missing:
-        raise RuntimeError(f"{missing} of {len(enqueued)} deliveries never arrived within "
-                           f"{FIRST_ATTEMPT_DEADLINE_SECONDS:g} s")
+        raise RuntimeError(
+            f"{missing} of {len(enqueued)} deliveries never arrived within {FIRST_ATTEMPT_DEADLINE_SECONDS:g} s"
+        )
     return [arrived[delivery_id] - at for delivery_id, at in enqueued.items()]
 
 

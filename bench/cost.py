@@ -58,18 +58,33 @@ PRICES: dict[str, tuple[float, str, str]] = {
     "http_api_request": (1.00e-6, "per request (first 300 M/month)", "https://aws.amazon.com/api-gateway/pricing/"),
     "rest_api_request": (3.50e-6, "per request (first 333 M/month)", "https://aws.amazon.com/api-gateway/pricing/"),
     "lambda_request": (0.20e-6, "per invocation", "https://aws.amazon.com/lambda/pricing/"),
-    "lambda_gb_second_arm64": (0.0000133334, "per GB-second (INIT billed alike since August 2025)",
-                               "https://aws.amazon.com/lambda/pricing/"),
-    "lambda_gb_second_x86_64": (0.0000166667, "per GB-second (INIT billed alike since August 2025)",
-                                "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second_arm64": (
+        0.0000133334,
+        "per GB-second (INIT billed alike since August 2025)",
+        "https://aws.amazon.com/lambda/pricing/",
+    ),
+    "lambda_gb_second_x86_64": (
+        0.0000166667,
+        "per GB-second (INIT billed alike since August 2025)",
+        "https://aws.amazon.com/lambda/pricing/",
+    ),
     "express_request": (1.00e-6, "per execution", "https://aws.amazon.com/step-functions/pricing/"),
-    "express_gb_second": (0.00001667, "per GB-second, 64 MB steps, 100 ms steps",
-                          "https://aws.amazon.com/step-functions/pricing/"),
+    "express_gb_second": (
+        0.00001667,
+        "per GB-second, 64 MB steps, 100 ms steps",
+        "https://aws.amazon.com/step-functions/pricing/",
+    ),
     "standard_transition": (0.025e-3, "per state transition", "https://aws.amazon.com/step-functions/pricing/"),
-    "dynamodb_write_unit": (0.625e-6, "per on-demand write request unit",
-                            "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
-    "dynamodb_read_unit": (0.125e-6, "per on-demand read request unit",
-                           "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_write_unit": (
+        0.625e-6,
+        "per on-demand write request unit",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
+    "dynamodb_read_unit": (
+        0.125e-6,
+        "per on-demand read request unit",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
     "sqs_request": (0.40e-6, "per standard-queue request (64 KB)", "https://aws.amazon.com/sqs/pricing/"),
     "sqs_fifo_request": (0.50e-6, "per FIFO-queue request (64 KB)", "https://aws.amazon.com/sqs/pricing/"),
     "log_ingestion_gb": (0.50, "per GB ingested (standard class)", "https://aws.amazon.com/cloudwatch/pricing/"),
@@ -78,8 +93,14 @@ PRICES: dict[str, tuple[float, str, str]] = {
 
 # Typical in-region latency of each AWS call, as seen from a Lambda function (stated, not measured: moto answers
 # in process). The webhook receiver's answer time is the listener's, not ours; 200 ms is a middling one.
-LATENCY_MS = {"dynamodb": 5.0, "dynamodb.TransactWriteItems": 12.0, "stepfunctions": 25.0, "sqs": 8.0,
-              "secretsmanager": 25.0, "s3": 20.0}
+LATENCY_MS = {
+    "dynamodb": 5.0,
+    "dynamodb.TransactWriteItems": 12.0,
+    "stepfunctions": 25.0,
+    "sqs": 8.0,
+    "secretsmanager": 25.0,
+    "s3": 20.0,
+}
 WEBHOOK_RECEIVER_MS = 200.0
 # What Lambda adds to the logs per invocation at system log level INFO, JSON format (platform.start and
 # platform.report); at WARN it sends neither (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
@@ -108,6 +129,7 @@ QUEUE = "WebhookQueue"
 
 # ------------------------------------------------------------------------------------------ scenarios
 
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -120,21 +142,28 @@ class Scenario:
 
 
 THINGSPACE = Scenario(
-    name="thingspace", title="ThingSpace device action: 1 submit, 3 polls, the workflow, 1 CarrierService callback",
+    name="thingspace",
+    title="ThingSpace device action: 1 submit, 3 polls, the workflow, 1 CarrierService callback",
     machine="ThingSpaceDeviceActionStateMachine",
     api_functions=("ThingSpaceDeviceActionFunction", "ThingSpaceRequestStatusFunction"),
-    worker="ThingSpaceDeviceActionWorkerFunction", requests=4, delivers_webhook=True,
+    worker="ThingSpaceDeviceActionWorkerFunction",
+    requests=4,
+    delivers_webhook=True,
 )
 UAI = Scenario(
-    name="uai", title="UAI status log: 1 submit, 2 polls, the workflow",
+    name="uai",
+    title="UAI status log: 1 submit, 2 polls, the workflow",
     machine="UaiStatusLogStateMachine",
     api_functions=("UaiSubmitStatusLogFunction", "UaiPollStatusLogFunction"),
-    worker="UaiStatusLogWorkerFunction", requests=3, delivers_webhook=False,
+    worker="UaiStatusLogWorkerFunction",
+    requests=3,
+    delivers_webhook=False,
 )
 SCENARIOS = (THINGSPACE, UAI)
 
 
 # ------------------------------------------------------------------------------------------- template
+
 
 @dataclass(frozen=True)
 class Design:
@@ -170,9 +199,15 @@ def _template() -> dict[str, Any]:
 
 def table_indexes(template: dict[str, Any] | None = None) -> list[Index]:
     properties = (template or _template())["Resources"]["Table"]["Properties"]
-    return [Index(index["IndexName"], tuple(k["AttributeName"] for k in index["KeySchema"]),
-                  index["Projection"]["ProjectionType"], tuple(index["Projection"].get("NonKeyAttributes", [])))
-            for index in properties.get("GlobalSecondaryIndexes", [])]
+    return [
+        Index(
+            index["IndexName"],
+            tuple(k["AttributeName"] for k in index["KeySchema"]),
+            index["Projection"]["ProjectionType"],
+            tuple(index["Projection"].get("NonKeyAttributes", [])),
+        )
+        for index in properties.get("GlobalSecondaryIndexes", [])
+    ]
 
 
 def _system_log_level(template: dict[str, Any]) -> str:
@@ -190,13 +225,18 @@ def template_design(template: dict[str, Any] | None = None) -> Design:
     template = template or _template()
     globals_function = template.get("Globals", {}).get("Function", {})
     resources = template["Resources"]
-    functions = {name: resource for name, resource in resources.items()
-                 if resource["Type"] == "AWS::Serverless::Function"}
-    memory = {name: int(resource["Properties"].get("MemorySize", globals_function.get("MemorySize", 128)))
-              for name, resource in functions.items()}
-    architectures = {str(a) for resource in functions.values()
-                     for a in resource["Properties"].get("Architectures", globals_function.get("Architectures",
-                                                                                              ["x86_64"]))}
+    functions = {
+        name: resource for name, resource in resources.items() if resource["Type"] == "AWS::Serverless::Function"
+    }
+    memory = {
+        name: int(resource["Properties"].get("MemorySize", globals_function.get("MemorySize", 128)))
+        for name, resource in functions.items()
+    }
+    architectures = {
+        str(a)
+        for resource in functions.values()
+        for a in resource["Properties"].get("Architectures", globals_function.get("Architectures", ["x86_64"]))
+    }
     if len(architectures) != 1:
         raise SystemExit(f"the cost model wants one architecture for every function, found {architectures}")
     api_kinds = set()
@@ -211,22 +251,36 @@ def template_design(template: dict[str, Any] | None = None) -> Design:
         raise SystemExit(f"the cost model prices DynamoDB on demand; the table is {billing}")
     level = _system_log_level(template)
     return Design(
-        name="pollgate", memory_mb=memory, architecture=architectures.pop(), api=api_kinds.pop(),
-        workflow={s.machine: str(resources[s.machine]["Properties"].get("Type", "STANDARD")).upper()
-                  for s in SCENARIOS},
+        name="pollgate",
+        memory_mb=memory,
+        architecture=architectures.pop(),
+        api=api_kinds.pop(),
+        workflow={
+            s.machine: str(resources[s.machine]["Properties"].get("Type", "STANDARD")).upper() for s in SCENARIOS
+        },
         fifo_queue=bool(resources[QUEUE]["Properties"].get("FifoQueue", False)),
         platform_log_bytes=0 if level in {"WARN", "ERROR", "FATAL"} else PLATFORM_LOG_BYTES,
-        traced=frozenset(name for name, resource in functions.items()
-                         if resource["Properties"].get("Tracing", globals_function.get("Tracing")) == "Active"),
+        traced=frozenset(
+            name
+            for name, resource in functions.items()
+            if resource["Properties"].get("Tracing", globals_function.get("Tracing")) == "Active"
+        ),
     )
 
 
 def naive_design(measured: Design) -> Design:
-    return Design(name="naive", memory_mb=dict.fromkeys(measured.memory_mb, 1024), architecture="x86_64",
-                  api="rest", workflow=dict.fromkeys(measured.workflow, "STANDARD"), fifo_queue=measured.fifo_queue)
+    return Design(
+        name="naive",
+        memory_mb=dict.fromkeys(measured.memory_mb, 1024),
+        architecture="x86_64",
+        api="rest",
+        workflow=dict.fromkeys(measured.workflow, "STANDARD"),
+        fifo_queue=measured.fifo_queue,
+    )
 
 
 # ---------------------------------------------------------------------------------- DynamoDB sizing
+
 
 def _number_size(text: str) -> int:
     """About 1 byte per two significant digits, plus 1 (leading and trailing zeros trimmed)."""
@@ -283,7 +337,7 @@ def index_write_units(indexes: list[Index], before: Mapping[str, Any] | None, af
         old, new = _index_entry(index, before), _index_entry(index, after)
         if old == new:
             continue
-        if old is not None and new is not None and old[:len(index.keys)] == new[:len(index.keys)]:
+        if old is not None and new is not None and old[: len(index.keys)] == new[: len(index.keys)]:
             units += 1  # same keys, other projected values: the entry is rewritten
         else:
             units += (old is not None) + (new is not None)
@@ -301,6 +355,7 @@ def read_units(size: int, *, consistent: bool) -> float:
 
 
 # --------------------------------------------------------------------------------------- measurement
+
 
 @dataclass
 class Call:
@@ -339,13 +394,15 @@ def dynamodb_units(call: Call, indexes: list[Index] | None = None) -> tuple[floa
             units += sum(read_units(item_size(item), consistent=strong) for item in found)
         return 0.0, units
     if op == "TransactGetItems":
-        return 0.0, sum(2 * read_units(item_size(r.get("Item")), consistent=True)
-                        for r in response.get("Responses", []))
+        return 0.0, sum(
+            2 * read_units(item_size(r.get("Item")), consistent=True) for r in response.get("Responses", [])
+        )
     return 0.0, 0.0
 
 
 def _written_keys(operation: str, params: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, table, key) of every item a DynamoDB write request names."""
+
     def key_of(item: dict[str, Any]) -> dict[str, Any]:
         return {name: item[name] for name in ("pk", "sk") if name in item}
 
@@ -360,9 +417,15 @@ def _written_keys(operation: str, params: dict[str, Any]) -> list[tuple[str, str
             found.append((kind, body["TableName"], body["Key"] if "Key" in body else key_of(body["Item"])))
         return found
     if operation == "BatchWriteItem":
-        return [("Put" if "PutRequest" in r else "Delete", table,
-                 key_of(r["PutRequest"]["Item"]) if "PutRequest" in r else r["DeleteRequest"]["Key"])
-                for table, requests in params.get("RequestItems", {}).items() for r in requests]
+        return [
+            (
+                "Put" if "PutRequest" in r else "Delete",
+                table,
+                key_of(r["PutRequest"]["Item"]) if "PutRequest" in r else r["DeleteRequest"]["Key"],
+            )
+            for table, requests in params.get("RequestItems", {}).items()
+            for r in requests
+        ]
     return []
 
 
@@ -396,10 +459,19 @@ class Recorder:
         started = context.get("cost_started")
         if started is None:
             return
-        written = [(kind, before, self._read(table, key))
-                   for kind, table, key, before in context.get("cost_before", [])]
-        call = Call(_current_function(), model.service_model.endpoint_prefix, model.name, started,
-                    time.perf_counter() - started, context.get("cost_params", {}), parsed, written)
+        written = [
+            (kind, before, self._read(table, key)) for kind, table, key, before in context.get("cost_before", [])
+        ]
+        call = Call(
+            _current_function(),
+            model.service_model.endpoint_prefix,
+            model.name,
+            started,
+            time.perf_counter() - started,
+            context.get("cost_params", {}),
+            parsed,
+            written,
+        )
         with self.lock:
             self.calls.append(call)
 
@@ -472,12 +544,20 @@ def _latency(call: Call) -> float:
     return LATENCY_MS.get(f"{call.service}.{call.operation}", LATENCY_MS.get(call.service, 10.0))
 
 
-def measure(operations: int = OPERATIONS, scenarios: tuple[Scenario, ...] = SCENARIOS,
-            cold_init: bool = True) -> dict[str, Measured]:
+def measure(
+    operations: int = OPERATIONS, scenarios: tuple[Scenario, ...] = SCENARIOS, cold_init: bool = True
+) -> dict[str, Measured]:
     """Run `operations` of each scenario (after one warm-up each) through the template's functions on moto."""
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                       "POWERTOOLS_TRACE_DISABLED": "1", "TABLE_NAME": "pollgate-cost"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "TABLE_NAME": "pollgate-cost",
+        }
+    )
     import boto3
     from moto import mock_aws
     from pollgate import aws, settings
@@ -507,8 +587,10 @@ def measure(operations: int = OPERATIONS, scenarios: tuple[Scenario, ...] = SCEN
     LocalFunction.invoke = timed_invoke  # type: ignore[method-assign]
     results: dict[str, Measured] = {}
     try:
-        with mock_aws(config=MOTO_CONFIG), \
-                LocalStack(parameters={"WebhookAllowHosts": "127.0.0.1", "LogLevel": "INFO"}) as stack:
+        with (
+            mock_aws(config=MOTO_CONFIG),
+            LocalStack(parameters={"WebhookAllowHosts": "127.0.0.1", "LogLevel": "INFO"}) as stack,
+        ):
             # moto replaces boto3's default session while it mocks: hook the one every client now comes from.
             boto3.setup_default_session()
             session = boto3.DEFAULT_SESSION
@@ -589,32 +671,58 @@ class _ThingSpaceFlow(_Flow):
         credentials.add_client("client", "client-secret")
         credentials.add_user("alice", "alice-password", [ACCOUNT])
         basic = base64.b64encode(b"client:client-secret").decode()
-        access = self.call("ThingSpaceOAuthTokenFunction", "POST", "/api/ts/v1/oauth2/token",
-                           body="grant_type=client_credentials",
-                           headers={"content-type": "application/x-www-form-urlencoded",
-                                    "authorization": f"Basic {basic}"})["access_token"]
-        session = self.call("ThingSpaceSessionLoginFunction", "POST", "/api/m2m/v1/session/login",
-                            body={"username": "alice", "password": "alice-password"},
-                            headers={"authorization": f"Bearer {access}"})["sessionToken"]
+        access = self.call(
+            "ThingSpaceOAuthTokenFunction",
+            "POST",
+            "/api/ts/v1/oauth2/token",
+            body="grant_type=client_credentials",
+            headers={"content-type": "application/x-www-form-urlencoded", "authorization": f"Basic {basic}"},
+        )["access_token"]
+        session = self.call(
+            "ThingSpaceSessionLoginFunction",
+            "POST",
+            "/api/m2m/v1/session/login",
+            body={"username": "alice", "password": "alice-password"},
+            headers={"authorization": f"Bearer {access}"},
+        )["sessionToken"]
         self.headers = {"authorization": f"Bearer {access}", "vz-m2m-token": session}
-        self.call("ThingSpaceRegisterCallbackFunction", "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}",
-                  route="/api/m2m/v1/callbacks/{accountname}", path_parameters={"accountname": ACCOUNT},
-                  headers=self.headers, body={"name": "CarrierService", "url": callback_url})
+        self.call(
+            "ThingSpaceRegisterCallbackFunction",
+            "POST",
+            f"/api/m2m/v1/callbacks/{ACCOUNT}",
+            route="/api/m2m/v1/callbacks/{accountname}",
+            path_parameters={"accountname": ACCOUNT},
+            headers=self.headers,
+            body={"name": "CarrierService", "url": callback_url},
+        )
 
     def operation(self, number: int) -> int:
         """Submit, poll three times, let the workflow finish, deliver the callback; the transitions it took."""
         imei = f"99000086247{number:04d}"
         self.inventory.add_device(ACCOUNT, {"imei": imei})
         submit, poll = THINGSPACE.api_functions
-        request_id = self.call(submit, "POST", "/api/m2m/v1/devices/actions/activate", headers=self.headers,
-                               body={"accountName": ACCOUNT, "servicePlan": "M2M_4G",
-                                     "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]}]})["requestId"]
+        request_id = self.call(
+            submit,
+            "POST",
+            "/api/m2m/v1/devices/actions/activate",
+            headers=self.headers,
+            body={
+                "accountName": ACCOUNT,
+                "servicePlan": "M2M_4G",
+                "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]}],
+            },
+        )["requestId"]
         status_path = f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status"
         transitions = 0
         for number_of_poll in range(3):  # the first while the workflow runs, the others once it has finished
-            self.call(poll, "GET", status_path, headers=self.headers,
-                      route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
-                      path_parameters={"accountname": ACCOUNT, "requestID": request_id})
+            self.call(
+                poll,
+                "GET",
+                status_path,
+                headers=self.headers,
+                route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
+                path_parameters={"accountname": ACCOUNT, "requestID": request_id},
+            )
             if number_of_poll == 0:
                 transitions = self.transitions(THINGSPACE.machine, f"{request_id}-1")
         self._deliver()
@@ -629,10 +737,20 @@ class _ThingSpaceFlow(_Flow):
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return
-            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                        "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                        "awsRegion": "us-east-1"} for m in messages]
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
             for record, message in zip(records, messages, strict=True):  # one message per invocation: the worst
                 self.stack.invoke(DELIVERY, {"Records": [record]})
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -647,23 +765,45 @@ class _UaiFlow(_Flow):
         super().__init__(stack)
         self.key = DeviceKey()
         admin = stack.provisioned.secret_values["AdminSecret"]
-        self.call("UaiUploadKeyFunction", "PUT", "/flexnet/operations/api/updates/update-authorization-key",
-                  body={"publicKey": self.key.public_b64}, headers={"Authorization": f"Bearer {admin}"})
+        self.call(
+            "UaiUploadKeyFunction",
+            "PUT",
+            "/flexnet/operations/api/updates/update-authorization-key",
+            body={"publicKey": self.key.public_b64},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
         self.headers = {"Authorization": f"Bearer {self.key.token()}"}
 
     def operation(self, number: int) -> int:
         submit, poll = UAI.api_functions
-        report = {"id": f"device-{number}", "idType": "STRING", "language": 1033, "packageId": "p",
-                  "platform": "WIN64", "publisherName": "acme", "statusCode": 1, "statusReason": "",
-                  "timeStamp": "2026-11-22T10:00:00Z", "updateId": f"update-{number}", "updateName": "U"}
-        url = self.call(submit, "POST", "/uai/2.0/updates/statusLog", status=202, body=report,
-                        headers=self.headers)["url"]
+        report = {
+            "id": f"device-{number}",
+            "idType": "STRING",
+            "language": 1033,
+            "packageId": "p",
+            "platform": "WIN64",
+            "publisherName": "acme",
+            "statusCode": 1,
+            "statusReason": "",
+            "timeStamp": "2026-11-22T10:00:00Z",
+            "updateId": f"update-{number}",
+            "updateName": "U",
+        }
+        url = self.call(submit, "POST", "/uai/2.0/updates/statusLog", status=202, body=report, headers=self.headers)[
+            "url"
+        ]
         polling_id = str(url).rsplit("/", 1)[1]
         transitions = 0
         for number_of_poll in range(2):  # the first while the workflow runs, the second once it has finished
-            answer = self.stack.invoke(poll, self.event(
-                "GET", f"/uai/2.0/updates/statusLog/{polling_id}", route="/uai/2.0/updates/statusLog/{pollingId}",
-                path_parameters={"pollingId": polling_id}))
+            answer = self.stack.invoke(
+                poll,
+                self.event(
+                    "GET",
+                    f"/uai/2.0/updates/statusLog/{polling_id}",
+                    route="/uai/2.0/updates/statusLog/{pollingId}",
+                    path_parameters={"pollingId": polling_id},
+                ),
+            )
             if answer["statusCode"] not in (200, 202):
                 raise RuntimeError(f"the poll answered {answer['statusCode']}: {answer.get('body')}")
             if number_of_poll == 0:
@@ -679,13 +819,18 @@ def _tally(recorder: Recorder, indexes: list[Index], transitions: int, log_bytes
     latency: dict[str, list[float]] = defaultdict(list)
     counted = [call for call in recorder.calls if call.function is not None]
     for invocation in recorder.invocations:
-        mine = [call for call in counted if call.function == invocation.function
-                and invocation.started <= call.started <= invocation.started + invocation.seconds]
+        mine = [
+            call
+            for call in counted
+            if call.function == invocation.function
+            and invocation.started <= call.started <= invocation.started + invocation.seconds
+        ]
         # One record per delivery invocation here: its calls ran one after another, never side by side.
         in_moto = sum(call.seconds for call in mine)
         own[invocation.function].append(max(0.0, invocation.seconds - in_moto) * 1000)
-        latency[invocation.function].append(sum(_latency(call) for call in mine)
-                                            + (WEBHOOK_RECEIVER_MS if invocation.function == DELIVERY else 0.0))
+        latency[invocation.function].append(
+            sum(_latency(call) for call in mine) + (WEBHOOK_RECEIVER_MS if invocation.function == DELIVERY else 0.0)
+        )
     writes = reads = 0.0
     sqs = 0.0
     units: dict[str, tuple[float, float]] = defaultdict(lambda: (0.0, 0.0))
@@ -702,8 +847,13 @@ def _tally(recorder: Recorder, indexes: list[Index], transitions: int, log_bytes
         own_ms={f: sum(v) / len(v) for f, v in own.items()},
         invocations={f: float(len(v)) for f, v in own.items()},
         latency_ms={f: sum(v) / len(v) for f, v in latency.items()},
-        write_units=writes, read_units=reads, sqs_requests=sqs + SQS_EVENT_SOURCE_REQUESTS * deliveries,
-        transitions=float(transitions), log_bytes=float(log_bytes), operations=1, units_by_function=dict(units),
+        write_units=writes,
+        read_units=reads,
+        sqs_requests=sqs + SQS_EVENT_SOURCE_REQUESTS * deliveries,
+        transitions=float(transitions),
+        log_bytes=float(log_bytes),
+        operations=1,
+        units_by_function=dict(units),
     )
 
 
@@ -717,15 +867,24 @@ def _median(runs: list[Measured]) -> Measured:
         own_ms={f: med([run.own_ms.get(f, 0.0) for run in runs]) for f in functions},
         invocations={f: med([run.invocations.get(f, 0.0) for run in runs]) for f in functions},
         latency_ms={f: med([run.latency_ms.get(f, 0.0) for run in runs]) for f in functions},
-        write_units=med([run.write_units for run in runs]), read_units=med([run.read_units for run in runs]),
-        sqs_requests=med([run.sqs_requests for run in runs]), transitions=med([run.transitions for run in runs]),
-        log_bytes=med([run.log_bytes for run in runs]), operations=len(runs),
-        units_by_function={f: (med([run.units_by_function.get(f, (0.0, 0.0))[0] for run in runs]),
-                               med([run.units_by_function.get(f, (0.0, 0.0))[1] for run in runs])) for f in functions},
+        write_units=med([run.write_units for run in runs]),
+        read_units=med([run.read_units for run in runs]),
+        sqs_requests=med([run.sqs_requests for run in runs]),
+        transitions=med([run.transitions for run in runs]),
+        log_bytes=med([run.log_bytes for run in runs]),
+        operations=len(runs),
+        units_by_function={
+            f: (
+                med([run.units_by_function.get(f, (0.0, 0.0))[0] for run in runs]),
+                med([run.units_by_function.get(f, (0.0, 0.0))[1] for run in runs]),
+            )
+            for f in functions
+        },
     )
 
 
 # -------------------------------------------------------------------------------------------- prices
+
 
 def price(name: str) -> float:
     return PRICES[name][0]
@@ -749,10 +908,14 @@ def cost_per_million(measured: Measured, design: Design, scenario: Scenario = TH
     """Dollars per million operations, by line item."""
     million = 1_000_000
     invocations = sum(measured.invocations.values())
-    gb_seconds = sum(count * lambda_ms(measured, design, function) / 1000 * design.memory_mb[function] / 1024
-                     for function, count in measured.invocations.items())
-    init_gb_seconds = sum(count * COLD_START_RATE * init_ms(measured, design, function) / 1000
-                          * design.memory_mb[function] / 1024 for function, count in measured.invocations.items())
+    gb_seconds = sum(
+        count * lambda_ms(measured, design, function) / 1000 * design.memory_mb[function] / 1024
+        for function, count in measured.invocations.items()
+    )
+    init_gb_seconds = sum(
+        count * COLD_START_RATE * init_ms(measured, design, function) / 1000 * design.memory_mb[function] / 1024
+        for function, count in measured.invocations.items()
+    )
     gb_second = price(f"lambda_gb_second_{design.architecture}")
     lines = {
         f"API Gateway ({design.api.upper()} API)": scenario.requests * price(f"{design.api}_api_request"),
@@ -764,16 +927,19 @@ def cost_per_million(measured: Measured, design: Design, scenario: Scenario = TH
         task_ms = measured.invocations.get(scenario.worker, 0.0) * lambda_ms(measured, design, scenario.worker)
         billed_ms = math.ceil((task_ms + measured.transitions * EXPRESS_STATE_OVERHEAD_MS) / 100) * 100
         lines["Step Functions (Express)"] = price("express_request") + billed_ms / 1000 * (64 / 1024) * price(
-            "express_gb_second")
+            "express_gb_second"
+        )
     else:
         lines["Step Functions (Standard)"] = measured.transitions * price("standard_transition")
-    lines["DynamoDB (on demand)"] = (measured.write_units * price("dynamodb_write_unit")
-                                     + measured.read_units * price("dynamodb_read_unit"))
+    lines["DynamoDB (on demand)"] = measured.write_units * price("dynamodb_write_unit") + measured.read_units * price(
+        "dynamodb_read_unit"
+    )
     lines["SQS"] = measured.sqs_requests * price("sqs_fifo_request" if design.fifo_queue else "sqs_request")
     log_bytes = measured.log_bytes + invocations * design.platform_log_bytes
     lines["CloudWatch Logs"] = log_bytes / 1e9 * price("log_ingestion_gb")
-    traced = sum(measured.invocations.get(f, 0.0) for f in scenario.api_functions
-                 if design.traced is None or f in design.traced)
+    traced = sum(
+        measured.invocations.get(f, 0.0) for f in scenario.api_functions if design.traced is None or f in design.traced
+    )
     lines["X-Ray"] = traced * XRAY_LAMBDA_RATE * price("xray_trace")
     return {item: dollars * million for item, dollars in lines.items()}
 
@@ -790,52 +956,73 @@ class Report:
         return sum(self.costs[0].values()) / sum(self.costs[1].values())
 
 
-def report(operations: int = OPERATIONS, scenarios: tuple[Scenario, ...] = SCENARIOS,
-           cold_init: bool = True) -> list[Report]:
+def report(
+    operations: int = OPERATIONS, scenarios: tuple[Scenario, ...] = SCENARIOS, cold_init: bool = True
+) -> list[Report]:
     ours = template_design()
     naive = naive_design(ours)
     measured = measure(operations, scenarios, cold_init)
-    return [Report(s, measured[s.name], (ours, naive),
-                   (cost_per_million(measured[s.name], ours, s), cost_per_million(measured[s.name], naive, s)))
-            for s in scenarios]
+    return [
+        Report(
+            s,
+            measured[s.name],
+            (ours, naive),
+            (cost_per_million(measured[s.name], ours, s), cost_per_million(measured[s.name], naive, s)),
+        )
+        for s in scenarios
+    ]
 
 
 def render_one(result: Report) -> list[str]:
     measured, (ours, naive) = result.measured, result.designs
-    lines = [f"== {result.scenario.title}",
-             f"Measured on moto (median of {measured.operations} operations after a warm-up):"]
+    lines = [
+        f"== {result.scenario.title}",
+        f"Measured on moto (median of {measured.operations} operations after a warm-up):",
+    ]
     for function in sorted(measured.invocations):
         w, r = measured.units_by_function.get(function, (0.0, 0.0))
-        lines.append(f"  {function:<38} {measured.invocations[function]:.0f} x  own {measured.own_ms[function]:5.2f} ms"
-                     f" + calls {measured.latency_ms[function]:4.0f} ms -> billed "
-                     f"{lambda_ms(measured, ours, function):4.0f} ms at {ours.memory_mb[function]} MB "
-                     f"({lambda_ms(measured, naive, function):4.0f} ms at {naive.memory_mb[function]} MB); "
-                     f"init {measured.init_ms.get(function, 0.0):4.0f} ms; DynamoDB {w:.0f} W / {r:.1f} R")
-    lines += [f"  DynamoDB write units {measured.write_units:.1f}, read units {measured.read_units:.1f}; SQS requests "
-              f"{measured.sqs_requests:.0f}; state transitions {measured.transitions:.0f}; logged "
-              f"{measured.log_bytes:.0f} B (+ platform lines: {ours.platform_log_bytes} B per invocation here, "
-              f"{naive.platform_log_bytes} B naive)", ""]
+        lines.append(
+            f"  {function:<38} {measured.invocations[function]:.0f} x  own {measured.own_ms[function]:5.2f} ms"
+            f" + calls {measured.latency_ms[function]:4.0f} ms -> billed "
+            f"{lambda_ms(measured, ours, function):4.0f} ms at {ours.memory_mb[function]} MB "
+            f"({lambda_ms(measured, naive, function):4.0f} ms at {naive.memory_mb[function]} MB); "
+            f"init {measured.init_ms.get(function, 0.0):4.0f} ms; DynamoDB {w:.0f} W / {r:.1f} R"
+        )
+    lines += [
+        f"  DynamoDB write units {measured.write_units:.1f}, read units {measured.read_units:.1f}; SQS requests "
+        f"{measured.sqs_requests:.0f}; state transitions {measured.transitions:.0f}; logged "
+        f"{measured.log_bytes:.0f} B (+ platform lines: {ours.platform_log_bytes} B per invocation here, "
+        f"{naive.platform_log_bytes} B naive)",
+        "",
+    ]
     width = max(len(item) for costs in result.costs for item in costs)
     lines.append(f"  {'pollgate (template)':<{width}}  {'$':>9}    {'naive':<{width}}  {'$':>9}")
-    for (item, dollars), (naive_item, naive_dollars) in zip(result.costs[0].items(), result.costs[1].items(),
-                                                            strict=True):
+    for (item, dollars), (naive_item, naive_dollars) in zip(
+        result.costs[0].items(), result.costs[1].items(), strict=True
+    ):
         lines.append(f"  {item:<{width}}  {dollars:9.2f}    {naive_item:<{width}}  {naive_dollars:9.2f}")
     total, naive_total = (sum(costs.values()) for costs in result.costs)
-    lines += [f"  {'total':<{width}}  {total:9.2f}    {'total':<{width}}  {naive_total:9.2f}",
-              f"  pollgate costs {result.ratio:.3f} of the naive design "
-              f"(goal <= 0.100: {'met' if result.ratio <= 0.1 else 'NOT met'}).", ""]
+    lines += [
+        f"  {'total':<{width}}  {total:9.2f}    {'total':<{width}}  {naive_total:9.2f}",
+        f"  pollgate costs {result.ratio:.3f} of the naive design "
+        f"(goal <= 0.100: {'met' if result.ratio <= 0.1 else 'NOT met'}).",
+        "",
+    ]
     return lines
 
 
 def render(results: list[Report]) -> str:
     ours = results[0].designs[0]
-    lines = ["Cost of 1,000,000 asynchronous operations per scenario",
-             f"List prices, {PRICES_REGION}, {PRICES_DATE}; sources: the AWS pricing pages below.",
-             f"pollgate: {ours.api.upper()} API, Express workflows, {ours.architecture}, "
-             f"{min(ours.memory_mb.values())}-{max(ours.memory_mb.values())} MB; "
-             "naive: REST API, Standard workflows, x86_64, 1024 MB, every function traced, platform log lines.",
-             f"Stated, not measured: AWS call latencies {LATENCY_MS} ms, webhook receiver "
-             f"{WEBHOOK_RECEIVER_MS:.0f} ms, {COLD_START_RATE:.0%} of invocations cold.", ""]
+    lines = [
+        "Cost of 1,000,000 asynchronous operations per scenario",
+        f"List prices, {PRICES_REGION}, {PRICES_DATE}; sources: the AWS pricing pages below.",
+        f"pollgate: {ours.api.upper()} API, Express workflows, {ours.architecture}, "
+        f"{min(ours.memory_mb.values())}-{max(ours.memory_mb.values())} MB; "
+        "naive: REST API, Standard workflows, x86_64, 1024 MB, every function traced, platform log lines.",
+        f"Stated, not measured: AWS call latencies {LATENCY_MS} ms, webhook receiver "
+        f"{WEBHOOK_RECEIVER_MS:.0f} ms, {COLD_START_RATE:.0%} of invocations cold.",
+        "",
+    ]
     for result in results:
         lines += render_one(result)
     lines += ["Prices:"]

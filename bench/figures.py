@@ -17,8 +17,13 @@ class Figure:
             return None
         op, _, bound = self.goal.partition(" ")
         limit = float(bound)
-        return {"<=": self.value <= limit, ">=": self.value >= limit, "<": self.value < limit,
-                ">": self.value > limit, "==": self.value == limit}[op]
+        return {
+            "<=": self.value <= limit,
+            ">=": self.value >= limit,
+            "<": self.value < limit,
+            ">": self.value > limit,
+            "==": self.value == limit,
+        }[op]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,14 +33,24 @@ def create_table(name: str) -> None:
     client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
-def http_event(method: str, path: str, *, route: str | None = None, body: Any = None,
-               headers: dict[str, str] | None = None, path_parameters: dict[str, str] | None = None,
-               query: dict[str, str] | None = None,
-               raw_body: bytes | None = None) -> dict[str, Any]:
+def http_event(
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    raw_body: bytes | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API payload-2.0 event, as API Gateway would send it."""
     encoded = raw_body is not None
-    text = base64.b64encode(raw_body).decode() if raw_body is not None else (
-        json.dumps(body) if body is not None and not isinstance(body, str) else body)
+    text = (
+        base64.b64encode(raw_body).decode()
+        if raw_body is not None
+        else (json.dumps(body) if body is not None and not isinstance(body, str) else body)
+    )
     all_headers = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
     return {
         "version": "2.0",
@@ -54,8 +64,13 @@ def http_event(method: str, path: str, *, route: str | None = None, body: Any = 
             "accountId": "123456789012",
             "apiId": "local",
             "domainName": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"{method} {route or path}",
             "stage": "$default",

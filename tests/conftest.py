@@ -20,17 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.helpers.densify", "tests.helpers.registries", "tests.helpers.thingspace", "tests.helpers.uai"]
 
 # No test may reach a real AWS account: fake credentials and a fixed region before anything imports boto3 clients.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_METRICS_NAMESPACE": "pollgate",
-    "POWERTOOLS_SERVICE_NAME": "pollgate",
-    "POWERTOOLS_DEV": "0",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "pollgate",
+        "POWERTOOLS_SERVICE_NAME": "pollgate",
+        "POWERTOOLS_DEV": "0",
+    }
+)
 os.environ.setdefault("TABLE_NAME", "pollgate-test")
 
 
@@ -47,8 +49,14 @@ class DeviceKey:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
 
-    def token(self, *, expires_in: float = 3600, claims: dict[str, Any] | None = None,
-              headers: dict[str, Any] | None = None, now: float | None = None) -> str:
+    def token(
+        self,
+        *,
+        expires_in: float = 3600,
+        claims: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        now: float | None = None,
+    ) -> str:
         payload: dict[str, Any] = {"sub": "device-1", "exp": int((now or time.time()) + expires_in)}
         payload.update(claims or {})
         return jwt.encode(payload, self.private_pem, algorithm="RS256", headers=headers)

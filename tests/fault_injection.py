@@ -79,6 +79,7 @@ def serialise_dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> None:
         def under_lock(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 return call(*args, **kwargs)
+
         return under_lock
 
     for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query"):

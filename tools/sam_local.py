@@ -54,12 +54,21 @@ BUILT_TEMPLATE = ROOT / ".aws-sam" / f"build-{ARCH}" / "template.yaml"  # `make 
 SAM = Path(sys.executable).with_name("sam")
 INVOKE_TIMEOUT = 300  # seconds; the longest function timeout is 300 s (the Densify scheduler)
 # The SDK's answers when a function could not reach its AWS endpoint, and Lambda's for a function that ran out of time.
-UNREACHABLE = ("EndpointConnectionError", "Could not connect to the endpoint URL", "ConnectTimeoutError",
-               "Task timed out", "Sandbox.Timedout")
+UNREACHABLE = (
+    "EndpointConnectionError",
+    "Could not connect to the endpoint URL",
+    "ConnectTimeoutError",
+    "Task timed out",
+    "Sandbox.Timedout",
+)
 # What the workers raise for an operation that is not in the table, as the sample events' are not.
 EXPECTED_ERRORS = {"LookupError"}
-SERVICES_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+SERVICES_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "SAM_CLI_TELEMETRY": "0",
+}
 
 
 @dataclass
@@ -85,8 +94,9 @@ def docker_client() -> Any:
         client = docker.from_env(timeout=10)
         client.ping()
     except Exception as error:  # docker raises several unrelated types for "no daemon"
-        raise CannotRun(f"no Docker daemon answers (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'default')}): "
-                        f"{type(error).__name__}") from error
+        raise CannotRun(
+            f"no Docker daemon answers (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'default')}): {type(error).__name__}"
+        ) from error
     return client
 
 
@@ -148,10 +158,14 @@ class _RelayHandler(socketserver.BaseRequestHandler):
 def function_by_event(template: Path) -> dict[Path, str]:
     """events/<name>.json -> the function whose CodeUri is functions/<name>/."""
     resources = yaml_parse(template.read_text())["Resources"]
-    by_folder = {Path(str(resource["Properties"]["CodeUri"])).name: name for name, resource in resources.items()
-                 if resource["Type"] == "AWS::Serverless::Function"}
-    return {event: by_folder[event.stem] for event in sorted((ROOT / "events").glob("*.json"))
-            if event.stem in by_folder}
+    by_folder = {
+        Path(str(resource["Properties"]["CodeUri"])).name: name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    return {
+        event: by_folder[event.stem] for event in sorted((ROOT / "events").glob("*.json")) if event.stem in by_folder
+    }
 
 
 def sam_flags(client: Any) -> list[str]:
@@ -199,10 +213,26 @@ def invoke(function: str, event: Path, template: Path, env_file: Path, flags: li
     name = f"invoke {function} {event.relative_to(ROOT)}"
     try:
         done = subprocess.run(  # noqa: S603 - the venv's own SAM CLI
-            [str(SAM), "local", "invoke", function, "--template", str(template), "--event", str(event),
-             "--env-vars", str(env_file), *flags],
-            capture_output=True, text=True, timeout=INVOKE_TIMEOUT, check=False, cwd=ROOT,
-            env={**os.environ, **SERVICES_CREDENTIALS})
+            [
+                str(SAM),
+                "local",
+                "invoke",
+                function,
+                "--template",
+                str(template),
+                "--event",
+                str(event),
+                "--env-vars",
+                str(env_file),
+                *flags,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=INVOKE_TIMEOUT,
+            check=False,
+            cwd=ROOT,
+            env={**os.environ, **SERVICES_CREDENTIALS},
+        )
     except subprocess.TimeoutExpired:
         return Check(name, False, f"sam local invoke still running after {INVOKE_TIMEOUT} s", INVOKE_TIMEOUT)
     passed, detail = judge(done.stdout + ("\n" + done.stderr if done.returncode else ""))
@@ -218,10 +248,28 @@ def start_api(template: Path, env_file: Path, flags: list[str], ready_timeout: f
     log = env_file.with_name("sam-local-start-api.log")
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - the venv's own SAM CLI, in its own process group
-            [str(SAM), "local", "start-api", "--template", str(template), "--env-vars", str(env_file),
-             "--host", "127.0.0.1", "--port", str(port), "--warm-containers", "LAZY", *flags],
-            stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
-            env={**os.environ, **SERVICES_CREDENTIALS})
+            [
+                str(SAM),
+                "local",
+                "start-api",
+                "--template",
+                str(template),
+                "--env-vars",
+                str(env_file),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--warm-containers",
+                "LAZY",
+                *flags,
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+            env={**os.environ, **SERVICES_CREDENTIALS},
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + ready_timeout
@@ -248,16 +296,22 @@ def start_api(template: Path, env_file: Path, flags: list[str], ready_timeout: f
 def operator(face: str, table: str, aws_endpoint: str, *args: str, stdin: str = "") -> str:
     """`python -m pollgate.<face>.operator ...` against the services, as an operator seeds a stack; its output."""
     done = subprocess.run(  # noqa: S603 - our own module, this interpreter
-        [sys.executable, "-m", f"pollgate.{face}.operator", *args], input=stdin, capture_output=True, text=True,
-        timeout=60, check=True, env={**os.environ, **SERVICES_CREDENTIALS, "AWS_ENDPOINT_URL": aws_endpoint,
-                                     "TABLE_NAME": table})
+        [sys.executable, "-m", f"pollgate.{face}.operator", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, **SERVICES_CREDENTIALS, "AWS_ENDPOINT_URL": aws_endpoint, "TABLE_NAME": table},
+    )
     return done.stdout.strip()
 
 
 def densify_flow(api: str, table: str, aws_endpoint: str, variables: dict[str, Any]) -> str:
     password = base64.b64encode(os.urandom(18)).decode()
-    operator("densify", table, aws_endpoint, "add-user", "--user", "sam-local", "--password-stdin",
-             stdin=password + "\n")
+    operator(
+        "densify", table, aws_endpoint, "add-user", "--user", "sam-local", "--password-stdin", stdin=password + "\n"
+    )
     answer = requests.post(f"{api}/authorize", json={"userName": "sam-local", "pwd": password}, timeout=120)
     assert answer.status_code == 200 and answer.json().get("apiToken"), (answer.status_code, answer.text[:300])
     return "POST /authorize 200 with an apiToken"
@@ -267,42 +321,67 @@ def thingspace_flow(api: str, table: str, aws_endpoint: str, variables: dict[str
     added = operator("thingspace", table, aws_endpoint, "add-client", "--key", "sam-local")
     client = json.loads(added.splitlines()[-1])
     basic = base64.b64encode(f"sam-local:{client['clientSecret']}".encode()).decode()
-    answer = requests.post(f"{api}/api/ts/v1/oauth2/token", data="grant_type=client_credentials", timeout=120,
-                           headers={"Authorization": f"Basic {basic}",
-                                    "Content-Type": "application/x-www-form-urlencoded"})
+    answer = requests.post(
+        f"{api}/api/ts/v1/oauth2/token",
+        data="grant_type=client_credentials",
+        timeout=120,
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200 and answer.json().get("access_token"), (answer.status_code, answer.text[:300])
     return "POST /api/ts/v1/oauth2/token 200 with an access_token"
 
 
 def uai_flow(api: str, table: str, aws_endpoint: str, variables: dict[str, Any]) -> str:
-    secrets = boto3.client("secretsmanager", endpoint_url=aws_endpoint, region_name="us-east-1",
-                           aws_access_key_id=SERVICES_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                           aws_secret_access_key=SERVICES_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    secrets = boto3.client(
+        "secretsmanager",
+        endpoint_url=aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=SERVICES_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=SERVICES_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
     admin = secrets.get_secret_value(SecretId=variables["UaiUploadKeyFunction"]["ADMIN_SECRET_ARN"])["SecretString"]
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = private.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     key_path = f"{api}/flexnet/operations/api/updates/update-authorization-key"
-    uploaded = requests.put(key_path, json={"publicKey": base64.b64encode(public).decode()}, timeout=120,
-                            headers={"Authorization": f"Bearer {admin}"})
+    uploaded = requests.put(
+        key_path,
+        json={"publicKey": base64.b64encode(public).decode()},
+        timeout=120,
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert uploaded.status_code == 200, (uploaded.status_code, uploaded.text[:300])
     token = jwt.encode({"sub": "sam-local", "exp": int(time.time()) + 600}, private, algorithm="RS256")
-    report = {"language": 1033, "packageId": "pkg", "platform": "WIN64", "statusCode": 2,
-              "timeStamp": "2026-01-01T12:00:00Z", "updateId": f"u-{uuid.uuid4()}", "updateName": "sam local"}
-    submitted = requests.post(f"{api}/uai/2.0/updates/statusLog", json=report, timeout=120,
-                              headers={"Authorization": f"Bearer {token}"})
+    report = {
+        "language": 1033,
+        "packageId": "pkg",
+        "platform": "WIN64",
+        "statusCode": 2,
+        "timeStamp": "2026-01-01T12:00:00Z",
+        "updateId": f"u-{uuid.uuid4()}",
+        "updateName": "sam local",
+    }
+    submitted = requests.post(
+        f"{api}/uai/2.0/updates/statusLog", json=report, timeout=120, headers={"Authorization": f"Bearer {token}"}
+    )
     assert submitted.status_code == 202, (submitted.status_code, submitted.text[:300])
     poll_url = api + submitted.json()["url"]
     deadline = time.monotonic() + 120
     while (polled := requests.get(poll_url, timeout=120)).status_code == 202 and time.monotonic() < deadline:
         time.sleep(1)
-    assert polled.status_code == 200 and polled.json()["key"] == "statusLog.logged", (polled.status_code,
-                                                                                     polled.text[:300])
+    assert polled.status_code == 200 and polled.json()["key"] == "statusLog.logged", (
+        polled.status_code,
+        polled.text[:300],
+    )
     return "PUT key 200, POST statusLog 202, poll 200 statusLog.logged (the workflow ran in moto)"
 
 
 FACES: dict[str, Callable[[str, str, str, dict[str, Any]], str]] = {
-    "Densify": densify_flow, "ThingSpace": thingspace_flow, "UAI": uai_flow}
+    "Densify": densify_flow,
+    "ThingSpace": thingspace_flow,
+    "UAI": uai_flow,
+}
 
 
 def api_checks(api: str, table: str, aws_endpoint: str, variables: dict[str, Any]) -> list[Check]:
@@ -310,11 +389,13 @@ def api_checks(api: str, table: str, aws_endpoint: str, variables: dict[str, Any
     for face, flow in FACES.items():
         started = time.monotonic()
         try:
-            checks.append(Check(f"start-api {face}", True, flow(api, table, aws_endpoint, variables),
-                                time.monotonic() - started))
+            checks.append(
+                Check(f"start-api {face}", True, flow(api, table, aws_endpoint, variables), time.monotonic() - started)
+            )
         except (AssertionError, requests.RequestException, subprocess.SubprocessError, KeyError) as error:
-            checks.append(Check(f"start-api {face}", False, f"{type(error).__name__}: {error}",
-                                time.monotonic() - started))
+            checks.append(
+                Check(f"start-api {face}", False, f"{type(error).__name__}: {error}", time.monotonic() - started)
+            )
     return checks
 
 
@@ -337,8 +418,7 @@ def run(template: Path, jobs: int, say: Callable[[str], None]) -> list[Check]:
             events = function_by_event(ROOT / "template.yaml")
             checks: list[Check] = []
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for check in pool.map(lambda item: invoke(item[1], item[0], template, env_file, flags),
-                                      events.items()):
+                for check in pool.map(lambda item: invoke(item[1], item[0], template, env_file, flags), events.items()):
                     say(check.line())
                     checks.append(check)
             with start_api(template, env_file, flags) as api:
@@ -363,8 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sam-local: cannot run: {reason}", flush=True)
         return 2
     failed = [check for check in checks if not check.passed]
-    print(f"sam-local: {len(checks) - len(failed)} of {len(checks)} checks passed in "
-          f"{time.monotonic() - started:.0f} s", flush=True)
+    print(
+        f"sam-local: {len(checks) - len(failed)} of {len(checks)} checks passed in {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

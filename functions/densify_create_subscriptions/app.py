@@ -18,8 +18,10 @@ def _create(platform: str | None, bodies: list[SubscriptionBody]) -> list[Create
     http.require_json(app)
     caller = http.authenticate(app)
     created = create_subscriptions(http.platform_of(platform), bodies, caller)
-    return [CreatedSubscription(subscriptionRef=s.ref, subscriptionName=s.name, signingSecret=s.signing_secret)
-            for s in created]
+    return [
+        CreatedSubscription(subscriptionRef=s.ref, subscriptionName=s.name, signingSecret=s.signing_secret)
+        for s in created
+    ]
 
 
 @app.post("/subscriptions", responses=http.ANSWER)

@@ -17,8 +17,9 @@ app = http.resolver()
 def _results(platform: str | None, ref: str) -> ResultsDocument:
     caller = http.authenticate(app)
     divider, limit = parse_divider(http.query(app, "divider")), parse_limit(http.query(app, "limit"))
-    return on_demand_results(http.platform_of(platform), ref, caller, divider=divider, limit=limit,
-                             returnable=answer_check(app))
+    return on_demand_results(
+        http.platform_of(platform), ref, caller, divider=divider, limit=limit, returnable=answer_check(app)
+    )
 
 
 @app.get("/subscriptions/<subscriptionRef>", responses=http.ANSWER)

@@ -15,8 +15,13 @@ app = http.resolver()
 
 def _list(platform: str | None) -> list[SubscriptionView]:
     caller = http.authenticate(app)
-    found = list_subscriptions(http.platform_of(platform), caller, kind=http.query(app, "type") or "all",
-                               owner=http.query(app, "owner"), ref=http.query(app, "subscriptionRef"))
+    found = list_subscriptions(
+        http.platform_of(platform),
+        caller,
+        kind=http.query(app, "type") or "all",
+        owner=http.query(app, "owner"),
+        ref=http.query(app, "subscriptionRef"),
+    )
     return [subscription.view(caller) for subscription in found]
 
 

@@ -16,16 +16,23 @@ from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 
 logger = Logger()
 app = http.resolver()
-POLLED = http.DensifyError.responses({
-    200: {"description": "Finished: how many deliveries were re-sent"},
-    202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"}})
+POLLED = http.DensifyError.responses(
+    {
+        200: {"description": "Finished: how many deliveries were re-sent"},
+        202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"},
+    }
+)
 
 
 def _answer(view: RecoveryView) -> Response[RecoveryView]:
     if view.status != "Pending":
         return Response(status_code=200, content_type="application/json", body=view)
-    return Response(status_code=202, content_type="application/json", body=view,
-                    headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)})
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body=view,
+        headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)},
+    )
 
 
 def _recover(platform: str | None, ref: str, request: RecoveryRequest) -> Response[RecoveryView]:
@@ -45,8 +52,9 @@ def recover_cloud(subscriptionRef: str, request: Annotated[RecoveryRequest, Body
 
 
 @app.post("/subscriptions/<platformType>/<subscriptionRef>/deliveries/recover", responses=POLLED)
-def recover_platform(platformType: str, subscriptionRef: str,
-                     request: Annotated[RecoveryRequest, Body()]) -> Response[RecoveryView]:
+def recover_platform(
+    platformType: str, subscriptionRef: str, request: Annotated[RecoveryRequest, Body()]
+) -> Response[RecoveryView]:
     return _recover(platformType, subscriptionRef, request)
 
 

@@ -18,8 +18,11 @@ app = http.resolver()
 def _rotate(platform: str | None, ref: str) -> RotatedSecret:
     caller = http.authenticate(app)
     rotated = rotate_secret(http.platform_of(platform), ref, caller)
-    return RotatedSecret(subscriptionRef=rotated.ref, signingSecret=rotated.signing_secret,
-                         previousSecretValidUntil=clock.iso(rotated.previous_secret_until))
+    return RotatedSecret(
+        subscriptionRef=rotated.ref,
+        signingSecret=rotated.signing_secret,
+        previousSecretValidUntil=clock.iso(rotated.previous_secret_until),
+    )
 
 
 @app.post("/subscriptions/<subscriptionRef>/secret/rotate", responses=http.ANSWER)

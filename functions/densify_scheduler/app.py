@@ -14,7 +14,18 @@ logger = Logger()
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = run_scheduler()
-    logger.info("scheduler run done", extra={"enqueued": report.enqueued, "rescheduled": report.rescheduled,
-                                             "unscheduled": report.unscheduled, "failed": report.failed})
-    return {"enqueued": report.enqueued, "rescheduled": report.rescheduled, "unscheduled": report.unscheduled,
-            "failed": report.failed}
+    logger.info(
+        "scheduler run done",
+        extra={
+            "enqueued": report.enqueued,
+            "rescheduled": report.rescheduled,
+            "unscheduled": report.unscheduled,
+            "failed": report.failed,
+        },
+    )
+    return {
+        "enqueued": report.enqueued,
+        "rescheduled": report.rescheduled,
+        "unscheduled": report.unscheduled,
+        "failed": report.failed,
+    }

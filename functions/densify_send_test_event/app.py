@@ -17,8 +17,13 @@ app = http.resolver()
 def _send(platform: str | None, ref: str) -> TestEventSent:
     caller = http.authenticate(app)
     sent = send_test_event(http.platform_of(platform), ref, caller)
-    return TestEventSent(deliveryId=sent.delivery_id, succeeded=sent.succeeded, statusCode=sent.status_code,
-                         error=sent.error, durationMs=sent.duration_ms)
+    return TestEventSent(
+        deliveryId=sent.delivery_id,
+        succeeded=sent.succeeded,
+        statusCode=sent.status_code,
+        error=sent.error,
+        durationMs=sent.duration_ms,
+    )
 
 
 @app.post("/subscriptions/<subscriptionRef>/test", responses=http.ANSWER)

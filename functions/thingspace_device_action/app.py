@@ -16,9 +16,13 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/devices/actions/<action>", openapi_extensions=documented_body(DeviceActionRequest),
-          responses=ThingSpaceError.responses(
-              description="Accepted: poll its status, or wait for the CarrierService callback"))
+@app.post(
+    "/api/m2m/v1/devices/actions/<action>",
+    openapi_extensions=documented_body(DeviceActionRequest),
+    responses=ThingSpaceError.responses(
+        description="Accepted: poll its status, or wait for the CarrierService callback"
+    ),
+)
 def post_action(action: DeviceAction) -> RequestId:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceActionRequest)

@@ -17,8 +17,11 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/devices/actions/list", openapi_extensions=documented_body(DeviceListRequest),
-          responses=ThingSpaceError.responses(description="The devices, oldest first"))
+@app.post(
+    "/api/m2m/v1/devices/actions/list",
+    openapi_extensions=documented_body(DeviceListRequest),
+    responses=ThingSpaceError.responses(description="The devices, oldest first"),
+)
 def post_list() -> DeviceList:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, DeviceListRequest)

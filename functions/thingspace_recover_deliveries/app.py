@@ -16,20 +16,30 @@ from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 
 logger = Logger()
 app = http.resolver()
-POLLED = http.ThingSpaceError.responses({
-    200: {"description": "Finished: how many deliveries were re-sent"},
-    202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"}})
+POLLED = http.ThingSpaceError.responses(
+    {
+        200: {"description": "Finished: how many deliveries were re-sent"},
+        202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"},
+    }
+)
 
 
 def _answer(view: RecoveryView) -> Response[RecoveryView]:
     if view.status != "Pending":
         return Response(status_code=200, content_type="application/json", body=view)
-    return Response(status_code=202, content_type="application/json", body=view,
-                    headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)})
+    return Response(
+        status_code=202,
+        content_type="application/json",
+        body=view,
+        headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)},
+    )
 
 
-@app.post("/api/m2m/v1/callbacks/<accountname>/name/<serviceName>/deliveries/recover",
-          openapi_extensions=documented_body(RecoveryRequest), responses=POLLED)
+@app.post(
+    "/api/m2m/v1/callbacks/<accountname>/name/<serviceName>/deliveries/recover",
+    openapi_extensions=documented_body(RecoveryRequest),
+    responses=POLLED,
+)
 def post_recovery(accountname: str, serviceName: str) -> Response[RecoveryView]:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, RecoveryRequest)

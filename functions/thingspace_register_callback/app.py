@@ -14,8 +14,11 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/callbacks/<accountname>", openapi_extensions=documented_body(CallbackRegistration),
-          responses=http.ANSWER)
+@app.post(
+    "/api/m2m/v1/callbacks/<accountname>",
+    openapi_extensions=documented_body(CallbackRegistration),
+    responses=http.ANSWER,
+)
 def post_callback(accountname: str) -> CallbackRegistered:
     session = http.authenticate_m2m(app)
     registration = http.parse_body(app, CallbackRegistration)

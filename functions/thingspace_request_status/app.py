@@ -14,8 +14,10 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.get("/api/m2m/v1/accounts/<accountname>/requests/<requestID>/status",
-         responses=ThingSpaceError.responses(description="The request's status"))
+@app.get(
+    "/api/m2m/v1/accounts/<accountname>/requests/<requestID>/status",
+    responses=ThingSpaceError.responses(description="The request's status"),
+)
 def get_status(accountname: str, requestID: str) -> RequestStatus:
     session = http.authenticate_m2m(app)
     return RequestStatus(requestId=requestID, status=request_status(accountname, requestID, session))

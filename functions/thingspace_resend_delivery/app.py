@@ -14,8 +14,9 @@ logger = Logger()
 app = http.resolver()
 
 
-@app.post("/api/m2m/v1/callbacks/<accountname>/name/<serviceName>/deliveries/<deliveryId>/resend",
-          responses=http.ANSWER)
+@app.post(
+    "/api/m2m/v1/callbacks/<accountname>/name/<serviceName>/deliveries/<deliveryId>/resend", responses=http.ANSWER
+)
 def resend_delivery(accountname: str, serviceName: str, deliveryId: str) -> ListenerResent:
     session = http.authenticate_m2m(app)
     return resend(accountname, serviceName, deliveryId, session)

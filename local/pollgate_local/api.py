@@ -49,8 +49,15 @@ class InProcessRunner:
         self._stack = stack
         self.current = threading.local()  # which function the request in this thread reached, for the log line
 
-    def invoke(self, function_name: str, event: str, *, stdout: StreamWriter | None = None,
-               stderr: StreamWriter | None = None, **_: Any) -> None:
+    def invoke(
+        self,
+        function_name: str,
+        event: str,
+        *,
+        stdout: StreamWriter | None = None,
+        stderr: StreamWriter | None = None,
+        **_: Any,
+    ) -> None:
         self.current.function = function_name
         function = self._stack.function(function_name)
         if function is None:
@@ -114,8 +121,11 @@ def check_routes(routes: Iterable[tuple[str, str, str, str]]) -> None:
         shape = re.sub(r"\{[^}/]+\}", "{}", path.rstrip("/") or "/")  # /a/{x} and /a/{y} are one route
         for each in _HTTP_METHODS if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else (method,):
             owners[(each, shape)].add((api_id, function))
-    clashes = [f"{method} {path}: " + ", ".join(f"{api}/{fn}" for api, fn in sorted(owner))
-               for (method, path), owner in sorted(owners.items()) if len(owner) > 1]
+    clashes = [
+        f"{method} {path}: " + ", ".join(f"{api}/{fn}" for api, fn in sorted(owner))
+        for (method, path), owner in sorted(owners.items())
+        if len(owner) > 1
+    ]
     if clashes:
         raise TemplateError("HTTP routes collide on the one local port: " + "; ".join(clashes))
 
@@ -141,8 +151,13 @@ class LocalHttpApi:
         add_document_routes(app, stack)  # /openapi/<face>.json, /docs/<face> (Swagger UI)
         self._flask = GatewayLimits(app, stack.resources(), stack.http_routes(), api_of=self._defaults.api_of)
         self._log_line = log_line
-        self._server = BackgroundServer(self._logged, port, flag="--port", name="http-api",
-                                        request_handler=header_refusing_handler(self._defaults.headers_refused))
+        self._server = BackgroundServer(
+            self._logged,
+            port,
+            flag="--port",
+            name="http-api",
+            request_handler=header_refusing_handler(self._defaults.headers_refused),
+        )
 
     @property
     def url(self) -> str:
@@ -165,8 +180,10 @@ class LocalHttpApi:
 
         body = self._flask(environ, capture)
         elapsed = (time.perf_counter() - started) * 1000
-        self._log_line(f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} {status[0] if status else '-'} "
-                       f"{elapsed:.1f}ms {self._runner.current.function}")
+        self._log_line(
+            f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} {status[0] if status else '-'} "
+            f"{elapsed:.1f}ms {self._runner.current.function}"
+        )
         return body
 
 
@@ -182,8 +199,9 @@ class DefaultRoutes:
         self._stack = stack
         routes = stack.http_routes()
         self._functions = {api: function for api, _, path, function in routes if path == DEFAULT_ROUTE}
-        self._paths = [(api, [part for part in path.split("/") if part]) for api, _, path, _ in routes
-                       if path != DEFAULT_ROUTE]
+        self._paths = [
+            (api, [part for part in path.split("/") if part]) for api, _, path, _ in routes if path != DEFAULT_ROUTE
+        ]
 
     def api_of(self, path: str) -> str | None:
         parts = [part for part in path.split("/") if part]
@@ -203,16 +221,25 @@ class DefaultRoutes:
         return api, self._stack.function(self._functions[api]) if api in self._functions else None
 
     @staticmethod
-    def _event(api: str | None, method: str, path: str, headers: dict[str, str], query: str = "",
-               raw: bytes = b"") -> dict[str, Any]:
+    def _event(
+        api: str | None, method: str, path: str, headers: dict[str, str], query: str = "", raw: bytes = b""
+    ) -> dict[str, Any]:
         return {
-            "version": "2.0", "routeKey": DEFAULT_ROUTE, "rawPath": path, "rawQueryString": query,
+            "version": "2.0",
+            "routeKey": DEFAULT_ROUTE,
+            "rawPath": path,
+            "rawQueryString": query,
             "headers": headers,
-            "requestContext": {"routeKey": DEFAULT_ROUTE, "stage": "$default", "requestId": str(uuid.uuid4()),
-                               "apiId": api, "timeEpoch": int(time.time() * 1000),
-                               "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                        "sourceIp": "127.0.0.1"}},
-            "body": base64.b64encode(raw).decode() if raw else None, "isBase64Encoded": bool(raw),
+            "requestContext": {
+                "routeKey": DEFAULT_ROUTE,
+                "stage": "$default",
+                "requestId": str(uuid.uuid4()),
+                "apiId": api,
+                "timeEpoch": int(time.time() * 1000),
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            },
+            "body": base64.b64encode(raw).decode() if raw else None,
+            "isBase64Encoded": bool(raw),
         }
 
     @staticmethod
@@ -227,8 +254,14 @@ class DefaultRoutes:
             response = make_response(json.dumps({"message": "Not Found"}), 404)
             response.headers["Content-Type"] = "application/json"
             return response
-        event = self._event(api, request.method, request.path, dict(request.headers.items()),
-                            request.query_string.decode("latin-1"), request.get_data())
+        event = self._event(
+            api,
+            request.method,
+            request.path,
+            dict(request.headers.items()),
+            request.query_string.decode("latin-1"),
+            request.get_data(),
+        )
         event["queryStringParameters"] = dict(request.args.items()) or None
         event["requestContext"]["http"]["sourceIp"] = request.remote_addr or "127.0.0.1"
         status, headers, data = self._parts(function.invoke(as_http_api_sends_it(event)))

@@ -1,8 +1,8 @@
 """`pollgate`: the local runtime behind `make run`.
 
-    pollgate run [--port 3000] [--aws-port 4566] [--lambda-port 3001] [--no-demo] [--log-level WARNING]
-    pollgate run --services-only          # only the AWS services (moto), for `sam local start-api` with Docker
-    pollgate local invoke <LogicalId> [--event events/x.json] [--endpoint http://127.0.0.1:3001]
+pollgate run [--port 3000] [--aws-port 4566] [--lambda-port 3001] [--no-demo] [--log-level WARNING]
+pollgate run --services-only          # only the AWS services (moto), for `sam local start-api` with Docker
+pollgate local invoke <LogicalId> [--event events/x.json] [--endpoint http://127.0.0.1:3001]
 """
 
 from __future__ import annotations
@@ -59,9 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from pollgate_local.servers import PortInUseError
     from pollgate_local.stack import TemplateError
 
-    options = Options(template=Path(args.template), port=args.port, aws_port=args.aws_port,
-                      lambda_port=args.lambda_port, services_only=args.services_only, demo=not args.no_demo,
-                      log_level=args.log_level)
+    options = Options(
+        template=Path(args.template),
+        port=args.port,
+        aws_port=args.aws_port,
+        lambda_port=args.lambda_port,
+        services_only=args.services_only,
+        demo=not args.no_demo,
+        log_level=args.log_level,
+    )
     if logging.getLevelName(args.log_level.upper()) not in (logging.DEBUG, logging.INFO):
         sys.stdout = QuietMetrics(sys.stdout)
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -93,8 +99,6 @@ def invoke(args: argparse.Namespace) -> int:
     from pollgate_local.runtime import RUNTIME_ENVIRONMENT
     from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
-
-
     os.environ.update(RUNTIME_ENVIRONMENT)
     with mock_aws(config=MOTO_CONFIG), LocalStack(args.template) as stack:
         stack.provision()
@@ -114,8 +118,10 @@ def invoke(args: argparse.Namespace) -> int:
 def _invoke_remote(endpoint: str, function: str, event: Any) -> int:
     """Invoke through a running runtime's Lambda endpoint, so the function sees that runtime's data."""
     request = urllib.request.Request(  # noqa: S310 - the user's own endpoint, normally loopback
-        f"{endpoint.rstrip('/')}/2015-03-31/functions/{function}/invocations", data=json.dumps(event).encode(),
-        method="POST")
+        f"{endpoint.rstrip('/')}/2015-03-31/functions/{function}/invocations",
+        data=json.dumps(event).encode(),
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
             failed = answer.headers.get("X-Amz-Function-Error")
@@ -137,8 +143,11 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument("--port", type=int, default=3000, help="HTTP APIs (default 3000)")
     start.add_argument("--aws-port", type=int, default=4566, help="moto's AWS endpoint (default 4566)")
     start.add_argument("--lambda-port", type=int, default=3001, help="the Lambda Invoke endpoint (default 3001)")
-    start.add_argument("--services-only", action="store_true",
-                       help="only the AWS services and the Lambda endpoint, for `sam local start-api`")
+    start.add_argument(
+        "--services-only",
+        action="store_true",
+        help="only the AWS services and the Lambda endpoint, for `sam local start-api`",
+    )
     start.add_argument("--no-demo", action="store_true", help="do not seed demo data")
     start.add_argument("--log-level", default="WARNING", help="the template's LogLevel for function logs")
     start.add_argument("--template", default=str(TEMPLATE))
@@ -147,8 +156,11 @@ def parser() -> argparse.ArgumentParser:
     once = local.add_parser("invoke", help="run one function once and print its answer")
     once.add_argument("function", help="logical id, function name or ARN")
     once.add_argument("--event", "-e", help="JSON event file, e.g. events/uai_poll_status_log.json")
-    once.add_argument("--endpoint", help="a running runtime's Lambda endpoint (its data), e.g. http://127.0.0.1:3001;"
-                                         " without it the function runs against a fresh local stack")
+    once.add_argument(
+        "--endpoint",
+        help="a running runtime's Lambda endpoint (its data), e.g. http://127.0.0.1:3001;"
+        " without it the function runs against a fresh local stack",
+    )
     once.add_argument("--template", default=str(TEMPLATE))
     once.set_defaults(handler=invoke)
     return root

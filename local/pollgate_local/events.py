@@ -26,28 +26,45 @@ _SQS_RECEIVE_LIMIT = 10  # the SQS API's own limit per ReceiveMessage
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """The event Lambda's SQS event source mapping sends, built from ReceiveMessage output."""
-    return {"Records": [{
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message.get("Body", ""),
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {
-            name: {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
-                   "stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType")}
-            for name, value in (message.get("MessageAttributes") or {}).items()},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    } for message in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message.get("Body", ""),
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {
+                    name: {
+                        "stringValue": value.get("StringValue"),
+                        "binaryValue": value.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": value.get("DataType"),
+                    }
+                    for name, value in (message.get("MessageAttributes") or {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
 
 
 def scheduled_event(rule: str) -> dict[str, Any]:
     """The event EventBridge sends a function on a schedule."""
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": ACCOUNT, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"], "detail": {},
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
+        "detail": {},
     }
 
 
@@ -66,8 +83,10 @@ class SqsPoller:
         self._sqs: Any = boto3.client("sqs", region_name=REGION)
         # Each concurrent invocation needs an instance of its own.
         function.max_instances = max(function.max_instances, source.maximum_concurrency)
-        self.threads = [threading.Thread(target=self._run, name=f"sqs-{source.function}-{n}", daemon=True)
-                        for n in range(max(1, source.maximum_concurrency))]
+        self.threads = [
+            threading.Thread(target=self._run, name=f"sqs-{source.function}-{n}", daemon=True)
+            for n in range(max(1, source.maximum_concurrency))
+        ]
 
     def start(self) -> None:
         for thread in self.threads:
@@ -88,9 +107,12 @@ class SqsPoller:
         wait = _LONG_POLL_SECONDS
         while len(batch) < self.source.batch_size and not self._stop.is_set():
             answer = self._sqs.receive_message(
-                QueueUrl=self.source.queue_url, WaitTimeSeconds=wait,
+                QueueUrl=self.source.queue_url,
+                WaitTimeSeconds=wait,
                 MaxNumberOfMessages=min(_SQS_RECEIVE_LIMIT, self.source.batch_size - len(batch)),
-                AttributeNames=["All"], MessageAttributeNames=["All"])
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
             messages = answer.get("Messages", [])
             if not messages:
                 break
@@ -103,16 +125,31 @@ class SqsPoller:
         try:
             result = self._function.invoke(sqs_event(batch, self.source.queue_arn))
         except FunctionError as error:
-            log.warning("SQS %s: %d messages, %s failed: %s", self.source.queue_url.rsplit("/", 1)[-1], len(batch),
-                        self.source.function, error)
+            log.warning(
+                "SQS %s: %d messages, %s failed: %s",
+                self.source.queue_url.rsplit("/", 1)[-1],
+                len(batch),
+                self.source.function,
+                error,
+            )
             return
         kept = self._failed_items(result, {m["MessageId"] for m in batch})
         done = [m for m in batch if m["MessageId"] not in kept]
         for start in range(0, len(done), _SQS_RECEIVE_LIMIT):
-            self._sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done[start:start + 10])])
-        log.info("SQS %s %d messages %d failed %.1fms %s", self.source.queue_url.rsplit("/", 1)[-1], len(batch),
-                 len(kept), (time.perf_counter() - started) * 1000, self.source.function)
+            self._sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done[start : start + 10])
+                ],
+            )
+        log.info(
+            "SQS %s %d messages %d failed %.1fms %s",
+            self.source.queue_url.rsplit("/", 1)[-1],
+            len(batch),
+            len(kept),
+            (time.perf_counter() - started) * 1000,
+            self.source.function,
+        )
 
     def _failed_items(self, result: Any, ids: set[str]) -> set[str]:
         if not self.source.report_batch_item_failures or not isinstance(result, dict):
@@ -125,8 +162,9 @@ class SqsPoller:
 class Scheduler:
     """Fires each `rate(...)` schedule of the template on a timer (first fire after one period, as EventBridge)."""
 
-    def __init__(self, schedule: Schedule, function: LocalFunction, stop: threading.Event,
-                 log_line: Callable[[str], None]) -> None:
+    def __init__(
+        self, schedule: Schedule, function: LocalFunction, stop: threading.Event, log_line: Callable[[str], None]
+    ) -> None:
         self.schedule = schedule
         self._function = function
         self._stop = stop
@@ -149,8 +187,10 @@ class Scheduler:
         except FunctionError as error:
             self._log_line(f"SCHEDULE {self.schedule.expression} failed {self.schedule.function}: {error}")
             return None
-        self._log_line(f"SCHEDULE {self.schedule.expression} ok {(time.perf_counter() - started) * 1000:.1f}ms "
-                       f"{self.schedule.function} {json.dumps(answer)[:200]}")
+        self._log_line(
+            f"SCHEDULE {self.schedule.expression} ok {(time.perf_counter() - started) * 1000:.1f}ms "
+            f"{self.schedule.function} {json.dumps(answer)[:200]}"
+        )
         return answer
 
 
@@ -159,13 +199,16 @@ class EventSources:
 
     def __init__(self, stack: LocalStack, log_line: Callable[[str], None]) -> None:
         self._stop = threading.Event()
-        self.pollers = [SqsPoller(source, stack.functions[source.function], self._stop)
-                        for source in stack.sqs_sources()]
+        self.pollers = [
+            SqsPoller(source, stack.functions[source.function], self._stop) for source in stack.sqs_sources()
+        ]
         self.schedulers = []
         for schedule in stack.schedules():
             if schedule.period_seconds is None:
-                log_line(f"schedule {schedule.expression} of {schedule.function} is not fired locally "
-                         f"(only rate(...) is); run it with: pollgate local invoke {schedule.function}")
+                log_line(
+                    f"schedule {schedule.expression} of {schedule.function} is not fired locally "
+                    f"(only rate(...) is); run it with: pollgate local invoke {schedule.function}"
+                )
                 continue
             self.schedulers.append(Scheduler(schedule, stack.functions[schedule.function], self._stop, log_line))
 

@@ -33,8 +33,11 @@ _HTTP_HANDLER_LOCK = threading.Lock()
 
 
 def _is_api_gateway_event(event: Any) -> bool:
-    return isinstance(event, dict) and isinstance(event.get("requestContext"), dict) and (
-        "http" in event["requestContext"] or "httpMethod" in event)
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("requestContext"), dict)
+        and ("http" in event["requestContext"] or "httpMethod" in event)
+    )
 
 
 # The function whose handler runs in this context (None outside handlers): who calls AWS, for the in-process IAM
@@ -108,8 +111,11 @@ class LocalFunction:
             raise
         started = time.monotonic()
         context = LambdaContext(
-            function_name=self.name, invoked_function_arn=self.arn, memory_limit_in_mb=self.memory_mb,
-            aws_request_id=str(uuid.uuid4()), deadline=started + self.timeout_seconds,
+            function_name=self.name,
+            invoked_function_arn=self.arn,
+            memory_limit_in_mb=self.memory_mb,
+            aws_request_id=str(uuid.uuid4()),
+            deadline=started + self.timeout_seconds,
             log_group_name=f"/aws/lambda/{self.name}",
         )
         outcome: dict[str, Any] = {}
@@ -120,7 +126,8 @@ class LocalFunction:
                 outcome["result"] = handler(event, context)
             except Exception as error:  # every handler error becomes Lambda's error payload
                 outcome["error"] = FunctionError(
-                    type(error).__name__, str(error), traceback.format_exception(error)[1:])
+                    type(error).__name__, str(error), traceback.format_exception(error)[1:]
+                )
             finally:
                 if serialised:
                     _HTTP_HANDLER_LOCK.release()  # held until the handler really returns, even past a timeout

@@ -55,8 +55,10 @@ class ThrottledRoute:
 
 
 def _pattern(path: str) -> re.Pattern[str]:
-    parts = [r"[^/]+" if re.fullmatch(r"\{\w+\}", part) else r".+" if re.fullmatch(r"\{\w+\+\}", part)
-             else re.escape(part) for part in path.strip("/").split("/")]
+    parts = [
+        r"[^/]+" if re.fullmatch(r"\{\w+\}", part) else r".+" if re.fullmatch(r"\{\w+\+\}", part) else re.escape(part)
+        for part in path.strip("/").split("/")
+    ]
     return re.compile("/" + "/".join(parts) + "/?")
 
 
@@ -73,8 +75,10 @@ def throttled_routes(resources: dict[str, Any], routes: Iterable[tuple[str, str,
     for api, method, path, _ in routes:
         properties = (resources.get(api) or {}).get("Properties") or {}
         route_key = DEFAULT_ROUTE if path == DEFAULT_ROUTE else f"{method} {path}"
-        settings = {**(properties.get("DefaultRouteSettings") or {}),
-                    **((properties.get("RouteSettings") or {}).get(route_key) or {})}
+        settings = {
+            **(properties.get("DefaultRouteSettings") or {}),
+            **((properties.get("RouteSettings") or {}).get(route_key) or {}),
+        }
         rate, burst = _number(settings.get("ThrottlingRateLimit")), _number(settings.get("ThrottlingBurstLimit"))
         bucket = None
         if rate is not None or burst is not None:  # a rate without a burst (or the reverse): the one given limits
@@ -89,9 +93,15 @@ def throttled_routes(resources: dict[str, Any], routes: Iterable[tuple[str, str,
 class GatewayLimits:
     """WSGI middleware: the template's route throttles in front of `app`."""
 
-    def __init__(self, app: Any, resources: dict[str, Any], routes: Iterable[tuple[str, str, str, str]], *,
-                 api_of: Callable[[str], str | None] = lambda _: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: Any,
+        resources: dict[str, Any],
+        routes: Iterable[tuple[str, str, str, str]],
+        *,
+        api_of: Callable[[str], str | None] = lambda _: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._app = app
         self._routes = throttled_routes(resources, routes)
         self._api_of = api_of
@@ -107,8 +117,10 @@ class GatewayLimits:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         route = self.route(str(environ.get("REQUEST_METHOD", "GET")).upper(), str(environ.get("PATH_INFO", "/")))
         if route is not None and route.bucket is not None and not route.bucket.take(self._clock()):
-            start_response("429 Too Many Requests", [("Content-Type", "application/json"),
-                                                     ("Content-Length", str(len(TOO_MANY_REQUESTS)))])
+            start_response(
+                "429 Too Many Requests",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(TOO_MANY_REQUESTS)))],
+            )
             return [TOO_MANY_REQUESTS]
         return self._app(environ, start_response)
 

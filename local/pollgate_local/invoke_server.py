@@ -74,7 +74,7 @@ class LambdaInvokeServer:
         path = request.path
         if request.method != "POST" or not path.startswith(_PREFIX) or not path.endswith(_SUFFIX):
             return _error(404, "UnknownOperationException", f"no such operation: {request.method} {path}")
-        identifier = path[len(_PREFIX):-len(_SUFFIX)]
+        identifier = path[len(_PREFIX) : -len(_SUFFIX)]
         function = self._lookup(function_name_of(identifier))
         if function is None:
             return _error(404, "ResourceNotFoundException", f"Function not found: {identifier}")
@@ -107,5 +107,8 @@ def _invoke_quietly(function: LocalFunction, event: Any) -> None:
 
 
 def _error(status: int, error_type: str, message: str) -> Response:
-    return Response(json.dumps({"Type": "User", "message": message}), status=status,
-                    headers={"Content-Type": "application/json", "x-amzn-ErrorType": error_type})
+    return Response(
+        json.dumps({"Type": "User", "message": message}),
+        status=status,
+        headers={"Content-Type": "application/json", "x-amzn-ErrorType": error_type},
+    )

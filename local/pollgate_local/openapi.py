@@ -83,10 +83,13 @@ def _checked_routes(stack: LocalStack) -> list[tuple[str, str, str, str]]:
     return routes
 
 
-def _document(api_id: str, routes: list[TemplateRoute],
-              per_function: dict[str, tuple[dict[str, Any], str]]) -> dict[str, Any]:
+def _document(
+    api_id: str, routes: list[TemplateRoute], per_function: dict[str, tuple[dict[str, Any], str]]
+) -> dict[str, Any]:
     merge = OpenAPIMerge(
-        title=f"pollgate {api_id}", version=version("pollgate"), on_conflict="error",
+        title=f"pollgate {api_id}",
+        version=version("pollgate"),
+        on_conflict="error",
         description=f"The {api_id} of pollgate's template.yaml, generated from its handlers (`make openapi`).",
     )
     components: dict[str, Any] = {}
@@ -156,8 +159,11 @@ def _tidy(document: dict[str, Any]) -> dict[str, Any]:
     """Powertools' 422 left out, response codes in order, and only the schemas the document still uses."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
-            responses = {code: answer for code, answer in operation["responses"].items()
-                         if _POWERTOOLS_VALIDATION_ERROR not in json.dumps(answer)}
+            responses = {
+                code: answer
+                for code, answer in operation["responses"].items()
+                if _POWERTOOLS_VALIDATION_ERROR not in json.dumps(answer)
+            }
             operation["responses"] = dict(sorted(responses.items()))
     schemas = document.get("components", {}).get("schemas", {})
     used: set[str] = set()
@@ -208,8 +214,12 @@ class DocumentServer:
         if document is None:
             return 404, "application/json", json.dumps({"message": "Not Found"})
         html = generate_swagger_html(
-            json.dumps(document), (_SWAGGER_UI / "swagger-ui-bundle.min.js").read_text(),
-            (_SWAGGER_UI / "swagger-ui.min.css").read_text(), swagger_base_url="", oauth2_config=None)
+            json.dumps(document),
+            (_SWAGGER_UI / "swagger-ui-bundle.min.js").read_text(),
+            (_SWAGGER_UI / "swagger-ui.min.css").read_text(),
+            swagger_base_url="",
+            oauth2_config=None,
+        )
         return 200, "text/html; charset=utf-8", html
 
 
@@ -222,8 +232,10 @@ def add_document_routes(app: Flask, stack: LocalStack) -> None:
         status, content_type, body = status_type_body
         return Response(body, status=status, content_type=content_type)
 
-    app.add_url_rule(JSON_PREFIX + "<face>.json", "pollgate_openapi_json", lambda face: answer(server.json(face)),
-                     methods=["GET"])
+    app.add_url_rule(
+        JSON_PREFIX + "<face>.json", "pollgate_openapi_json", lambda face: answer(server.json(face)), methods=["GET"]
+    )
+
     def docs(face: str) -> Response:
         # Swagger UI shows its document's address as /docs/<face>?format=json: that answers the JSON too.
         return answer(server.json(face) if request.args.get("format") == "json" else server.swagger_ui(face))

@@ -26,8 +26,15 @@ class RuntimeProcess:
 
     def __init__(self, *args: str, port: int | None = None, ready_timeout: float = 60.0) -> None:
         self.port, self.aws_port, self.lambda_port = port or free_port(), free_port(), free_port()
-        self.args = ["--port", str(self.port), "--aws-port", str(self.aws_port),
-                     "--lambda-port", str(self.lambda_port), *args]
+        self.args = [
+            "--port",
+            str(self.port),
+            "--aws-port",
+            str(self.aws_port),
+            "--lambda-port",
+            str(self.lambda_port),
+            *args,
+        ]
         self.ready_timeout = ready_timeout
         self.lines: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -47,8 +54,12 @@ class RuntimeProcess:
         started = time.perf_counter()
         command = [str(Path(sys.executable).with_name("pollgate")), "run", *self.args]
         self._process = subprocess.Popen(  # noqa: S603 - our own console script, beside this interpreter
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for(READY, self.ready_timeout)
         self.ready_seconds = time.perf_counter() - started

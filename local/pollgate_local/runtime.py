@@ -68,8 +68,11 @@ class Runtime:
     def start(self) -> None:
         started = time.perf_counter()
         options = self.options
-        for port, flag in ((options.aws_port, "--aws-port"), (options.lambda_port, "--lambda-port"),
-                           (0 if options.services_only else options.port, "--port")):
+        for port, flag in (
+            (options.aws_port, "--aws-port"),
+            (options.lambda_port, "--lambda-port"),
+            (0 if options.services_only else options.port, "--port"),
+        ):
             ensure_free(port, flag)
         os.environ.update(RUNTIME_ENVIRONMENT)
         self._mock = mock_aws(config=MOTO_CONFIG)
@@ -80,8 +83,10 @@ class Runtime:
             self.stop()
             raise
         what = "AWS services" if options.services_only else f"HTTP APIs at {self.http_url}"
-        self._say(f"pollgate ready in {time.perf_counter() - started:.1f}s: {what} "
-                  f"(AWS endpoint {self.aws_url}, Lambda endpoint {self.lambda_url}); Ctrl-C stops")
+        self._say(
+            f"pollgate ready in {time.perf_counter() - started:.1f}s: {what} "
+            f"(AWS endpoint {self.aws_url}, Lambda endpoint {self.lambda_url}); Ctrl-C stops"
+        )
 
     def _start(self, options: Options) -> None:
         # Template parameters the local runtime sets (a template without them ignores them).
@@ -90,8 +95,9 @@ class Runtime:
         provisioned = stack.provision()
         os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
         # moto's own server shares this process's backends: `aws --endpoint-url` sees what the functions wrote.
-        aws = BackgroundServer(DomainDispatcherApplication(create_backend_app), options.aws_port,
-                               flag="--aws-port", name="moto")
+        aws = BackgroundServer(
+            DomainDispatcherApplication(create_backend_app), options.aws_port, flag="--aws-port", name="moto"
+        )
         self.aws_url = aws.start()
         self._servers.append(aws)
         self.lambda_url = stack.start_invoke_server(options.lambda_port)
@@ -132,19 +138,28 @@ class Runtime:
             for schedule in stack.schedules():
                 say(f"  schedule       {schedule.expression} -> {schedule.function}")
             for source in stack.sqs_sources():
-                say(f"  sqs            {source.queue_url.rsplit('/', 1)[-1]} -> {source.function} "
-                    f"(batch {source.batch_size}, concurrency {source.maximum_concurrency})")
+                say(
+                    f"  sqs            {source.queue_url.rsplit('/', 1)[-1]} -> {source.function} "
+                    f"(batch {source.batch_size}, concurrency {source.maximum_concurrency})"
+                )
 
     def _services_only(self, environment: dict[str, dict[str, str]]) -> None:
         """For `sam local start-api` on a machine with Docker: the env file and the variables to export."""
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
         env_file = self.options.state_dir / "sam-env.json"
-        endpoints = {"AWS_ENDPOINT_URL": self.aws_url, "AWS_DEFAULT_REGION": "us-east-1",
-                     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        env_file.write_text(json.dumps({fn: {**variables, **endpoints} for fn, variables in environment.items()},
-                                       indent=2) + "\n")
-        self._say("export these, then run `sam local start-api --env-vars "
-                  f"{env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file}`")
+        endpoints = {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        env_file.write_text(
+            json.dumps({fn: {**variables, **endpoints} for fn, variables in environment.items()}, indent=2) + "\n"
+        )
+        self._say(
+            "export these, then run `sam local start-api --env-vars "
+            f"{env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file}`"
+        )
         self._say("(Linux: add --docker-network host; Docker Desktop: use host.docker.internal for 127.0.0.1)")
         for key, value in endpoints.items():
             self._say(f"export {key}={value}")

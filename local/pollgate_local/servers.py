@@ -44,8 +44,15 @@ def ensure_free(port: int, flag: str) -> None:
 class BackgroundServer:
     """A WSGI app served by werkzeug's threaded server on a daemon thread."""
 
-    def __init__(self, app: Any, port: int = 0, *, flag: str = "--port", name: str = "server",
-                 request_handler: type[WSGIRequestHandler] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        port: int = 0,
+        *,
+        flag: str = "--port",
+        name: str = "server",
+        request_handler: type[WSGIRequestHandler] | None = None,
+    ) -> None:
         self._app = app
         self._request_handler = request_handler
         self._requested_port = port
@@ -69,8 +76,9 @@ class BackgroundServer:
             return self.url
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # werkzeug prints its own two lines before exiting
-                self._server = make_server(LOOPBACK, self._requested_port, self._app, threaded=True,
-                                           request_handler=self._request_handler)
+                self._server = make_server(
+                    LOOPBACK, self._requested_port, self._app, threaded=True, request_handler=self._request_handler
+                )
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 raise PortInUseError(self._requested_port, self._flag) from None
@@ -78,8 +86,9 @@ class BackgroundServer:
         except SystemExit:  # werkzeug exits instead of raising when the port is taken on some versions
             raise PortInUseError(self._requested_port, self._flag) from None
         self._server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=self._name, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name=self._name, daemon=True
+        )
         self._thread.start()
         return self.url
 

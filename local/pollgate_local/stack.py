@@ -118,12 +118,17 @@ class Provisioned:
 class LocalStack:
     """The template's resources in moto (whatever AWS is active: mock_aws in process, or a moto server)."""
 
-    def __init__(self, template_path: str | Path = TEMPLATE, parameters: dict[str, str] | None = None,
-                 name_prefix: str = "pollgate-local") -> None:
+    def __init__(
+        self,
+        template_path: str | Path = TEMPLATE,
+        parameters: dict[str, str] | None = None,
+        name_prefix: str = "pollgate-local",
+    ) -> None:
         self.template_path = Path(template_path).resolve()
         self.name_prefix = name_prefix
         stacks, _ = SamLocalStackProvider.get_stacks(
-            str(self.template_path), parameter_overrides={**LOCAL_PARAMETERS, **(parameters or {})},
+            str(self.template_path),
+            parameter_overrides={**LOCAL_PARAMETERS, **(parameters or {})},
             global_parameter_overrides={"AWS::Region": REGION, "AWS::AccountId": ACCOUNT},
         )
         if len(stacks) != 1:
@@ -160,9 +165,16 @@ class LocalStack:
         for logical_id, resource in template["Resources"].items():
             if resource.get("Type") in _STATE_MACHINE_TYPES:
                 done.state_machines[logical_id] = self._create_state_machine(
-                    logical_id, symbols[logical_id]["Name"], resource.get("Properties") or {})
-        self._stack = Stack(self._source.parent_stack_path, self._source.name, str(self.template_path),
-                            self._source.parameters, template, self._source.metadata)
+                    logical_id, symbols[logical_id]["Name"], resource.get("Properties") or {}
+                )
+        self._stack = Stack(
+            self._source.parent_stack_path,
+            self._source.name,
+            str(self.template_path),
+            self._source.parameters,
+            template,
+            self._source.metadata,
+        )
         self._load_functions(done, symbols)
         done.shared_environment = shared_environment(done.environment)
         if set_environment:
@@ -183,8 +195,12 @@ class LocalStack:
             elif kind == "AWS::SQS::Queue":
                 name = props.get("QueueName") or default + (".fifo" if props.get("FifoQueue") else "")
                 url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
-                symbols[logical_id] = {"Ref": url, "QueueUrl": url, "QueueName": name,
-                                       "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"}
+                symbols[logical_id] = {
+                    "Ref": url,
+                    "QueueUrl": url,
+                    "QueueName": name,
+                    "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+                }
             elif kind == "AWS::SecretsManager::Secret":
                 name = props.get("Name") or default
                 arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}"
@@ -198,9 +214,12 @@ class LocalStack:
                 symbols[logical_id] = {"Ref": name, "Arn": function_arn(name)}
             elif kind == "AWS::S3::Bucket":
                 name = props.get("BucketName") or default.lower()  # bucket names are lower case
-                symbols[logical_id] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}",
-                                       "DomainName": f"{name}.s3.amazonaws.com",
-                                       "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com"}
+                symbols[logical_id] = {
+                    "Ref": name,
+                    "Arn": f"arn:aws:s3:::{name}",
+                    "DomainName": f"{name}.s3.amazonaws.com",
+                    "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+                }
             elif kind == "AWS::Logs::LogGroup":
                 name = props.get("LogGroupName") or default
                 symbols[logical_id] = {"Ref": name, "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"}
@@ -215,7 +234,8 @@ class LocalStack:
         logical_ids = list(template.get("Resources", {}))
         table = IntrinsicsSymbolTable(logical_id_translator={**parameters, **symbols}, template=template)
         resolved: dict[str, Any] = IntrinsicResolver(template=template, symbol_resolver=table).resolve_template(
-            ignore_errors=True)
+            ignore_errors=True
+        )
         # The resolver also renames each resource to its Ref value; the providers need the logical ids back.
         resources = list(resolved["Resources"].values())
         if len(resources) != len(logical_ids):
@@ -232,8 +252,7 @@ class LocalStack:
             "KeySchema": props["KeySchema"],
             "BillingMode": props.get("BillingMode", "PROVISIONED"),
         }
-        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput",
-                    "StreamSpecification"):
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput", "StreamSpecification"):
             if key in props:
                 kwargs[key] = props[key]
         client.create_table(**kwargs)
@@ -269,7 +288,8 @@ class LocalStack:
         if value is None and generate is not None:
             value = generated_secret(generate)
         answer = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=name, SecretString=str(value or ""))
+            Name=name, SecretString=str(value or "")
+        )
         return str(answer["ARN"]), str(value or "")
 
     def _create_state_machine(self, logical_id: str, name: str, props: dict[str, Any]) -> str:
@@ -287,7 +307,8 @@ class LocalStack:
         if leftover:
             raise TemplateError(f"{logical_id}: definition substitutions not given: {sorted(set(leftover))}")
         kwargs: dict[str, Any] = {
-            "name": name, "definition": text,
+            "name": name,
+            "definition": text,
             "roleArn": f"arn:aws:iam::{ACCOUNT}:role/{self.name_prefix}-{logical_id}",
         }
         if props.get("Type"):
@@ -298,8 +319,11 @@ class LocalStack:
     def _load_functions(self, done: Provisioned, symbols: dict[str, dict[str, Any]]) -> None:
         provider = SamFunctionProvider([self._require_stack()], ignore_code_extraction_warnings=True)
         # A !Ref to a resource without a local symbol resolves to its bare logical id: refuse that in env values.
-        not_created = {logical_id: str(resource.get("Type")) for logical_id, resource in self._source.resources.items()
-                       if logical_id not in symbols and resource.get("Type") not in _REFERENCED_BY_LOGICAL_ID}
+        not_created = {
+            logical_id: str(resource.get("Type"))
+            for logical_id, resource in self._source.resources.items()
+            if logical_id not in symbols and resource.get("Type") not in _REFERENCED_BY_LOGICAL_ID
+        }
         for function in provider.get_all():
             if function.packagetype != "Zip" or not function.codeuri or not function.handler:
                 raise TemplateError(f"{function.name}: only zip functions with local code run in process")
@@ -311,16 +335,23 @@ class LocalStack:
             for key, value in variables.items():
                 _require_resolved(f"{function.name} environment {key}", value)
                 if isinstance(value, str) and value in not_created:
-                    raise TemplateError(f"{function.name} environment {key}: the local runtime does not create "
-                                        f"{value} ({not_created[value]}); teach stack.py to")
+                    raise TemplateError(
+                        f"{function.name} environment {key}: the local runtime does not create "
+                        f"{value} ({not_created[value]}); teach stack.py to"
+                    )
                 environment[key] = str(value).lower() if isinstance(value, bool) else str(value)
             done.environment[function.name] = environment
             for layer in function.layers:
                 _add_layer_to_path(layer.codeuri, self.template_path.parent)
             self.functions[function.name] = LocalFunction(
-                logical_id=function.name, name=function.functionname, arn=function_arn(function.functionname),
-                code_dir=code_dir, handler=function.handler, timeout_seconds=float(function.timeout or 3),
-                memory_mb=int(function.memory or 128), environment=environment,
+                logical_id=function.name,
+                name=function.functionname,
+                arn=function_arn(function.functionname),
+                code_dir=code_dir,
+                handler=function.handler,
+                timeout_seconds=float(function.timeout or 3),
+                memory_mb=int(function.memory or 128),
+                environment=environment,
             )
 
     def _require_stack(self) -> Stack:
@@ -406,8 +437,14 @@ class LocalStack:
                 if event.get("Type") == "HttpApi":
                     props = event.get("Properties") or {}
                     api_id = props.get("ApiId") or "ServerlessHttpApi"
-                    routes.append((str(api_id), str(props.get("Method", "ANY")).upper(),
-                                   str(props.get("Path", "$default")), logical_id))
+                    routes.append(
+                        (
+                            str(api_id),
+                            str(props.get("Method", "ANY")).upper(),
+                            str(props.get("Path", "$default")),
+                            logical_id,
+                        )
+                    )
         return routes
 
     def sqs_sources(self) -> list[SqsSource]:
@@ -424,12 +461,17 @@ class LocalStack:
                 if queue_arn not in by_arn:
                     raise TemplateError(f"{logical_id}.{event_name}: queue {queue_arn} is not a queue of the template")
                 scaling = props.get("ScalingConfig") or {}
-                sources.append(SqsSource(
-                    function=logical_id, queue_url=by_arn[queue_arn], queue_arn=queue_arn,
-                    batch_size=int(props.get("BatchSize", 10)),
-                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
-                    maximum_concurrency=int(scaling.get("MaximumConcurrency", 2)),
-                ))
+                sources.append(
+                    SqsSource(
+                        function=logical_id,
+                        queue_url=by_arn[queue_arn],
+                        queue_arn=queue_arn,
+                        batch_size=int(props.get("BatchSize", 10)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in (props.get("FunctionResponseTypes") or []),
+                        maximum_concurrency=int(scaling.get("MaximumConcurrency", 2)),
+                    )
+                )
         return sources
 
     def schedules(self) -> list[Schedule]:
@@ -443,15 +485,24 @@ class LocalStack:
                     continue
                 expression = str(props.get("Schedule") or props.get("ScheduleExpression") or "")
                 raw_input = props.get("Input")
-                found.append(Schedule(function=logical_id, name=event_name, expression=expression,
-                                      period_seconds=rate_seconds(expression),
-                                      input=json.loads(raw_input) if isinstance(raw_input, str) else None))
+                found.append(
+                    Schedule(
+                        function=logical_id,
+                        name=event_name,
+                        expression=expression,
+                        period_seconds=rate_seconds(expression),
+                        input=json.loads(raw_input) if isinstance(raw_input, str) else None,
+                    )
+                )
         return found
 
     def _events_by_function(self) -> list[tuple[str, dict[str, Any]]]:
         resources = self._require_stack().template_dict["Resources"]
-        return [(logical_id, (resource.get("Properties") or {}).get("Events") or {})
-                for logical_id, resource in resources.items() if resource.get("Type") == "AWS::Serverless::Function"]
+        return [
+            (logical_id, (resource.get("Properties") or {}).get("Events") or {})
+            for logical_id, resource in resources.items()
+            if resource.get("Type") == "AWS::Serverless::Function"
+        ]
 
 
 def shared_environment(per_function: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -467,8 +518,9 @@ def shared_environment(per_function: dict[str, dict[str, str]]) -> dict[str, str
                 union.setdefault(key, value)
                 owner.setdefault(key, function)
     if clashes:
-        raise TemplateError("functions run in one process and share os.environ, but they disagree on: "
-                            + "; ".join(clashes))
+        raise TemplateError(
+            "functions run in one process and share os.environ, but they disagree on: " + "; ".join(clashes)
+        )
     return union
 
 

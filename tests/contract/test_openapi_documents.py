@@ -12,8 +12,11 @@ from pollgate_local.openapi import DOCUMENTS_DIR, face_name, generate, render
 from pollgate_local.runtime import RUNTIME_ENVIRONMENT
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
-ERROR_SCHEMAS = {"uai": {"Outcome"}, "densify": {"ErrorBody"}, "thingspace": {"VendorError", "GatewayFault",
-                                                                           "OAuthError"}}
+ERROR_SCHEMAS = {
+    "uai": {"Outcome"},
+    "densify": {"ErrorBody"},
+    "thingspace": {"VendorError", "GatewayFault", "OAuthError"},
+}
 
 
 Route = tuple[str, str, str, str]
@@ -34,22 +37,31 @@ def documents(generated: tuple[dict[str, dict[str, Any]], list[Route]]) -> dict[
 
 def test_committed_documents_are_the_generated_ones(documents: dict[str, dict[str, Any]]) -> None:
     committed = {path.stem: path.read_text() for path in DOCUMENTS_DIR.glob("*.json")}
-    stale = sorted(face for face in documents.keys() | committed.keys()
-                   if face not in documents or committed.get(face) != render(documents[face]))
+    stale = sorted(
+        face
+        for face in documents.keys() | committed.keys()
+        if face not in documents or committed.get(face) != render(documents[face])
+    )
     assert not stale, f"openapi/{{{','.join(stale)}}}.json differ from what the handlers generate: run `make openapi`"
 
 
 def test_every_route_of_the_template_is_documented_under_its_own_api(
-        generated: tuple[dict[str, dict[str, Any]], list[Route]]) -> None:
+    generated: tuple[dict[str, dict[str, Any]], list[Route]],
+) -> None:
     documents, routes = generated
-    documented = {(face, method.upper(), path) for face, document in documents.items()
-                  for path, operations in document["paths"].items() for method in operations}
+    documented = {
+        (face, method.upper(), path)
+        for face, document in documents.items()
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
     # $default answers every path and method no route serves (404 in the face's shape): nothing to document
     assert documented == {(face_name(api), method, path) for api, method, path, _ in routes if path != "$default"}
 
 
 def test_every_error_is_documented_in_its_face_shape_and_never_as_powertools_422(
-        documents: dict[str, dict[str, Any]]) -> None:
+    documents: dict[str, dict[str, Any]],
+) -> None:
     for face, document in documents.items():
         for path, operations in document["paths"].items():
             for method, operation in operations.items():
@@ -65,13 +77,15 @@ def test_every_error_is_documented_in_its_face_shape_and_never_as_powertools_422
 def test_request_bodies_come_from_the_handlers_models(documents: dict[str, dict[str, Any]]) -> None:
     submit = documents["uai"]["paths"]["/uai/2.0/updates/statusLog"]["post"]
     assert submit["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/StatusLogRequest"}
+        "$ref": "#/components/schemas/StatusLogRequest"
+    }
     report = documents["uai"]["components"]["schemas"]["StatusLogRequest"]
     assert report["properties"]["statusReason"]["maxLength"] == 100
     assert "platformType" not in str(documents["densify"]["paths"]["/subscriptions/cloud/{subscriptionRef}"])
     # A body the handler parses itself, after authentication (pollgate.api.documented_body), is documented too.
     activate = documents["thingspace"]["paths"]["/api/m2m/v1/devices/actions/activate"]["post"]
     assert activate["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/DeviceActionRequest"}
+        "$ref": "#/components/schemas/DeviceActionRequest"
+    }
     assert {"DeviceActionRequest", "DeviceEntry", "DeviceId"} <= documents["thingspace"]["components"]["schemas"].keys()
     assert "x-pollgate" not in str(documents)

@@ -53,7 +53,7 @@ def curl_headers(runtime: RuntimeProcess, comment: str) -> dict[str, str]:
     """The headers of the first curl line the demo printed after the comment line starting with `comment`."""
     lines = runtime.lines
     start = lines.index(runtime.wait_for(comment))
-    line = next(line for line in lines[start + 1:] if line.startswith("curl "))
+    line = next(line for line in lines[start + 1 :] if line.startswith("curl "))
     words = shlex.split(line)
     pairs = (words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H")
     return {name: value for name, value in pairs if name.lower() != "content-type"}
@@ -80,9 +80,11 @@ def credentials(runtime: RuntimeProcess) -> dict[str, dict[str, str]]:
 def known_path_parameters(runtime: RuntimeProcess) -> dict[str, str]:
     """IDs the demo created (from its curl lines), so that a share of the cases reaches real resources."""
     found: dict[str, str] = {"serviceName": "CarrierService"}
-    patterns = {r"/statusLog/([0-9a-f-]{36})": ("pollingId",),
-                r"/subscriptions/([0-9a-f-]{36})/status": ("subscriptionRef",),
-                r"/accounts/([^/]+)/requests/([^/]+)/status": ("accountname", "requestID")}
+    patterns = {
+        r"/statusLog/([0-9a-f-]{36})": ("pollingId",),
+        r"/subscriptions/([0-9a-f-]{36})/status": ("subscriptionRef",),
+        r"/accounts/([^/]+)/requests/([^/]+)/status": ("accountname", "requestID"),
+    }
     for line in runtime.lines:
         for pattern, names in patterns.items():
             match = re.search(pattern, line) if line.startswith("curl ") else None
@@ -112,22 +114,36 @@ def exercise(face: str, case: Any, credentials: dict[str, dict[str, str]], answe
 # schemathesis' own pytest loader (from_fixture) does not run on pytest 9 (it reads request.node._nodeid), so
 # each operation's cases come from its Hypothesis strategy directly: valid requests and invalid ones.
 @pytest.mark.parametrize("face", ["uai", "densify", "thingspace"])
-def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]],
-                                 known_path_parameters: dict[str, str]) -> None:
+def test_face_keeps_its_contract(
+    face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], known_path_parameters: dict[str, str]
+) -> None:
     failures = []
     answers: Counter[int] = Counter()
     operations = [result.ok() for result in face_schema(runtime, face).get_all_operations()]
     # Deletes last: a delete that finds the demo's subscription or callback must not leave the others 404s.
     for operation in sorted(operations, key=lambda operation: operation.method.lower() == "delete"):
-        known = {parameter.name: known_path_parameters[parameter.name] for parameter in operation.path_parameters
-                 if parameter.name in known_path_parameters}
+        known = {
+            parameter.name: known_path_parameters[parameter.name]
+            for parameter in operation.path_parameters
+            if parameter.name in known_path_parameters
+        }
         # Half the cases on the demo's resources (where the path names one), a quarter each random and invalid.
         on_demo = operation.as_strategy(GenerationMode.POSITIVE, path_parameters=known)
-        cases = st.one_of(on_demo, on_demo, operation.as_strategy(GenerationMode.POSITIVE),
-                          operation.as_strategy(GenerationMode.NEGATIVE))
+        cases = st.one_of(
+            on_demo,
+            on_demo,
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
 
-        @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=cases)
         def operation_keeps_its_contract(case: Any) -> None:
             exercise(face, case, credentials, answers)
@@ -146,26 +162,47 @@ def test_face_keeps_its_contract(face: str, runtime: RuntimeProcess, credentials
 # schemathesis' coverage phase (boundary values, missing or malformed parts, undeclared content types) runs through
 # its own CLI, one run per set of credentials; it found the multipart 500s that the cases above never send.
 @pytest.mark.parametrize("face", list(ERROR_SHAPES))
-def test_coverage_phase_finds_nothing(face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]],
-                                      tmp_path: Path) -> None:
+def test_coverage_phase_finds_nothing(
+    face: str, runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
     document = call(runtime.base_url, "GET", f"/openapi/{face}.json").body
     paths_by_credentials: dict[str, list[str]] = {}
     for path in document["paths"]:
         prefix = next((prefix for prefix in credentials if path.startswith(prefix)), "")
         paths_by_credentials.setdefault(prefix, []).append(path)
     for prefix, paths in paths_by_credentials.items():
-        command = [str(Path(sys.executable).with_name("st")), "run", f"{runtime.base_url}/openapi/{face}.json",
-                   "--url", runtime.base_url, "--phases", "coverage", "-n", str(MAX_EXAMPLES),
-                   "--generation-deterministic", "--request-timeout", "10", "--no-color",
-                   "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-                               "response_schema_conformance,negative_data_rejection,error_in_face_shape",
-                   "--include-path-regex", "^(" + "|".join(re.escape(path) for path in paths) + ")$"]
+        command = [
+            str(Path(sys.executable).with_name("st")),
+            "run",
+            f"{runtime.base_url}/openapi/{face}.json",
+            "--url",
+            runtime.base_url,
+            "--phases",
+            "coverage",
+            "-n",
+            str(MAX_EXAMPLES),
+            "--generation-deterministic",
+            "--request-timeout",
+            "10",
+            "--no-color",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,"
+            "response_schema_conformance,negative_data_rejection,error_in_face_shape",
+            "--include-path-regex",
+            "^(" + "|".join(re.escape(path) for path in paths) + ")$",
+        ]
         for name, value in credentials.get(prefix, {}).items():
             command += ["-H", f"{name}: {value}"]
         # In tmp_path: the CLI keeps its replay cache in ./.schemathesis.
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,  # noqa: S603
-                              env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
-                                   "PYTHONPATH": str(ROOT)})
+        done = subprocess.run(  # noqa: S603
+            command,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
+        )
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
@@ -178,13 +215,16 @@ def test_each_face_has_swagger_ui_that_works_offline(runtime: RuntimeProcess) ->
     assert call(runtime.base_url, "GET", "/openapi/nothing.json").status == 404
 
 
-@pytest.mark.parametrize(("path", "method", "content_type"), [
-    ("/uai/2.0/updates/statusLog", "POST", "text/plain"),
-    ("/flexnet/operations/api/updates/update-authorization-key", "PUT", "application/xml"),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "content_type"),
+    [
+        ("/uai/2.0/updates/statusLog", "POST", "text/plain"),
+        ("/flexnet/operations/api/updates/update-authorization-key", "PUT", "application/xml"),
+    ],
+)
 def test_a_body_in_an_unsupported_content_type_is_415_in_the_uai_shape(
-        runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], path: str, method: str,
-        content_type: str) -> None:
+    runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], path: str, method: str, content_type: str
+) -> None:
     """Found beside schemathesis (which sends only documented media types): these answered 500."""
     headers = next(value for prefix, value in credentials.items() if path.startswith(prefix))
     answer = call(runtime.base_url, method, path, {"publicKey": "x"}, {**headers, "Content-Type": content_type})
@@ -192,13 +232,22 @@ def test_a_body_in_an_unsupported_content_type_is_415_in_the_uai_shape(
     assert set(answer.body) == {"arguments", "key", "message"}
 
 
-@pytest.mark.parametrize(("face", "path", "method", "content_type", "body"), [
-    ("uai", "/flexnet/operations/api/updates/update-authorization-key", "PUT", "multipart/form-data", b"{}"),
-    ("densify", "/subscriptions/cloud", "POST", "multipart/form-data", b"[]"),
-])
+@pytest.mark.parametrize(
+    ("face", "path", "method", "content_type", "body"),
+    [
+        ("uai", "/flexnet/operations/api/updates/update-authorization-key", "PUT", "multipart/form-data", b"{}"),
+        ("densify", "/subscriptions/cloud", "POST", "multipart/form-data", b"[]"),
+    ],
+)
 def test_a_malformed_multipart_body_is_400_in_the_face_shape(
-        runtime: RuntimeProcess, credentials: dict[str, dict[str, str]], face: str, path: str, method: str,
-        content_type: str, body: bytes) -> None:
+    runtime: RuntimeProcess,
+    credentials: dict[str, dict[str, str]],
+    face: str,
+    path: str,
+    method: str,
+    content_type: str,
+    body: bytes,
+) -> None:
     """Found by schemathesis' coverage phase (st run): Powertools' multipart parsing answered these with a 500."""
     headers = next(value for prefix, value in credentials.items() if path.startswith(prefix))
     answer = call(runtime.base_url, method, path, raw=body, headers={**headers, "Content-Type": content_type})

@@ -60,13 +60,24 @@ WAIT_SECONDS = 30.0
 
 STATUS_LOG = "/uai/2.0/updates/statusLog"
 KEYS = "/flexnet/operations/api/updates/update-authorization-key"
-REPORT = {"id": "dev-paths", "idType": "STRING", "language": 1033, "packageId": "pkg-1", "platform": "WIN64",
-          "statusCode": 2, "timeStamp": "2026-11-22T10:00:00Z", "updateId": "upd-1", "updateName": "Security update"}
+REPORT = {
+    "id": "dev-paths",
+    "idType": "STRING",
+    "language": 1033,
+    "packageId": "pkg-1",
+    "platform": "WIN64",
+    "statusCode": 2,
+    "timeStamp": "2026-11-22T10:00:00Z",
+    "updateId": "upd-1",
+    "updateName": "Security update",
+}
 
 DENSIFY_PASSWORD = "an operator-chosen password"
-DOWNSIZE = {"subscriptionName": "Downsize", "propertyReferences": [
-    {"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
-    "returnStructure": {"properties": [{"propertyID": "currentType", "useAlias": True}]}}
+DOWNSIZE = {
+    "subscriptionName": "Downsize",
+    "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
+    "returnStructure": {"properties": [{"propertyID": "currentType", "useAlias": True}]},
+}
 
 ACCOUNT = "0000444444-00001"
 IMEI = "354000000000001"
@@ -75,20 +86,32 @@ M2M = "/api/m2m/v1"
 
 # ------------------------------------------------------------------------------------------------ plumbing
 
+
 def admin_environment(runtime: RuntimeProcess, table: str) -> dict[str, str]:
     """The operator's environment: the account's admin against the runtime's AWS endpoint."""
-    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1"}
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+        "TABLE_NAME": table,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     environment.pop("AWS_SESSION_TOKEN", None)
     return environment
 
 
 def operator(runtime: RuntimeProcess, table: str, face: str, *args: str, stdin: str = "") -> str:
     """`python -m pollgate.<face>.operator ...`, as the README tells an operator to run it."""
-    done = subprocess.run([sys.executable, "-m", f"pollgate.{face}.operator", *args],  # noqa: S603
-                          input=stdin, text=True, capture_output=True, env=admin_environment(runtime, table),
-                          timeout=60, check=False)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", f"pollgate.{face}.operator", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env=admin_environment(runtime, table),
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -99,14 +122,15 @@ class Paths:
     def __init__(self, runtime: RuntimeProcess) -> None:
         self.runtime = runtime
         self.table_name = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name="us-east-1")
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
         self.table = session.resource("dynamodb", endpoint_url=f"http://127.0.0.1:{runtime.aws_port}").Table(
-            self.table_name)
+            self.table_name
+        )
         self.lambda_client = session.client("lambda", endpoint_url=runtime.lambda_url)
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> Answer:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> Answer:
         return call(self.runtime.base_url, method, path, body, headers, raw, timeout=30)
 
     def invoke(self, function: str) -> dict[str, Any]:
@@ -169,6 +193,7 @@ def runtime() -> Iterator[RuntimeProcess]:
 
 # ------------------------------------------------------------------------------------------------ UAI
 
+
 def uai_paths(paths: Paths) -> None:
     admin = bearer(paths.runtime.wait_for("secret         AdminSecret:").rsplit(": ", 1)[1])
     device = DeviceKey()
@@ -187,13 +212,22 @@ def uai_paths(paths: Paths) -> None:
 
     # The sweeper: an operation left Pending past its deadline with no workflow running (its StartExecution was
     # lost), written as the submit wrote the first one, is re-driven and logged.
-    original: dict[str, Any] = paths.table.get_item(Key=items.operation(polling_id).attributes(),
-                                                    ConsistentRead=True)["Item"]
+    original: dict[str, Any] = paths.table.get_item(Key=items.operation(polling_id).attributes(), ConsistentRead=True)[
+        "Item"
+    ]
     stuck_id = "00000000-0000-4000-8000-000000000001"
     work = {**original["work"], "report": {**original["work"]["report"], "updateId": "upd-stuck"}}
     stuck = {key: value for key, value in original.items() if key not in ("result", "reason")}
-    stuck.update({**items.operation(stuck_id).attributes(), "status": "Pending", "work": work, "startAttempts": 1,
-                  "duePk": due_partition(items.OPERATION_DUE, stuck_id), "dueAt": "2000-01-01T00:00:00.000Z"})
+    stuck.update(
+        {
+            **items.operation(stuck_id).attributes(),
+            "status": "Pending",
+            "work": work,
+            "startAttempts": 1,
+            "duePk": due_partition(items.OPERATION_DUE, stuck_id),
+            "dueAt": "2000-01-01T00:00:00.000Z",
+        }
+    )
     paths.table.put_item(Item=stuck)
     assert paths.call("GET", f"{STATUS_LOG}/{stuck_id}")[0] == 202
     assert paths.invoke("OperationSweeperFunction")["restarted"] >= 1
@@ -202,8 +236,10 @@ def uai_paths(paths: Paths) -> None:
     # Revoke: a report signed by the key is never logged. A submit sandbox that has not cached the key refuses it
     # (it was the only key: none is left); a warm one may still accept it from its cache (docs/uai.md, Key
     # rotation), and then the workflow, reading the key afresh, ends it statusLog.keyRevoked.
-    assert paths.call("DELETE", f"{KEYS}/{key_id}", headers=admin)[::2] == (200, {
-        "arguments": key_id, "key": "key.revokedNow", "message": f"Key {key_id} is revoked."})
+    assert paths.call("DELETE", f"{KEYS}/{key_id}", headers=admin)[::2] == (
+        200,
+        {"arguments": key_id, "key": "key.revokedNow", "message": f"Key {key_id} is revoked."},
+    )
     status, _, refused = paths.call("POST", STATUS_LOG, {**REPORT, "updateId": "upd-2"}, bearer(device.token()))
     if status == 202:
         assert poll_outcome(paths, refused["url"])["key"] == "statusLog.keyRevoked"
@@ -231,10 +267,10 @@ def poll_outcome(paths: Paths, url: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------ Densify
 
+
 def densify_paths(paths: Paths, receiver: Receiver) -> None:
     paths.operator("densify", "add-user", "--user", "carol", "--password-stdin", stdin=DENSIFY_PASSWORD + "\n")
-    assert "24 cloud records published" in paths.operator("densify", "load-records", "--platform", "cloud",
-                                                          str(SAMPLE))
+    assert "24 cloud records published" in paths.operator("densify", "load-records", "--platform", "cloud", str(SAMPLE))
     status, _, authorized = paths.call("POST", "/authorize", {"userName": "carol", "pwd": DENSIFY_PASSWORD})
     assert status == 200, authorized
     carol = bearer(authorized["apiToken"])
@@ -246,10 +282,17 @@ def densify_paths(paths: Paths, receiver: Receiver) -> None:
     # Refused with a long Retry-After: the next attempt waits in the due index, the retrier's job.
     later = receiver.route("/densify/later", answer(429, {"Retry-After": "3600"}), answer(204))
     gone = receiver.route("/densify/gone", answer(410), answer(204))  # final at once: only a re-send retries it
-    status, _, created = paths.call("POST", "/subscriptions/cloud", [
-        DOWNSIZE, {**DOWNSIZE, "subscriptionName": "Pushed", "webhook": hook(pushed)},
-        {**DOWNSIZE, "subscriptionName": "Later", "webhook": hook(later)},
-        {**DOWNSIZE, "subscriptionName": "Gone", "webhook": hook(gone)}], carol)
+    status, _, created = paths.call(
+        "POST",
+        "/subscriptions/cloud",
+        [
+            DOWNSIZE,
+            {**DOWNSIZE, "subscriptionName": "Pushed", "webhook": hook(pushed)},
+            {**DOWNSIZE, "subscriptionName": "Later", "webhook": hook(later)},
+            {**DOWNSIZE, "subscriptionName": "Gone", "webhook": hook(gone)},
+        ],
+        carol,
+    )
     assert status == 200 and len(created) == 4, created
     plain, pushed_sub, later_sub, gone_sub = created
     ref = plain["subscriptionRef"]
@@ -262,11 +305,14 @@ def densify_paths(paths: Paths, receiver: Receiver) -> None:
     assert status == 200 and state["lastTriggered"].startswith("On-Demand Success"), state
 
     # PUT replaces the definition (the subscription item updated, its name item moved).
-    status, _, replaced = paths.call("PUT", f"/subscriptions/cloud/{ref}",
-                                     {**DOWNSIZE, "subscriptionName": "Downsize (renamed)"}, carol)
+    status, _, replaced = paths.call(
+        "PUT", f"/subscriptions/cloud/{ref}", {**DOWNSIZE, "subscriptionName": "Downsize (renamed)"}, carol
+    )
     assert status == 200 and replaced["subscriptionName"] == "Downsize (renamed)", replaced
-    names = {s["subscriptionRef"]: s["subscriptionName"] for s in paths.call("GET", "/subscriptions/cloud",
-                                                                             headers=carol).body}
+    names = {
+        s["subscriptionRef"]: s["subscriptionName"]
+        for s in paths.call("GET", "/subscriptions/cloud", headers=carol).body
+    }
     assert names[ref] == "Downsize (renamed)"
 
     # The schedule fires: every subscription with a webhook is pushed through the queue and delivery function.
@@ -275,35 +321,53 @@ def densify_paths(paths: Paths, receiver: Receiver) -> None:
     assert push.headers["Authorization"] == "Bearer receiver-token"
     document = Webhook(pushed_sub["signingSecret"]).verify(push.get_data(), dict(push.headers))
     assert document["count"] == 10 and document["subscription"]["name"] == "Pushed"
-    delivered = eventually(lambda: attempts(paths, carol, pushed_sub["subscriptionRef"]), WAIT_SECONDS,
-                           what="the pushed delivery listed")
+    delivered = eventually(
+        lambda: attempts(paths, carol, pushed_sub["subscriptionRef"]), WAIT_SECONDS, what="the pushed delivery listed"
+    )
     assert [a["statusCode"] for a in delivered] == [204]
 
     # Re-send: the 410 made the delivery final; a re-send is a new delivery of the same document.
     receiver.requests("/densify/gone", 1)
-    [failed] = eventually(lambda: [a for a in attempts(paths, carol, gone_sub["subscriptionRef"]) if a["final"]],
-                          WAIT_SECONDS, what="the 410 recorded as final")
+    [failed] = eventually(
+        lambda: [a for a in attempts(paths, carol, gone_sub["subscriptionRef"]) if a["final"]],
+        WAIT_SECONDS,
+        what="the 410 recorded as final",
+    )
     assert failed["statusCode"] == 410
     status, _, resent = paths.call(
-        "POST", f"/subscriptions/cloud/{gone_sub['subscriptionRef']}/deliveries/{failed['deliveryId']}/resend",
-        headers=carol)
+        "POST",
+        f"/subscriptions/cloud/{gone_sub['subscriptionRef']}/deliveries/{failed['deliveryId']}/resend",
+        headers=carol,
+    )
     assert status == 200 and resent["resentFrom"] == failed["deliveryId"], resent
     receiver.requests("/densify/gone", 2)
-    eventually(lambda: [a for a in attempts(paths, carol, gone_sub["subscriptionRef"])
-                        if a["deliveryId"] == resent["deliveryId"] and a["statusCode"] == 204], WAIT_SECONDS,
-               what="the re-sent delivery's 204 listed")
+    eventually(
+        lambda: [
+            a
+            for a in attempts(paths, carol, gone_sub["subscriptionRef"])
+            if a["deliveryId"] == resent["deliveryId"] and a["statusCode"] == 204
+        ],
+        WAIT_SECONDS,
+        what="the re-sent delivery's 204 listed",
+    )
 
     # The retrier: the 429's next attempt is an hour away, in the due index only. Made overdue in the table, the
     # retrier re-queues it and the delivery function makes the attempt.
     receiver.requests("/densify/later", 1)
-    [refused] = eventually(lambda: attempts(paths, carol, later_sub["subscriptionRef"]), WAIT_SECONDS,
-                           what="the 429 listed")
+    [refused] = eventually(
+        lambda: attempts(paths, carol, later_sub["subscriptionRef"]), WAIT_SECONDS, what="the 429 listed"
+    )
     assert refused["statusCode"] == 429 and not refused["final"] and refused["nextAttemptAt"], refused
     make_overdue(paths, refused["deliveryId"])
     assert paths.invoke("WebhookRetryFunction")["requeued"] >= 1
     receiver.requests("/densify/later", 2)
-    retried = eventually(lambda: [a["statusCode"] for a in attempts(paths, carol, later_sub["subscriptionRef"])
-                                  if a["statusCode"] == 204], WAIT_SECONDS, what="the retried attempt listed")
+    retried = eventually(
+        lambda: [
+            a["statusCode"] for a in attempts(paths, carol, later_sub["subscriptionRef"]) if a["statusCode"] == 204
+        ],
+        WAIT_SECONDS,
+        what="the retried attempt listed",
+    )
     assert retried == [204]
     assert [a["statusCode"] for a in attempts(paths, carol, later_sub["subscriptionRef"])] == [204, 429]
 
@@ -320,56 +384,84 @@ def attempts(paths: Paths, token: dict[str, str], ref: str) -> list[dict[str, An
 
 def make_overdue(paths: Paths, delivery_id: str) -> None:
     """As if its hour had passed: the delivery's next attempt and due time moved into the past (admin writes)."""
-    found = paths.table.scan(FilterExpression="deliveryId = :id AND begins_with(sk, :delivery)",
-                             ExpressionAttributeValues={":id": delivery_id, ":delivery": items.DELIVERY_PREFIX},
-                             ConsistentRead=True)
+    found = paths.table.scan(
+        FilterExpression="deliveryId = :id AND begins_with(sk, :delivery)",
+        ExpressionAttributeValues={":id": delivery_id, ":delivery": items.DELIVERY_PREFIX},
+        ConsistentRead=True,
+    )
     [state] = [item for item in found["Items"] if not str(item["sk"]).endswith(items.CONTENT_SUFFIX)]
     assert state["state"] == "scheduled" and state.get("dueAt"), state
     past = time.time() - 60
     paths.table.update_item(
-        Key={"pk": state["pk"], "sk": state["sk"]}, UpdateExpression="SET nextAttemptAt = :next, dueAt = :due",
-        ExpressionAttributeValues={":next": int(past), ":due": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
-                                                                             time.gmtime(past))})
+        Key={"pk": state["pk"], "sk": state["sk"]},
+        UpdateExpression="SET nextAttemptAt = :next, dueAt = :due",
+        ExpressionAttributeValues={
+            ":next": int(past),
+            ":due": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(past)),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------------ ThingSpace
 
+
 def thingspace_paths(paths: Paths, receiver: Receiver) -> None:
     client = json.loads(paths.operator("thingspace", "add-client", "--key", "paths-client").strip().splitlines()[-1])
     paths.operator("thingspace", "add-account", "--name", ACCOUNT)
-    user = json.loads(paths.operator("thingspace", "add-user", "--username", "paths-user", "--account", ACCOUNT)
-                      .strip().splitlines()[-1])
+    user = json.loads(
+        paths.operator("thingspace", "add-user", "--username", "paths-user", "--account", ACCOUNT)
+        .strip()
+        .splitlines()[-1]
+    )
     paths.operator("thingspace", "add-device", "--account", ACCOUNT, "--id", f"imei={IMEI}")
 
     basic = "Basic " + base64.b64encode(f"paths-client:{client['clientSecret']}".encode()).decode()
-    status, _, token = paths.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
-                                  headers={"content-type": "application/x-www-form-urlencoded",
-                                           "authorization": basic})
+    status, _, token = paths.call(
+        "POST",
+        "/api/ts/v1/oauth2/token",
+        raw=b"grant_type=client_credentials",
+        headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic},
+    )
     assert status == 200 and token["expires_in"] == 3600, token
     m2m = bearer(token["access_token"])
-    status, _, session = paths.call("POST", f"{M2M}/session/login",
-                                    {"username": "paths-user", "password": user["password"]}, m2m)
+    status, _, session = paths.call(
+        "POST", f"{M2M}/session/login", {"username": "paths-user", "password": user["password"]}, m2m
+    )
     assert status == 200, session
     m2m["vz-m2m-token"] = session["sessionToken"]
 
     url = receiver.route("/carrier", answer(200))
-    status, _, registered = paths.call("POST", f"{M2M}/callbacks/{ACCOUNT}", {
-        "name": "CarrierService", "url": url, "username": "cb", "password": "cb-pass"}, m2m)
+    status, _, registered = paths.call(
+        "POST",
+        f"{M2M}/callbacks/{ACCOUNT}",
+        {"name": "CarrierService", "url": url, "username": "cb", "password": "cb-pass"},
+        m2m,
+    )
     assert status == 200 and registered["serviceName"] == "CarrierService", registered
     status, _, listed = paths.call("GET", f"{M2M}/callbacks/{ACCOUNT}", headers=m2m)
     assert status == 200 and [c["name"] for c in listed] == ["CarrierService"], listed
 
     webhook = Webhook(registered["signingSecret"])
-    for number, (action, extra) in enumerate([("activate", {"servicePlan": "M2M_4G"}), ("suspend", {}),
-                                              ("restore", {}), ("deactivate", {"reasonCode": "FF"})], start=1):
-        status, _, accepted = paths.call("POST", f"{M2M}/devices/actions/{action}", {
-            "accountName": ACCOUNT, "devices": [{"deviceIds": [{"kind": "imei", "id": IMEI}]}], **extra}, m2m)
+    for number, (action, extra) in enumerate(
+        [
+            ("activate", {"servicePlan": "M2M_4G"}),
+            ("suspend", {}),
+            ("restore", {}),
+            ("deactivate", {"reasonCode": "FF"}),
+        ],
+        start=1,
+    ):
+        status, _, accepted = paths.call(
+            "POST",
+            f"{M2M}/devices/actions/{action}",
+            {"accountName": ACCOUNT, "devices": [{"deviceIds": [{"kind": "imei", "id": IMEI}]}], **extra},
+            m2m,
+        )
         assert status == 200, (action, accepted)
         request_id = accepted["requestId"]
 
         def terminal(request_id: str = request_id) -> dict[str, Any] | None:
-            status, _, state = paths.call("GET", f"{M2M}/accounts/{ACCOUNT}/requests/{request_id}/status",
-                                          headers=m2m)
+            status, _, state = paths.call("GET", f"{M2M}/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m)
             assert status == 200, state
             return None if state["status"] == "Pending" else dict(state)
 
@@ -387,8 +479,10 @@ def thingspace_paths(paths: Paths, receiver: Receiver) -> None:
 
 # ------------------------------------------------------------------------------------------------ the test
 
-def test_every_face_and_every_background_path_with_no_iam_denial(runtime: RuntimeProcess,
-                                                                   httpserver_ipv4: HTTPServer) -> None:
+
+def test_every_face_and_every_background_path_with_no_iam_denial(
+    runtime: RuntimeProcess, httpserver_ipv4: HTTPServer
+) -> None:
     paths = Paths(runtime)
     receiver = Receiver(httpserver_ipv4)
     uai_paths(paths)

@@ -30,13 +30,27 @@ PASSWORD = "an operator-chosen password"
 WAIT_SECONDS = 20.0
 
 
-def call(base_url: str, method: str, path: str, body: Any = None, token: str | None = None,
-         headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+def call(
+    base_url: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any]:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    sent = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {}),
-            **(headers or {})}
-    request = urllib.request.Request(base_url + path, data=data, method=method,  # noqa: S310 - loopback runtime
-                                     headers=sent)
+    sent = {
+        "content-type": "application/json",
+        **({"authorization": f"Bearer {token}"} if token else {}),
+        **(headers or {}),
+    }
+    request = urllib.request.Request(  # noqa: S310
+        base_url + path,
+        data=data,
+        method=method,
+        headers=sent,
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             status, text = answer.status, answer.read()
@@ -54,12 +68,24 @@ def runtime() -> Iterator[RuntimeProcess]:
 def operator(runtime: RuntimeProcess, *args: str, stdin: str = "") -> str:
     """`python -m pollgate.densify.operator ...` against the runtime's AWS endpoint, as docs/densify.md says."""
     table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-    environment = {**os.environ, "TABLE_NAME": table, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-                   "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1"}
+    environment = {
+        **os.environ,
+        "TABLE_NAME": table,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     command = [sys.executable, "-m", "pollgate.densify.operator", *args]
-    done = subprocess.run(command, input=stdin, text=True, capture_output=True, env=environment,  # noqa: S603
-                          timeout=60, check=False)
+    done = subprocess.run(  # noqa: S603
+        command,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -79,17 +105,24 @@ def log_in(base_url: str, user: str) -> str:
     return str(body["apiToken"])
 
 
-DOWNSIZE = {"subscriptionName": "Downsize", "propertyReferences": [
-    {"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
-    "returnStructure": {"properties": [{"propertyID": "currentType", "useAlias": True}]}}
+DOWNSIZE = {
+    "subscriptionName": "Downsize",
+    "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
+    "returnStructure": {"properties": [{"propertyID": "currentType", "useAlias": True}]},
+}
 
 
 def test_operator_users_log_in_and_bad_passwords_are_401(base_url: str) -> None:
     assert log_in(base_url, "carol")
     status, body = call(base_url, "POST", "/authorize", {"userName": "carol", "pwd": "nope"})
     assert (status, body) == (401, {"message": "Unauthorized", "status": 401})
-    status, body = call(base_url, "POST", "/authorize", raw=b"userName=carol", headers={
-        "content-type": "application/x-www-form-urlencoded"})
+    status, body = call(
+        base_url,
+        "POST",
+        "/authorize",
+        raw=b"userName=carol",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert status == 415 and body["status"] == 415
 
 
@@ -103,7 +136,8 @@ def test_a_subscription_round_trip_over_http(base_url: str) -> None:
     assert set(document["results"][0]) == {"Current Instance Type", "divider"}
     status, limited = call(base_url, "GET", f"/subscriptions/cloud/{ref}?limit=2", token=carol)
     assert status == 400 and limited["message"].startswith(
-        "On-Demand Failure. The return count of 10 has exceeded object return limit of 2.")
+        "On-Demand Failure. The return count of 10 has exceeded object return limit of 2."
+    )
     status, state = call(base_url, "GET", f"/subscriptions/cloud/{ref}/status", token=carol)
     assert status == 200 and state["lastTriggered"].startswith("On-Demand Failure. ")
     assert state["lastTriggered"].endswith(f" UTC {time.gmtime().tm_year}")
@@ -116,12 +150,14 @@ def test_a_subscription_round_trip_over_http(base_url: str) -> None:
     assert call(base_url, "GET", f"/subscriptions/{ref}/status", token=carol)[0] == 404
 
 
-def test_a_scheduled_push_reaches_a_loopback_receiver_signed(runtime: RuntimeProcess, base_url: str,
-                                                              httpserver: HTTPServer) -> None:
+def test_a_scheduled_push_reaches_a_loopback_receiver_signed(
+    runtime: RuntimeProcess, base_url: str, httpserver: HTTPServer
+) -> None:
     carol = log_in(base_url, "carol")
     hook = {"uri": httpserver.url_for("/densify"), "authType": "bearer", "authValue": "receiver-token"}
-    status, created = call(base_url, "POST", "/subscriptions", [{**DOWNSIZE, "subscriptionName": "Pushed",
-                                                                 "webhook": hook}], carol)
+    status, created = call(
+        base_url, "POST", "/subscriptions", [{**DOWNSIZE, "subscriptionName": "Pushed", "webhook": hook}], carol
+    )
     assert status == 200, created
     ref, secret = created[0]["subscriptionRef"], created[0]["signingSecret"]
     received: list[dict[str, Any]] = []
@@ -135,7 +171,8 @@ def test_a_scheduled_push_reaches_a_loopback_receiver_signed(runtime: RuntimePro
     httpserver.expect_request("/densify", method="POST").respond_with_handler(receive)
     # Fire the schedule now, as `pollgate local invoke DensifySchedulerFunction --endpoint ...` does.
     invoke = urllib.request.Request(  # noqa: S310 - the runtime's Lambda endpoint on loopback
-        f"{runtime.lambda_url}/2015-03-31/functions/DensifySchedulerFunction/invocations", data=b"{}", method="POST")
+        f"{runtime.lambda_url}/2015-03-31/functions/DensifySchedulerFunction/invocations", data=b"{}", method="POST"
+    )
     with urllib.request.urlopen(invoke, timeout=30) as answer:  # noqa: S310
         assert json.loads(answer.read())["enqueued"] >= 1
     deadline = time.monotonic() + WAIT_SECONDS
@@ -152,30 +189,46 @@ def test_a_scheduled_push_reaches_a_loopback_receiver_signed(runtime: RuntimePro
     assert status == 200 and [a["statusCode"] for a in listed["attempts"]] == [204]
 
 
-def test_a_results_document_too_large_for_one_response_over_http(runtime: RuntimeProcess, base_url: str,
-                                                                 tmp_path: Path) -> None:
+def test_a_results_document_too_large_for_one_response_over_http(
+    runtime: RuntimeProcess, base_url: str, tmp_path: Path
+) -> None:
     """7 MB of results: a client without gzip is told the size in a 400, one with gzip gets the whole document
     compressed. The records go to `containers`, which no other test here reads. (3000 systems of 2.4 kB, not
     30000 of 240 B: moto reads 30000 items one by one for over 10 s.)"""
     notes = "CPU p95 under 20 % for 30 days, memory p95 under 35 %; no burst credits spent; " * 28
-    systems = [{"id": f"i-{n:06d}", "properties": {"Recommendation": "Downsize", "Savings Estimate": n,
-                                                   "Notes": f"{n}: {notes}"}} for n in range(3000)]
+    systems = [
+        {
+            "id": f"i-{n:06d}",
+            "properties": {"Recommendation": "Downsize", "Savings Estimate": n, "Notes": f"{n}: {notes}"},
+        }
+        for n in range(3000)
+    ]
     records = tmp_path / "large.json"
-    records.write_text(json.dumps({"properties": [{"id": name} for name in systems[0]["properties"]],
-                                   "systems": systems}))
-    assert "3000 containers records published" in operator(runtime, "load-records", "--platform", "containers",
-                                                          str(records))
+    records.write_text(
+        json.dumps({"properties": [{"id": name} for name in systems[0]["properties"]], "systems": systems})
+    )
+    assert "3000 containers records published" in operator(
+        runtime, "load-records", "--platform", "containers", str(records)
+    )
     carol = log_in(base_url, "carol")
-    everything = {"subscriptionName": "Every downsize", "propertyReferences": [
-        {"propertyID": "Recommendation", "operator": "=", "values": ["Downsize"]}]}
+    everything = {
+        "subscriptionName": "Every downsize",
+        "propertyReferences": [{"propertyID": "Recommendation", "operator": "=", "values": ["Downsize"]}],
+    }
     status, created = call(base_url, "POST", "/subscriptions/containers", [everything], carol)
     assert status == 200, created
     path = f"/subscriptions/containers/{created[0]['subscriptionRef']}"
     status, refused = call(base_url, "GET", path, token=carol)
     assert status == 400 and refused["message"].startswith(
-        "On-Demand Failure. The results document of 3000 systems is "), refused
-    request = urllib.request.Request(base_url + path, headers={  # noqa: S310 - loopback runtime
-        "authorization": f"Bearer {carol}", "accept-encoding": "gzip"})
+        "On-Demand Failure. The results document of 3000 systems is "
+    ), refused
+    request = urllib.request.Request(  # noqa: S310
+        base_url + path,
+        headers={
+            "authorization": f"Bearer {carol}",
+            "accept-encoding": "gzip",
+        },
+    )
     with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
         assert answer.status == 200 and answer.headers["Content-Encoding"] == "gzip"
         document = json.loads(gzip.decompress(answer.read()))

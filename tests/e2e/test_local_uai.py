@@ -17,8 +17,17 @@ pytestmark = pytest.mark.e2e
 
 STATUS_LOG = "/uai/2.0/updates/statusLog"
 KEYS = "/flexnet/operations/api/updates/update-authorization-key"
-REPORT = {"id": "dev-42", "idType": "STRING", "language": 1033, "packageId": "pkg-1", "platform": "WIN64",
-          "statusCode": 2, "timeStamp": "2026-11-22T10:00:00Z", "updateId": "upd-1", "updateName": "Security update"}
+REPORT = {
+    "id": "dev-42",
+    "idType": "STRING",
+    "language": 1033,
+    "packageId": "pkg-1",
+    "platform": "WIN64",
+    "statusCode": 2,
+    "timeStamp": "2026-11-22T10:00:00Z",
+    "updateId": "upd-1",
+    "updateName": "Security update",
+}
 POLL_SECONDS = 10.0
 
 
@@ -26,8 +35,9 @@ class Client:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> Answer:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> Answer:
         return call(self.base_url, method, path, body, headers, raw)
 
 
@@ -50,8 +60,9 @@ def admin_secret(runtime: RuntimeProcess) -> str:
 @pytest.fixture(scope="module")
 def device(client: Client, admin_secret: str) -> DeviceKey:
     key = DeviceKey()
-    status, _, body = client.call("PUT", KEYS, {"publicKey": key.public_b64},
-                                  {"authorization": f"Bearer {admin_secret}"})
+    status, _, body = client.call(
+        "PUT", KEYS, {"publicKey": key.public_b64}, {"authorization": f"Bearer {admin_secret}"}
+    )
     assert (status, body["key"]) == (200, "key.uploaded")
     return key
 
@@ -66,8 +77,9 @@ def test_a_device_is_refused_until_a_public_key_is_uploaded(client: Client) -> N
     assert (status, body["key"]) == (401, "auth.publicKeyMissing")
 
 
-def test_signed_report_is_accepted_and_polled_until_logged(client: Client, device: DeviceKey,
-                                                           runtime: RuntimeProcess) -> None:
+def test_signed_report_is_accepted_and_polled_until_logged(
+    client: Client, device: DeviceKey, runtime: RuntimeProcess
+) -> None:
     status, headers, body = client.call("POST", STATUS_LOG, REPORT, bearer(device.token()))
     assert status == 202
     assert headers["Location"] == body["url"]
@@ -86,13 +98,17 @@ def test_signed_report_is_accepted_and_polled_until_logged(client: Client, devic
     assert "ms UaiPollStatusLogFunction" in runtime.wait_for(f"GET {body['url']} 200")
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    ({"statusCode": 99}, "statusCode"),
-    ({"statusReason": "x" * 101}, "statusReason"),
-    ({"platform": ""}, "platform"),
-])
-def test_an_invalid_field_is_400_naming_the_field(client: Client, device: DeviceKey, change: dict[str, Any],
-                                                  problem: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"statusCode": 99}, "statusCode"),
+        ({"statusReason": "x" * 101}, "statusReason"),
+        ({"platform": ""}, "platform"),
+    ],
+)
+def test_an_invalid_field_is_400_naming_the_field(
+    client: Client, device: DeviceKey, change: dict[str, Any], problem: str
+) -> None:
     status, _, body = client.call("POST", STATUS_LOG, {**REPORT, **change}, bearer(device.token()))
     assert (status, body["key"]) == (400, "request.fieldInvalid")
     assert body["arguments"].startswith(problem)
@@ -116,7 +132,8 @@ def test_every_cause_of_401_has_its_own_key(client: Client, device: DeviceKey) -
     }
     answers = {cause: client.call("POST", STATUS_LOG, REPORT, headers) for cause, headers in causes.items()}
     assert {cause: (status, body["key"]) for cause, (status, _, body) in answers.items()} == {
-        cause: (401, cause) for cause in causes}
+        cause: (401, cause) for cause in causes
+    }
 
 
 def test_a_poll_with_a_bad_token_is_401(client: Client) -> None:
@@ -147,8 +164,10 @@ def test_the_operator_lists_and_revokes_keys(client: Client, admin_secret: str, 
     key_id = client.call("PUT", KEYS, {"publicKey": spare.public_b64}, admin)[2]["arguments"]
     listed = client.call("GET", KEYS, headers=admin)[2]["keys"]
     assert key_id in [key["keyId"] for key in listed]
-    assert client.call("DELETE", f"{KEYS}/{key_id}", headers=admin)[::2] == (200, {
-        "arguments": key_id, "key": "key.revokedNow", "message": f"Key {key_id} is revoked."})
+    assert client.call("DELETE", f"{KEYS}/{key_id}", headers=admin)[::2] == (
+        200,
+        {"arguments": key_id, "key": "key.revokedNow", "message": f"Key {key_id} is revoked."},
+    )
     status, _, body = client.call("POST", STATUS_LOG, REPORT, bearer(spare.token()))
     assert (status, body["key"]) == (401, "auth.signatureInvalid")  # a revoked key verifies nothing
 

@@ -79,9 +79,12 @@ class Seeded:
         status, _, uploaded = self.call("PUT", KEYS, {"publicKey": self.device.public_b64}, admin)
         assert status == 200, uploaded
 
-        for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-                            "TABLE_NAME": self.table_name, "AWS_ACCESS_KEY_ID": "testing",
-                            "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        for name, value in {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+            "TABLE_NAME": self.table_name,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         settings.reset_settings()
@@ -97,39 +100,62 @@ class Seeded:
             inventory.add_device(ACCOUNT, {"imei": imei(n)})
 
         basic = "Basic " + base64.b64encode(b"stress-client:stress-client-secret").decode()
-        status, _, token = self.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
-                                     headers={"authorization": basic,
-                                              "content-type": "application/x-www-form-urlencoded"})
+        status, _, token = self.call(
+            "POST",
+            "/api/ts/v1/oauth2/token",
+            raw=b"grant_type=client_credentials",
+            headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"},
+        )
         assert status == 200, token
         self.m2m = {"authorization": f"Bearer {token['access_token']}"}
-        status, _, session = self.call("POST", f"{M2M}/session/login",
-                                       {"username": "stress-user", "password": "stress-password"}, self.m2m)
+        status, _, session = self.call(
+            "POST", f"{M2M}/session/login", {"username": "stress-user", "password": "stress-password"}, self.m2m
+        )
         assert status == 200, session
         self.m2m["vz-m2m-token"] = session["sessionToken"]
-        session_aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name="us-east-1")
+        session_aws = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
         self.table = session_aws.resource("dynamodb", endpoint_url=f"http://127.0.0.1:{runtime.aws_port}").Table(
-            self.table_name)
+            self.table_name
+        )
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> Any:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> Any:
         return call(self.runtime.base_url, method, path, body, headers, raw, timeout=CALL_TIMEOUT_SECONDS)
 
     def submit(self, job: Job) -> Accepted | str:
         """The job's submit; what was answered instead of an acceptance, as text."""
         try:
             if job.face == "uai":
-                report = {"id": f"stress-{job.number}", "idType": "STRING", "language": 1033, "packageId": "pkg",
-                          "platform": "WIN64", "statusCode": 2, "timeStamp": "2026-11-22T10:00:00Z",
-                          "updateId": f"upd-{job.number}", "updateName": "Stress update"}
-                status, _, body = self.call("POST", STATUS_LOG, report,
-                                            {"authorization": f"Bearer {self.device.token()}"})
+                report = {
+                    "id": f"stress-{job.number}",
+                    "idType": "STRING",
+                    "language": 1033,
+                    "packageId": "pkg",
+                    "platform": "WIN64",
+                    "statusCode": 2,
+                    "timeStamp": "2026-11-22T10:00:00Z",
+                    "updateId": f"upd-{job.number}",
+                    "updateName": "Stress update",
+                }
+                status, _, body = self.call(
+                    "POST", STATUS_LOG, report, {"authorization": f"Bearer {self.device.token()}"}
+                )
                 if status == 202:
                     return Accepted(job, body["url"].rsplit("/", 1)[1], body["url"])
             else:
-                status, _, body = self.call("POST", f"{M2M}/devices/actions/activate", {
-                    "accountName": ACCOUNT, "servicePlan": "M2M_4G",
-                    "devices": [{"deviceIds": [{"kind": "imei", "id": imei(job.number)}]}]}, self.m2m)
+                status, _, body = self.call(
+                    "POST",
+                    f"{M2M}/devices/actions/activate",
+                    {
+                        "accountName": ACCOUNT,
+                        "servicePlan": "M2M_4G",
+                        "devices": [{"deviceIds": [{"kind": "imei", "id": imei(job.number)}]}],
+                    },
+                    self.m2m,
+                )
                 if status == 200:
                     request_id = body["requestId"]
                     return Accepted(job, request_id, f"{M2M}/accounts/{ACCOUNT}/requests/{request_id}/status")
@@ -140,8 +166,9 @@ class Seeded:
     def outcome(self, accepted: Accepted) -> str:
         """What its client is told now, reduced to the outcome's name (or the answer, when it is no outcome)."""
         try:
-            status, _, body = self.call("GET", accepted.outcome_path,
-                                        headers=self.m2m if accepted.job.face == "thingspace" else None)
+            status, _, body = self.call(
+                "GET", accepted.outcome_path, headers=self.m2m if accepted.job.face == "thingspace" else None
+            )
         except OSError as error:
             return f"no answer ({type(error).__name__})"
         if accepted.job.face == "uai":
@@ -151,8 +178,11 @@ class Seeded:
     def operation_states(self) -> dict[str, tuple[str, str]]:
         """Every operation's status and reason, read from the table by the account's admin (one paginated scan)."""
         found: dict[str, tuple[str, str]] = {}
-        arguments: dict[str, Any] = {"FilterExpression": "sk = :op", "ExpressionAttributeValues": {
-            ":op": items.OPERATION_SK}, "ConsistentRead": True}
+        arguments: dict[str, Any] = {
+            "FilterExpression": "sk = :op",
+            "ExpressionAttributeValues": {":op": items.OPERATION_SK},
+            "ConsistentRead": True,
+        }
         while True:
             page = self.table.scan(**arguments)
             for item in page["Items"]:
@@ -172,8 +202,10 @@ def in_parallel(work: Callable[[Any], Any], jobs: list[Any]) -> list[Any]:
 
 
 def where(groups: dict[str, list[str]], limit: int = 12) -> str:
-    return "\n".join(f"  {len(ids)} x {what}: {', '.join(ids[:limit])}{' ...' if len(ids) > limit else ''}"
-                     for what, ids in sorted(groups.items(), key=lambda group: -len(group[1])))
+    return "\n".join(
+        f"  {len(ids)} x {what}: {', '.join(ids[:limit])}{' ...' if len(ids) > limit else ''}"
+        for what, ids in sorted(groups.items(), key=lambda group: -len(group[1]))
+    )
 
 
 def runtime_is_isolated() -> bool:
@@ -214,8 +246,7 @@ def test_sixteen_clients_lose_nothing_and_fail_nothing(seeded: Seeded) -> None:
     for job, answer in zip(jobs, submitted, strict=True):
         if not isinstance(answer, Accepted):
             refused[answer].append(job.name)
-    assert not refused, f"submits not accepted ({sum(map(len, refused.values()))} of {len(jobs)}):\n" + where(
-        refused)
+    assert not refused, f"submits not accepted ({sum(map(len, refused.values()))} of {len(jobs)}):\n" + where(refused)
     accepted: list[Accepted] = submitted
     assert len({a.operation_id for a in accepted}) == len(jobs), "two submits answered the same id"
 
@@ -245,6 +276,7 @@ def test_sixteen_clients_lose_nothing_and_fail_nothing(seeded: Seeded) -> None:
         if outcome != expected[answer.job.face]:
             status, reason = last[answer.job.name]
             wrong[f"{answer.job.face}: told {outcome} (operation {status}{', ' + reason if reason else ''})"].append(
-                f"{answer.job.name}={answer.operation_id}")
+                f"{answer.job.name}={answer.operation_id}"
+            )
     counts = Counter(outcomes)
     assert not wrong, f"outcomes other than the real one ({dict(counts)}):\n" + where(wrong)

@@ -23,8 +23,14 @@ def test_make_sam_local_passes_where_a_docker_daemon_answers() -> None:
     if not BUILT_TEMPLATE.exists():
         pytest.skip(f"no build output at {BUILT_TEMPLATE}: run `make build-check`")
 
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "sam_local.py")], capture_output=True,  # noqa: S603
-                          text=True, timeout=1800, check=False, cwd=ROOT)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "tools" / "sam_local.py")],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=ROOT,
+    )
 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = re.search(r"sam-local: (\d+) of (\d+) checks passed", done.stdout)

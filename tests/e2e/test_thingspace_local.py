@@ -32,12 +32,16 @@ class Client:
         self.base_url = base_url
         self.headers: dict[str, str] = {}
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> tuple[int, Any]:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(  # noqa: S310 - the runtime under test, on loopback
-            self.base_url + path, data=data, method=method,
-            headers={"content-type": "application/json", **self.headers, **(headers or {})})
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"content-type": "application/json", **self.headers, **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
                 status, text = answer.status, answer.read()
@@ -48,11 +52,24 @@ class Client:
 
 def operator(runtime: RuntimeProcess, table: str, *args: str, stdin: str = "") -> dict[str, Any]:
     """`python -m pollgate.thingspace.operator ...` against the runtime's AWS endpoint, as an operator runs it."""
-    environment = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}", "TABLE_NAME": table,
-                   "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1"}
+    environment = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+        "TABLE_NAME": table,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     environment.pop("AWS_SESSION_TOKEN", None)
-    done = subprocess.run([sys.executable, "-m", "pollgate.thingspace.operator", *args], env=environment,  # noqa: S603
-                          input=stdin, capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "pollgate.thingspace.operator", *args],
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
 
 
@@ -68,11 +85,29 @@ def seeded(runtime: RuntimeProcess) -> dict[str, str]:
     client = operator(runtime, table, "add-client", "--key", "e2e-client")
     operator(runtime, table, "add-account", "--name", ACCOUNT)
     user = operator(runtime, table, "add-user", "--username", "e2e-user", "--account", ACCOUNT)
-    operator(runtime, table, "add-user", "--username", "locked-out", "--password-stdin", "--account", ACCOUNT,
-             stdin="right-password\n")
+    operator(
+        runtime,
+        table,
+        "add-user",
+        "--username",
+        "locked-out",
+        "--password-stdin",
+        "--account",
+        ACCOUNT,
+        stdin="right-password\n",
+    )
     for n in range(4):
-        operator(runtime, table, "add-device", "--account", ACCOUNT, "--id", f"imei=35000000000000{n}",
-                 "--id", f"iccid=8914800000080078420{n}")
+        operator(
+            runtime,
+            table,
+            "add-device",
+            "--account",
+            ACCOUNT,
+            "--id",
+            f"imei=35000000000000{n}",
+            "--id",
+            f"iccid=8914800000080078420{n}",
+        )
     return {"secret": client["clientSecret"], "password": user["password"], "table": table}
 
 
@@ -81,15 +116,24 @@ def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Client:
     """A client that has a bearer token and a session, as after the first two calls of any ThingSpace script."""
     client = Client(runtime.base_url)
     basic = "Basic " + base64.b64encode(f"e2e-client:{seeded['secret']}".encode()).decode()
-    status, token = client.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
-                                headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic})
+    status, token = client.call(
+        "POST",
+        "/api/ts/v1/oauth2/token",
+        raw=b"grant_type=client_credentials",
+        headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic},
+    )
     assert status == 200 and token["expires_in"] == 3600
-    status, again = client.call("POST", "/api/ts/v1/oauth2/token", raw=b"grant_type=client_credentials",
-                                headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic})
+    status, again = client.call(
+        "POST",
+        "/api/ts/v1/oauth2/token",
+        raw=b"grant_type=client_credentials",
+        headers={"content-type": "application/x-www-form-urlencoded", "authorization": basic},
+    )
     assert (status, again["access_token"]) == (200, token["access_token"])
     client.headers["authorization"] = f"Bearer {token['access_token']}"
-    status, session = client.call("POST", "/api/m2m/v1/session/login",
-                                  {"username": "e2e-user", "password": seeded["password"]})
+    status, session = client.call(
+        "POST", "/api/m2m/v1/session/login", {"username": "e2e-user", "password": seeded["password"]}
+    )
     assert status == 200
     client.headers["vz-m2m-token"] = session["sessionToken"]
     return client
@@ -101,9 +145,15 @@ def listener(httpserver_ipv4: HTTPServer) -> HTTPServer:
 
 
 def activate(client: Client, *imeis: str) -> str:
-    status, answer = client.call("POST", "/api/m2m/v1/devices/actions/activate", {
-        "accountName": ACCOUNT, "servicePlan": "M2M_4G",
-        "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]} for imei in imeis]})
+    status, answer = client.call(
+        "POST",
+        "/api/m2m/v1/devices/actions/activate",
+        {
+            "accountName": ACCOUNT,
+            "servicePlan": "M2M_4G",
+            "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]} for imei in imeis],
+        },
+    )
     assert status == 200, answer
     return str(answer["requestId"])
 
@@ -129,8 +179,11 @@ def wait_for_requests(listener: HTTPServer, count: int) -> list[Any]:
 
 def test_token_login_activate_poll_and_a_verified_callback(client: Client, listener: HTTPServer) -> None:
     listener.expect_request("/carrier", method="POST").respond_with_data("ok")
-    status, registered = client.call("POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", {
-        "name": "CarrierService", "url": listener.url_for("/carrier"), "username": "cb", "password": "cb-pass"})
+    status, registered = client.call(
+        "POST",
+        f"/api/m2m/v1/callbacks/{ACCOUNT}",
+        {"name": "CarrierService", "url": listener.url_for("/carrier"), "username": "cb", "password": "cb-pass"},
+    )
     assert status == 200 and registered["serviceName"] == "CarrierService"
 
     request_id = activate(client, "350000000000000")
@@ -150,17 +203,27 @@ def test_token_login_activate_poll_and_a_verified_callback(client: Client, liste
     assert client.call("DELETE", f"/api/m2m/v1/callbacks/{ACCOUNT}/name/CarrierService")[0] == 200
 
 
-def test_a_multi_device_request_has_no_status_but_every_device_moves(client: Client, seeded: dict[str, str],
-                                                                     runtime: RuntimeProcess) -> None:
+def test_a_multi_device_request_has_no_status_but_every_device_moves(
+    client: Client, seeded: dict[str, str], runtime: RuntimeProcess
+) -> None:
     request_id = activate(client, "350000000000001", "350000000000002")
     deadline = time.monotonic() + POLL_SECONDS
     states: list[str] = []
     while time.monotonic() < deadline:
         listed = subprocess.run(  # noqa: S603
             [sys.executable, "-m", "pollgate.thingspace.operator", "list-devices", "--account", ACCOUNT],
-            env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-                 "TABLE_NAME": seeded["table"], "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
-            capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+            env={
+                **os.environ,
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
+                "TABLE_NAME": seeded["table"],
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.splitlines()
         devices = [json.loads(line) for line in listed]
         states = [d["state"] for d in devices if d["ids"]["imei"] in {"350000000000001", "350000000000002"}]
         if states == ["active", "active"]:
@@ -179,8 +242,12 @@ def test_error_codes_over_http(client: Client, runtime: RuntimeProcess) -> None:
     assert (status, answer["fault"]["code"]) == (401, "900901")
     status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers={"vz-m2m-token": "nope"})
     assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.SessionToken.Invalid")
-    status, answer = client.call("POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", raw=b'{"name": "CarrierService"}',
-                                 headers={"content-type": "text/plain"})
+    status, answer = client.call(
+        "POST",
+        f"/api/m2m/v1/callbacks/{ACCOUNT}",
+        raw=b'{"name": "CarrierService"}',
+        headers={"content-type": "text/plain"},
+    )
     assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.ContentType.Invalid")
     status, answer = client.call("GET", "/api/m2m/v1/callbacks/not-mine")
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.AccountNotFound")
@@ -196,21 +263,26 @@ def test_wrong_passwords_are_slowed_then_lock_the_user(client: Client) -> None:
     codes: list[str] = []
 
     def guess() -> bool:  # from the third failure on, guesses are refused unchecked for 1 s, then 2 s
-        codes.append(client.call("POST", "/api/m2m/v1/session/login",
-                                 {"username": "locked-out", "password": f"no-{len(codes)}"})[1]["errorCode"])
+        codes.append(
+            client.call(
+                "POST", "/api/m2m/v1/session/login", {"username": "locked-out", "password": f"no-{len(codes)}"}
+            )[1]["errorCode"]
+        )
         return codes[-1] == "REQUEST_FAILED.UserLocked"
 
     eventually(guess, 30, interval=0.25, what="the fifth checked failure locks the user")
     assert set(codes[:-1]) == {"REQUEST_FAILED.UserNotAuthenticated"}
     assert len(codes) >= 5
-    status, answer = client.call("POST", "/api/m2m/v1/session/login",
-                                 {"username": "locked-out", "password": "right-password"})
+    status, answer = client.call(
+        "POST", "/api/m2m/v1/session/login", {"username": "locked-out", "password": "right-password"}
+    )
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.UserLocked")
 
 
 def test_logout_ends_the_session(client: Client, seeded: dict[str, str]) -> None:
-    status, session = client.call("POST", "/api/m2m/v1/session/login",
-                                  {"username": "e2e-user", "password": seeded["password"]})
+    status, session = client.call(
+        "POST", "/api/m2m/v1/session/login", {"username": "e2e-user", "password": seeded["password"]}
+    )
     mine = {"vz-m2m-token": session["sessionToken"]}
     assert client.call("POST", "/api/m2m/v1/session/logout", headers=mine)[0] == 200
     status, answer = client.call("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", headers=mine)

@@ -80,13 +80,22 @@ SENT = Recorder()
 def sdk(base_url: str, secret: str, session: str | None = None) -> Any:
     """The vendor's client as a customer builds it, its servers pointed at the runtime (nothing else changed)."""
     client = VerizonClient(
-        thingspace_oauth_credentials=ThingspaceOauthCredentials(oauth_client_id="sdk-client",
-                                                                oauth_client_secret=secret),
+        thingspace_oauth_credentials=ThingspaceOauthCredentials(
+            oauth_client_id="sdk-client", oauth_client_secret=secret
+        ),
         vz_m2m_token_credentials=VZM2mTokenCredentials(vz_m2m_token=session) if session else None,
-        environment=Environment.PRODUCTION, timeout=10, http_call_back=SENT)
+        environment=Environment.PRODUCTION,
+        timeout=10,
+        http_call_back=SENT,
+    )
     servers = dict(client.config.environments[Environment.PRODUCTION])
-    servers.update({Server.THINGSPACE: f"{base_url}/api", Server.OAUTH_SERVER: f"{base_url}/api/ts/v1",
-                    Server.M2M: f"{base_url}/api/m2m"})
+    servers.update(
+        {
+            Server.THINGSPACE: f"{base_url}/api",
+            Server.OAUTH_SERVER: f"{base_url}/api/ts/v1",
+            Server.M2M: f"{base_url}/api/m2m",
+        }
+    )
     client.config.environments = {**client.config.environments, Environment.PRODUCTION: servers}
     return client
 
@@ -95,7 +104,8 @@ def sdk(base_url: str, secret: str, session: str | None = None) -> Any:
 def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Any:
     anonymous = sdk(runtime.base_url, seeded["secret"])
     answer = anonymous.session_management.start_connectivity_management_session(
-        LogInRequest(username="sdk-user", password=seeded["password"]))
+        LogInRequest(username="sdk-user", password=seeded["password"])
+    )
     assert answer.status_code == 200 and answer.body.session_token
     return sdk(runtime.base_url, seeded["secret"], answer.body.session_token)
 
@@ -114,8 +124,9 @@ def terminal_status(client: Any, request_id: str) -> str:
 
 
 def state_of(client: Any, imei: str) -> str:
-    answer = client.device_management.list_devices_information(AccountDeviceListRequest(
-        account_name=ACCOUNT, device_id=DeviceId(id=imei, kind="imei")))
+    answer = client.device_management.list_devices_information(
+        AccountDeviceListRequest(account_name=ACCOUNT, device_id=DeviceId(id=imei, kind="imei"))
+    )
     assert answer.status_code == 200, answer.text
     [device] = answer.body.devices
     assert [(i.id, i.kind) for i in device.device_ids] == [(imei, "imei")]
@@ -128,15 +139,28 @@ def test_each_device_action_polled_to_its_terminal_status(client: Any) -> None:
     management = client.device_management
     imei = IMEIS[0]
     steps = [
-        (management.activate_service_for_devices,
-         CarrierActivateRequest(account_name=ACCOUNT, devices=devices(imei), service_plan="M2M_4G",
-                                mdn_zip_code="98801"), "active"),
-        (management.suspend_service_for_devices, CarrierActionsRequest(account_name=ACCOUNT, devices=devices(imei)),
-         "suspend"),
-        (management.restore_service_for_suspended_devices,
-         CarrierActionsRequest(account_name=ACCOUNT, devices=devices(imei)), "active"),
-        (management.deactivate_service_for_devices,
-         CarrierDeactivateRequest(account_name=ACCOUNT, devices=devices(imei), reason_code="FF"), "deactive"),
+        (
+            management.activate_service_for_devices,
+            CarrierActivateRequest(
+                account_name=ACCOUNT, devices=devices(imei), service_plan="M2M_4G", mdn_zip_code="98801"
+            ),
+            "active",
+        ),
+        (
+            management.suspend_service_for_devices,
+            CarrierActionsRequest(account_name=ACCOUNT, devices=devices(imei)),
+            "suspend",
+        ),
+        (
+            management.restore_service_for_suspended_devices,
+            CarrierActionsRequest(account_name=ACCOUNT, devices=devices(imei)),
+            "active",
+        ),
+        (
+            management.deactivate_service_for_devices,
+            CarrierDeactivateRequest(account_name=ACCOUNT, devices=devices(imei), reason_code="FF"),
+            "deactive",
+        ),
     ]
     for call, body, state in steps:
         answer = call(body)
@@ -149,12 +173,14 @@ def test_each_device_action_polled_to_its_terminal_status(client: Any) -> None:
 
 def test_the_device_list_pages_with_has_more_data(client: Any) -> None:
     first = client.device_management.list_devices_information(
-        AccountDeviceListRequest(account_name=ACCOUNT, max_number_of_devices=2))
+        AccountDeviceListRequest(account_name=ACCOUNT, max_number_of_devices=2)
+    )
     assert first.status_code == 200, first.text
     assert first.body.has_more_data is True and len(first.body.devices) == 2
     last_seen = json.loads(first.text)["lastSeenDeviceId"]
     rest = client.device_management.list_devices_information(
-        AccountDeviceListRequest(account_name=ACCOUNT, max_number_of_devices=2, largest_device_id_seen=last_seen))
+        AccountDeviceListRequest(account_name=ACCOUNT, max_number_of_devices=2, largest_device_id_seen=last_seen)
+    )
     assert rest.body.has_more_data is False
     listed = [d.device_ids[0].id for d in first.body.devices + rest.body.devices]
     assert listed == IMEIS
@@ -162,15 +188,23 @@ def test_the_device_list_pages_with_has_more_data(client: Any) -> None:
 
 def test_callbacks_registered_listed_and_deleted(client: Any) -> None:
     callbacks = client.connectivity_callbacks
-    registered = callbacks.register_callback(ACCOUNT, RegisterCallbackRequest(
-        name="CarrierService", url="https://listener.example/carrier", username="cb", password="cb-pass"))
+    registered = callbacks.register_callback(
+        ACCOUNT,
+        RegisterCallbackRequest(
+            name="CarrierService", url="https://listener.example/carrier", username="cb", password="cb-pass"
+        ),
+    )
     assert registered.status_code == 200, registered.text
     assert registered.body.service_name == "CarrierService"
     listed = callbacks.list_registered_callbacks(ACCOUNT)
     assert listed.status_code == 200, listed.text
     [callback] = listed.body
     assert (callback.account_name, callback.service_name, callback.url, callback.username) == (
-        ACCOUNT, "CarrierService", "https://listener.example/carrier", "cb")
+        ACCOUNT,
+        "CarrierService",
+        "https://listener.example/carrier",
+        "cb",
+    )
     assert not hasattr(callback, "password")
     deleted = callbacks.deregister_callback(ACCOUNT, "CarrierService")
     assert deleted.status_code == 200, deleted.text
@@ -184,7 +218,8 @@ def test_typed_exceptions_carry_error_code_and_message(runtime: RuntimeProcess, 
     anonymous = sdk(runtime.base_url, seeded["secret"])
     with pytest.raises(ConnectivityManagementResultException) as wrong:
         anonymous.session_management.start_connectivity_management_session(
-            LogInRequest(username="sdk-user", password="not-the-password"))
+            LogInRequest(username="sdk-user", password="not-the-password")
+        )
     assert wrong.value.response_code == 400
     assert wrong.value.error_code == "REQUEST_FAILED.UserNotAuthenticated" and wrong.value.error_message
     stale = sdk(runtime.base_url, seeded["secret"], "not-a-session")

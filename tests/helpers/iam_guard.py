@@ -75,8 +75,11 @@ class IamGuard:
     def principal_of(self, function: LocalFunction) -> Principal:
         """The function's principal, by logical id or, for the Function fixture (named by folder), by code folder."""
         policies = self.authorizer().policies
-        logical_id = function.logical_id if function.logical_id in self._code_dirs.values() \
+        logical_id = (
+            function.logical_id
+            if function.logical_id in self._code_dirs.values()
             else self._code_dirs.get(function.code_dir.resolve())
+        )
         if logical_id is None:
             raise LookupError(f"{function.code_dir} is the code of no function in the template: whose role is it?")
         return policies.principal(logical_id)
@@ -85,8 +88,9 @@ class IamGuard:
         """Raise the ClientError AWS would give when the function's role does not allow the request."""
         authorizer = self.authorizer()
         body = request.body if isinstance(request.body, bytes | str) else b""  # a stream: S3 payloads, never read
-        refusal = authorizer.authorize_as(self.principal_of(function), request.method, request.url,
-                                          dict(request.headers.items()), body)
+        refusal = authorizer.authorize_as(
+            self.principal_of(function), request.method, request.url, dict(request.headers.items()), body
+        )
         if refusal is not None:
             raise ClientError(_parsed(refusal), operation)  # type: ignore[arg-type]
 
@@ -107,8 +111,9 @@ class IamGuard:
 
     def report(self) -> str:
         """The grants no call used, and the principals that made no checked call at all."""
-        idle = sorted(p.logical_id for p in self.authorizer().policies.principals
-                      if p.logical_id not in self.usage.callers)
+        idle = sorted(
+            p.logical_id for p in self.authorizer().policies.principals if p.logical_id not in self.usage.callers
+        )
         lines = [f"unused grant  {grant.describe()}" for grant in self.usage.unused_grants()]
         lines += [f"never called  {logical_id}" for logical_id in idle]
         return "\n".join(lines) + "\n"
@@ -145,8 +150,11 @@ def enforced(*, off: bool = False, guard: IamGuard | None = None) -> Iterator[Ia
         _active = None
     denied = guard.unexpected_denials()
     if denied:
-        pytest.fail("IAM refused calls the template does not grant (fix the Policies: in template.yaml):\n"
-                    + "\n".join(sorted({d.log_line() for d in denied})), pytrace=False)
+        pytest.fail(
+            "IAM refused calls the template does not grant (fix the Policies: in template.yaml):\n"
+            + "\n".join(sorted({d.log_line() for d in denied})),
+            pytrace=False,
+        )
 
 
 def write_report() -> None:
@@ -197,8 +205,12 @@ def _resource_variables(translated: Mapping[str, Any]) -> dict[str, tuple[str, s
 
 _SYMBOLS: dict[str, Callable[[str], dict[str, str]]] = {
     "AWS::DynamoDB::Table": lambda name: {"Ref": name, "Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"},
-    "AWS::SQS::Queue": lambda url: {"Ref": url, "QueueUrl": url, "QueueName": url.rstrip("/").rsplit("/", 1)[-1],
-                                    "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rstrip('/').rsplit('/', 1)[-1]}"},
+    "AWS::SQS::Queue": lambda url: {
+        "Ref": url,
+        "QueueUrl": url,
+        "QueueName": url.rstrip("/").rsplit("/", 1)[-1],
+        "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rstrip('/').rsplit('/', 1)[-1]}",
+    },
     "AWS::SecretsManager::Secret": lambda arn: {"Ref": arn, "Id": arn},
     "AWS::StepFunctions::StateMachine": lambda arn: {"Ref": arn, "Arn": arn, "Name": arn.rsplit(":", 1)[-1]},
     "AWS::S3::Bucket": lambda name: {"Ref": name, "Arn": f"arn:aws:s3:::{name}"},

@@ -48,8 +48,14 @@ class Function:
 
     def __init__(self, name: str) -> None:
         self.local = LocalFunction(
-            logical_id=name, name=name, arn=function_arn(name), code_dir=ROOT / "functions" / name,
-            handler="app.lambda_handler", timeout_seconds=30, memory_mb=256, environment={},
+            logical_id=name,
+            name=name,
+            arn=function_arn(name),
+            code_dir=ROOT / "functions" / name,
+            handler="app.lambda_handler",
+            timeout_seconds=30,
+            memory_mb=256,
+            environment={},
         )
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -72,10 +78,22 @@ UAI_KEY_PATH = "/flexnet/operations/api/updates/update-authorization-key"
 def uai(aws: None, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> dict[str, Function]:
     """The UAI functions with the device key uploaded; workflows do not start (the sweeper's business)."""
     monkeypatch.setenv("UAI_STATUS_LOG_STATE_MACHINE_ARN", MISSING_STATE_MACHINE)
-    functions = {name: Function(f"uai_{name}") for name in
-                 ("submit_status_log", "poll_status_log", "upload_key", "list_keys", "revoke_key",
-                  "status_log_worker")}
-    uploaded = functions["upload_key"].http("PUT", UAI_KEY_PATH, body={"publicKey": device_key.public_b64},
-                                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    functions = {
+        name: Function(f"uai_{name}")
+        for name in (
+            "submit_status_log",
+            "poll_status_log",
+            "upload_key",
+            "list_keys",
+            "revoke_key",
+            "status_log_worker",
+        )
+    }
+    uploaded = functions["upload_key"].http(
+        "PUT",
+        UAI_KEY_PATH,
+        body={"publicKey": device_key.public_b64},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
     assert uploaded["statusCode"] == 200
     return functions

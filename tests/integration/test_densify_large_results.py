@@ -24,10 +24,26 @@ SYSTEMS = 3000
 def large(densify: Densify) -> Densify:
     notes = "rightsizing analysis: CPU p95 under 20 % for 30 days; memory p95 under 35 %; " * 30
     with clock.frozen(NOW):
-        RecordStore().publish("cloud", RecordsDocument.model_validate({**RECORDS, "systems": [
-            {"id": f"i-{n:06d}", "properties": {"recommendationType": "Downsize", "savings": n,
-                                                 "region": "us-east-1", "notes": f"{n}: {notes}"}}
-            for n in range(SYSTEMS)]}))
+        RecordStore().publish(
+            "cloud",
+            RecordsDocument.model_validate(
+                {
+                    **RECORDS,
+                    "systems": [
+                        {
+                            "id": f"i-{n:06d}",
+                            "properties": {
+                                "recommendationType": "Downsize",
+                                "savings": n,
+                                "region": "us-east-1",
+                                "notes": f"{n}: {notes}",
+                            },
+                        }
+                        for n in range(SYSTEMS)
+                    ],
+                }
+            ),
+        )
     return densify
 
 
@@ -46,8 +62,7 @@ def test_a_document_too_large_to_return_is_400_on_demand_failure_with_its_size(l
     assert size > LAMBDA_RESPONSE_LIMIT_BYTES
     assert f"more than the {LAMBDA_RESPONSE_LIMIT_BYTES} bytes" in message
     assert "Accept-Encoding: gzip" in message
-    assert body(large.status(alice, ref, "cloud"))["lastTriggered"] == \
-        "On-Demand Failure. Wed Nov 18 11:06:40 UTC 2026"
+    assert body(large.status(alice, ref, "cloud"))["lastTriggered"] == "On-Demand Failure. Wed Nov 18 11:06:40 UTC 2026"
 
 
 def test_a_client_that_accepts_gzip_gets_the_document_compressed(large: Densify) -> None:
@@ -65,8 +80,9 @@ def test_a_client_that_accepts_gzip_gets_the_document_compressed(large: Densify)
 
 def test_a_narrower_subscription_is_answered_as_it_is(large: Densify) -> None:
     alice = large.token("alice")
-    ref = large.create_one(alice, propertyReferences=[
-        {"propertyID": "savings", "operator": "[]", "values": ["0", "999"]}])
+    ref = large.create_one(
+        alice, propertyReferences=[{"propertyID": "savings", "operator": "[]", "values": ["0", "999"]}]
+    )
     answer = results(large, alice, ref, **{"Accept-Encoding": "gzip"})
     assert answer["statusCode"] == 200 and not answer["isBase64Encoded"]  # 2.6 MB fits: nothing to compress
     assert body(answer)["count"] == 1000

@@ -28,13 +28,17 @@ def test_add_user_stores_only_a_scrypt_hash(aws: None, monkeypatch: pytest.Monke
     assert verify_secret("a long enough password", user.password_hash)
 
 
-@pytest.mark.parametrize(("args", "password"), [
-    (["--user", "bob"], "short"),
-    (["--user", "bob#admin"], "a long enough password"),
-    (["--user", "bob smith"], "a long enough password"),
-])
-def test_add_user_refuses_weak_passwords_and_odd_names(aws: None, monkeypatch: pytest.MonkeyPatch,
-                                                        args: list[str], password: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "password"),
+    [
+        (["--user", "bob"], "short"),
+        (["--user", "bob#admin"], "a long enough password"),
+        (["--user", "bob smith"], "a long enough password"),
+    ],
+)
+def test_add_user_refuses_weak_passwords_and_odd_names(
+    aws: None, monkeypatch: pytest.MonkeyPatch, args: list[str], password: str
+) -> None:
     with pytest.raises(SystemExit):
         add_user(monkeypatch, *args, password=password)
     assert UserStore().get(args[1]) is None
@@ -53,8 +57,11 @@ def test_load_records_replaces_a_platforms_set(aws: None, tmp_path: Path, capsys
     assert main(["load-records", "--platform", "cloud", str(SAMPLE_RECORDS)]) == 0
     assert "24 cloud records published" in capsys.readouterr().out
     smaller = tmp_path / "records.json"
-    smaller.write_text(json.dumps({"properties": [{"id": "region"}],
-                                   "systems": [{"id": "i-1", "properties": {"region": "eu-west-1"}}]}))
+    smaller.write_text(
+        json.dumps(
+            {"properties": [{"id": "region"}], "systems": [{"id": "i-1", "properties": {"region": "eu-west-1"}}]}
+        )
+    )
     assert main(["load-records", "--platform", "cloud", str(smaller)]) == 0
     store = RecordStore()
     assert [s["id"] for s in store.systems("cloud")] == ["i-1"]  # the old systems are gone

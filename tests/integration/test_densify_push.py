@@ -118,6 +118,7 @@ def test_basic_auth_is_encoded_and_an_unstorable_push_is_a_scheduled_failure(rec
 
 # ------------------------------------------------------------------------------------ through the real engine
 
+
 @dataclass(frozen=True)
 class Engine:
     queue_url: str
@@ -153,8 +154,9 @@ def deliver_queued(queue_url: str) -> int:
     return handled
 
 
-def test_a_push_arrives_signed_and_its_success_is_the_status(engine: Engine, httpserver: HTTPServer,
-                                                             function: Any) -> None:
+def test_a_push_arrives_signed_and_its_success_is_the_status(
+    engine: Engine, httpserver: HTTPServer, function: Any
+) -> None:
     received: list[dict[str, Any]] = []
     ref = create("Signed", webhook={"uri": httpserver.url_for("/hook"), "authType": "bearer", "authValue": "tok"})
     secret = SubscriptionStore().get(ref).signing_secret  # type: ignore[union-attr]
@@ -193,8 +195,9 @@ def test_a_failed_attempt_is_recorded_and_410_deactivates_the_webhook(engine: En
     assert Table().get(Key(f"DENSIFY#SUB#{gone}", "SUB")).get("dueAt") is None  # type: ignore[union-attr]
 
 
-def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: Engine, httpserver: HTTPServer,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attempts_are_listed_and_a_failed_push_can_be_resent(
+    engine: Engine, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="densify-token", SecretString="k" * 64)["ARN"]
     monkeypatch.setenv("DENSIFY_TOKEN_SECRET_ARN", arn)
     reset_settings()
@@ -216,22 +219,28 @@ def test_attempts_are_listed_and_a_failed_push_can_be_resent(engine: Engine, htt
     assert attempts[0]["url"] == httpserver.url_for("/hook")
     delivery_id = attempts[0]["deliveryId"]
     assert_error(densify.call("list_deliveries", "GET", f"/subscriptions/{ref}/deliveries", bob), 404)
-    assert_error(densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/{delivery_id}/resend",
-                              bob), 404)
-    assert_error(densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/msg_nope/resend",
-                              alice), 404)
+    assert_error(
+        densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/{delivery_id}/resend", bob), 404
+    )
+    assert_error(
+        densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/msg_nope/resend", alice), 404
+    )
 
-    resent = densify.call("resend_delivery", "POST", f"/subscriptions/cloud/{ref}/deliveries/{delivery_id}/resend",
-                          alice)
+    resent = densify.call(
+        "resend_delivery", "POST", f"/subscriptions/cloud/{ref}/deliveries/{delivery_id}/resend", alice
+    )
     assert resent["statusCode"] == 200, resent
     assert body(resent)["resentFrom"] == delivery_id
     deliver_queued(engine.queue_url)
     status = body(densify.status(alice, ref))
-    assert status == {"lastTriggered": f"Scheduled Success. {engine.date}",
-                      "webHookStatus": f"Success. HTTP 204. {engine.date}"}
+    assert status == {
+        "lastTriggered": f"Scheduled Success. {engine.date}",
+        "webHookStatus": f"Success. HTTP 204. {engine.date}",
+    }
     new_id = body(resent)["deliveryId"]
-    message = assert_error(densify.call("resend_delivery", "POST",
-                                        f"/subscriptions/{ref}/deliveries/{new_id}/resend", alice), 400)
+    message = assert_error(
+        densify.call("resend_delivery", "POST", f"/subscriptions/{ref}/deliveries/{new_id}/resend", alice), 400
+    )
     assert "succeeded" in message
 
 
@@ -253,16 +262,16 @@ class Attempt:
 def test_a_late_replay_of_an_older_outcome_never_overwrites_a_newer_one(records: None) -> None:
     ref = create("Replayed", webhook=WEBHOOK)
     record_outcome(Attempt(ref, "2026-11-18T11:10:00.000Z", succeeded=True, final=True, status_code=200))
-    record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", status_code=500,
-                           next_attempt_at="2026-11-18T11:07:05.000Z"))  # an earlier attempt, handed over again
+    record_outcome(
+        Attempt(ref, "2026-11-18T11:07:00.000Z", status_code=500, next_attempt_at="2026-11-18T11:07:05.000Z")
+    )  # an earlier attempt, handed over again
     stored = SubscriptionStore().get(ref)
     assert stored is not None
     assert stored.last_triggered == "Scheduled Success. Wed Nov 18 11:10:00 UTC 2026"
     assert stored.webhook_status == "Success. HTTP 200. Wed Nov 18 11:10:00 UTC 2026"
 
 
-def test_a_subscription_made_inactive_leaves_the_due_index_and_a_put_brings_a_gone_webhook_back(
-        records: None) -> None:
+def test_a_subscription_made_inactive_leaves_the_due_index_and_a_put_brings_a_gone_webhook_back(records: None) -> None:
     ref = create("Toggled", webhook=WEBHOOK)
     record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", final=True, gone=True, status_code=410))
     assert run_scheduler(enqueue=RecordingEnqueue()).enqueued == 0  # deactivated by the 410
@@ -299,8 +308,9 @@ def test_more_than_30000_matches_is_a_scheduled_failure_not_a_push(records: None
     ref = create("Too many", webhook=WEBHOOK)
     subscription_ = SubscriptionStore().get(ref)
     assert subscription_ is not None
-    many = RecordSet(Catalogue(), [{"id": f"i-{n}", "properties": {"recommendationType": "Downsize"}}
-                                   for n in range(30_001)])
+    many = RecordSet(
+        Catalogue(), [{"id": f"i-{n}", "properties": {"recommendationType": "Downsize"}} for n in range(30_001)]
+    )
     enqueue = RecordingEnqueue()
     assert _push_one(SubscriptionStore(), subscription_, many, enqueue, NOW) == ""
     assert enqueue.calls == []
@@ -315,8 +325,9 @@ def test_an_outcome_recorded_while_a_replace_is_in_flight_is_kept(records: None)
     read_by_the_put = store.get(ref)
     assert read_by_the_put is not None
     record_outcome(Attempt(ref, "2026-11-18T11:07:00.000Z", succeeded=True, final=True, status_code=200))
-    store.replace(read_by_the_put, dataclasses.replace(read_by_the_put, name="Renamed",
-                                                       version=read_by_the_put.version + 1))
+    store.replace(
+        read_by_the_put, dataclasses.replace(read_by_the_put, name="Renamed", version=read_by_the_put.version + 1)
+    )
     stored = store.get(ref)
     assert stored is not None and stored.name == "Renamed"
     assert stored.last_triggered == "Scheduled Success. Wed Nov 18 11:07:00 UTC 2026"

@@ -64,7 +64,8 @@ def push_now(ref: str) -> None:
 
 
 def test_rotation_answers_the_new_secret_and_pushes_carry_both_signatures_for_24_hours(
-        densify: tuple[Densify, str], httpserver: HTTPServer) -> None:
+    densify: tuple[Densify, str], httpserver: HTTPServer
+) -> None:
     face, queue_url = densify
     alice, bob = face.token("alice"), face.token("bob")
     received: list[Request] = []
@@ -74,8 +75,12 @@ def test_rotation_answers_the_new_secret_and_pushes_carry_both_signatures_for_24
         return Response("", status=204)
 
     httpserver.expect_request("/hook").respond_with_handler(receive)
-    [created] = body(face.create(alice, [subscription(webhook={"uri": httpserver.url_for("/hook")},
-                                                      schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]})]))
+    [created] = body(
+        face.create(
+            alice,
+            [subscription(webhook={"uri": httpserver.url_for("/hook")}, schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]})],
+        )
+    )
     ref, old_secret = created["subscriptionRef"], created["signingSecret"]
 
     answer = face.call("rotate_secret", "POST", f"/subscriptions/cloud/{ref}/secret/rotate", alice)
@@ -102,8 +107,9 @@ def test_rotation_answers_the_new_secret_and_pushes_carry_both_signatures_for_24
     assert stored is not None and stored.signing_secrets(clock.epoch() + 86_400) == [new_secret]
 
 
-def test_a_test_event_is_sent_now_signed_and_recorded_like_a_push(densify: tuple[Densify, str],
-                                                                  httpserver: HTTPServer) -> None:
+def test_a_test_event_is_sent_now_signed_and_recorded_like_a_push(
+    densify: tuple[Densify, str], httpserver: HTTPServer
+) -> None:
     face, queue_url = densify
     alice, bob = face.token("alice"), face.token("bob")
     httpserver.expect_ordered_request("/hook").respond_with_data("", status=204)
@@ -123,9 +129,12 @@ def test_a_test_event_is_sent_now_signed_and_recorded_like_a_push(densify: tuple
     failed = body(face.call("send_test_event", "POST", f"/subscriptions/{ref}/test", alice))
     assert (failed["succeeded"], failed["statusCode"]) == (False, 500)
     listed = body(face.call("list_deliveries", "GET", f"/subscriptions/{ref}/deliveries", alice))["attempts"]
-    assert sorted((a["deliveryId"], a["statusCode"], a["final"], a["eventType"]) for a in listed) == sorted([
-        (failed["deliveryId"], 500, True, "densify.subscription.test"),
-        (sent["deliveryId"], 204, True, "densify.subscription.test")])  # (same frozen time: either order)
+    assert sorted((a["deliveryId"], a["statusCode"], a["final"], a["eventType"]) for a in listed) == sorted(
+        [
+            (failed["deliveryId"], 500, True, "densify.subscription.test"),
+            (sent["deliveryId"], 204, True, "densify.subscription.test"),
+        ]
+    )  # (same frozen time: either order)
     assert deliver_queued(queue_url) == 0  # sent once, never retried
     # A test changes no status; another user's subscription is not found.
     assert body(face.status(alice, ref)) == {"lastTriggered": "", "webHookStatus": ""}
@@ -133,12 +142,14 @@ def test_a_test_event_is_sent_now_signed_and_recorded_like_a_push(densify: tuple
 
 
 def test_a_webhook_failing_for_five_days_is_deactivated_with_the_reason_and_a_put_brings_it_back(
-        densify: tuple[Densify, str], httpserver: HTTPServer) -> None:
+    densify: tuple[Densify, str], httpserver: HTTPServer
+) -> None:
     face, queue_url = densify
     alice = face.token("alice")
     httpserver.expect_request("/hook").respond_with_data("down", status=503)
-    definition = subscription(webhook={"uri": httpserver.url_for("/hook")},
-                              schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]})
+    definition = subscription(
+        webhook={"uri": httpserver.url_for("/hook")}, schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]}
+    )
     [created] = body(face.create(alice, [definition]))
     ref = created["subscriptionRef"]
     start = clock.epoch()
@@ -167,10 +178,9 @@ def test_a_webhook_failing_for_five_days_is_deactivated_with_the_reason_and_a_pu
         assert attempts[0].final is False  # retried on the schedule again, not disabled at once
 
 
-
-
 def test_recovery_re_sends_what_failed_for_good_in_the_window_with_the_original_webhook_ids(
-        densify: tuple[Densify, str], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    densify: tuple[Densify, str], httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A pollgate operation: 202 + polling URL + Retry-After, then 200 with the count re-sent. (The workflow is
     the worker's task, run here directly: this ring has no Step Functions, so its start fails and the operation
     waits, Pending, as the sweeper would find it.)"""
@@ -181,8 +191,9 @@ def test_recovery_re_sends_what_failed_for_good_in_the_window_with_the_original_
     face, queue_url = densify
     alice, bob = face.token("alice"), face.token("bob")
     httpserver.expect_request("/hook").respond_with_data("down", status=410)
-    definition = subscription(webhook={"uri": httpserver.url_for("/hook")},
-                              schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]})
+    definition = subscription(
+        webhook={"uri": httpserver.url_for("/hook")}, schedule={"dayofWeek": [1, 2, 3, 4, 5, 6, 7]}
+    )
     [created] = body(face.create(alice, [definition]))
     ref = created["subscriptionRef"]
     start = clock.epoch()
@@ -193,22 +204,30 @@ def test_recovery_re_sends_what_failed_for_good_in_the_window_with_the_original_
             deliver_queued(queue_url)
             failed.append(list_attempts(OWNER_KIND, ref, TENANT)[0].deliveryId)
             # A PUT makes the webhook active again (a 410 deactivated it).
-            assert face.call("replace_subscription", "PUT", f"/subscriptions/cloud/{ref}", face.token("alice"),
-                             body=definition)["statusCode"] == 200
+            assert (
+                face.call(
+                    "replace_subscription", "PUT", f"/subscriptions/cloud/{ref}", face.token("alice"), body=definition
+                )["statusCode"]
+                == 200
+            )
             advance(86_400)
         alice, bob = face.token("alice"), face.token("bob")
         since = clock.iso(start + 86_400 - 60)  # the second and third pushes only
         path = f"/subscriptions/cloud/{ref}/deliveries/recover"
         assert_error(face.call("recover_deliveries", "POST", path, bob, body={"since": since}), 404)
         assert "since" in assert_error(face.call("recover_deliveries", "POST", path, alice, body={}), 400)
-        assert "since" in assert_error(face.call("recover_deliveries", "POST", path, alice,
-                                                 body={"since": "yesterday"}), 400)
+        assert "since" in assert_error(
+            face.call("recover_deliveries", "POST", path, alice, body={"since": "yesterday"}), 400
+        )
         answer = face.call("recover_deliveries", "POST", path, alice, body={"since": since})
         assert answer["statusCode"] == 202, answer
         accepted = body(answer)
         assert accepted["status"] == "Pending" and accepted["since"] == since
-        assert answer["headers"]["Location"] == accepted["url"] == \
-            f"/subscriptions/cloud/{ref}/recoveries/{accepted['recoveryId']}"
+        assert (
+            answer["headers"]["Location"]
+            == accepted["url"]
+            == f"/subscriptions/cloud/{ref}/recoveries/{accepted['recoveryId']}"
+        )
         assert int(answer["headers"]["Retry-After"]) >= 1
         polled = face.call("recover_deliveries", "GET", accepted["url"], alice)
         assert polled["statusCode"] == 202 and body(polled)["status"] == "Pending"
@@ -228,5 +247,4 @@ def test_recovery_re_sends_what_failed_for_good_in_the_window_with_the_original_
         assert sorted(a.resentFrom or "" for a in resent) == sorted(failed[1:])
         # Another user's subscription, another subscription's recovery, an unknown id: not found.
         assert_error(face.call("recover_deliveries", "GET", accepted["url"], bob), 404)
-        assert_error(face.call("recover_deliveries", "GET", f"/subscriptions/cloud/{ref}/recoveries/nope", alice),
-                     404)
+        assert_error(face.call("recover_deliveries", "GET", f"/subscriptions/cloud/{ref}/recoveries/nope", alice), 404)

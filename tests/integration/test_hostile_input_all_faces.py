@@ -23,8 +23,11 @@ from tests.conftest import DeviceKey
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-SHAPES = {"UaiApi": {"arguments", "key", "message"}, "DensifyApi": {"message", "status"},
-          "ThingSpaceApi": {"errorCode", "errorMessage"}}
+SHAPES = {
+    "UaiApi": {"arguments", "key", "message"},
+    "DensifyApi": {"message", "status"},
+    "ThingSpaceApi": {"errorCode", "errorMessage"},
+}
 DIGITS = "7" * 5000
 # Every query parameter any route reads, each given the 5,000-digit integer.
 QUERY = {name: DIGITS for name in ("limit", "pollingId", "subscriptionRef", "divider", "type", "owner", "grant_type")}
@@ -50,13 +53,16 @@ def stack() -> Iterator[tuple[LocalStack, dict[str, dict[str, str]]]]:
         UserStore().add("hostile", "hostile-password")
         CredentialStore().add_client("hostile-client", "hostile-secret")
         CredentialStore().add_user("hostile", "hostile-password", ["0000123456-00001"])
-        access = issue_token("Basic " + base64.b64encode(b"hostile-client:hostile-secret").decode(),
-                             "client_credentials").access_token
+        access = issue_token(
+            "Basic " + base64.b64encode(b"hostile-client:hostile-secret").decode(), "client_credentials"
+        ).access_token
         credentials = {
             "UaiApi": {"authorization": f"Bearer {device_key.token()}"},
             "DensifyApi": {"authorization": f"Bearer {log_in('hostile', 'hostile-password').token}"},
-            "ThingSpaceApi": {"authorization": f"Bearer {access}",
-                              "vz-m2m-token": login("hostile", "hostile-password")},
+            "ThingSpaceApi": {
+                "authorization": f"Bearer {access}",
+                "vz-m2m-token": login("hostile", "hostile-password"),
+            },
             "admin": {"authorization": f"Bearer {admin_secret()}"},
         }
         yield local, credentials
@@ -80,8 +86,9 @@ CASES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("credentialed", [False, True], ids=["anonymous", "credentialed"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_no_input_reaches_a_500_on_any_route(stack: tuple[LocalStack, dict[str, dict[str, str]]], case: str,
-                                             credentialed: bool) -> None:
+def test_no_input_reaches_a_500_on_any_route(
+    stack: tuple[LocalStack, dict[str, dict[str, str]]], case: str, credentialed: bool
+) -> None:
     local, credentials = stack
     checked = 0
     for api, method, path, function in local.http_routes():
@@ -91,8 +98,9 @@ def test_no_input_reaches_a_500_on_any_route(stack: tuple[LocalStack, dict[str, 
         spec = dict(CASES[case])
         own = credentials["admin" if path.startswith("/flexnet/") else api]  # UAI's key routes: the operator's
         headers = {**(own if credentialed else {}), **spec.pop("headers", {})}
-        event = http_event(method, concrete_path, route=path, path_parameters=parameters or None, headers=headers,
-                           **spec)
+        event = http_event(
+            method, concrete_path, route=path, path_parameters=parameters or None, headers=headers, **spec
+        )
         answer = local.invoke(function, event)
         assert answer["statusCode"] < 500, (case, method, path, answer)
         if answer["statusCode"] >= 400:

@@ -38,8 +38,7 @@ def test_densify_every_endpoint_hides_another_owners_subscription(densify: Densi
         function, method, suffix, payload = endpoint
         body = json.loads(json.dumps(payload).replace("REF", target)) if payload is not None else None
         extra = {"body": body} if body is not None else {}
-        return densify.call(function, method, f"/subscriptions{platform}{suffix.replace('REF', target)}", bob,
-                            **extra)
+        return densify.call(function, method, f"/subscriptions{platform}{suffix.replace('REF', target)}", bob, **extra)
 
     calls = [(f"{e[1]} {p}{e[2]}", p, e) for p in ("", "/cloud") for e in endpoints]
     for name, platform, endpoint in calls:
@@ -49,8 +48,10 @@ def test_densify_every_endpoint_hides_another_owners_subscription(densify: Densi
         never = call(platform, endpoint, unknown)
         assert answer["body"].replace(ref, "REF") == never["body"].replace(unknown, "REF"), name
 
-    filtered, never_listed = densify.list(bob, query={"subscriptionRef": ref}), densify.list(
-        bob, query={"subscriptionRef": unknown})
+    filtered, never_listed = (
+        densify.list(bob, query={"subscriptionRef": ref}),
+        densify.list(bob, query={"subscriptionRef": unknown}),
+    )
     assert filtered["statusCode"] == never_listed["statusCode"]
     assert filtered["body"].replace(ref, "REF") == never_listed["body"].replace(unknown, "REF")
     for query in ({"type": "owner", "owner": "alice"}, {"type": "all"}, {}):
@@ -64,47 +65,103 @@ def test_densify_every_endpoint_hides_another_owners_subscription(densify: Densi
 def test_thingspace_every_endpoint_refuses_another_accounts_ids(world: World) -> None:
     alice_device = world.device(imei="990000862471854")
     request_id = world.run("activate", alice_device)
-    world.stack.invoke("ThingSpaceRegisterCallbackFunction", http_event(
-        "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
-        path_parameters={"accountname": ACCOUNT}, headers=world.headers,
-        body={"name": "CarrierService", "url": "https://example.com/alice", "username": "u", "password": "p"}))
+    world.stack.invoke(
+        "ThingSpaceRegisterCallbackFunction",
+        http_event(
+            "POST",
+            f"/api/m2m/v1/callbacks/{ACCOUNT}",
+            route="/api/m2m/v1/callbacks/{accountname}",
+            path_parameters={"accountname": ACCOUNT},
+            headers=world.headers,
+            body={"name": "CarrierService", "url": "https://example.com/alice", "username": "u", "password": "p"},
+        ),
+    )
     bob = world.headers_for("bob", "bob-password")
 
     def refused(answer: dict[str, Any], what: str) -> None:
         assert 400 <= answer["statusCode"] < 500, (what, answer)
         assert set(json.loads(answer["body"])) <= {"errorCode", "errorMessage", "fault"}, what
         assert "example.com/alice" not in answer["body"] and request_id not in answer["body"].replace(
-            f'"{request_id}"', ""), what
+            f'"{request_id}"', ""
+        ), what
 
-    refused(world.stack.invoke("ThingSpaceRequestStatusFunction", http_event(
-        "GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status",
-        route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
-        path_parameters={"accountname": ACCOUNT, "requestID": request_id}, headers=bob)), "status, alice's account")
+    refused(
+        world.stack.invoke(
+            "ThingSpaceRequestStatusFunction",
+            http_event(
+                "GET",
+                f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status",
+                route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
+                path_parameters={"accountname": ACCOUNT, "requestID": request_id},
+                headers=bob,
+            ),
+        ),
+        "status, alice's account",
+    )
     code, answer = world.status(request_id, account=OTHER, headers=bob)
     assert code == 400 and "status" not in answer, "status of alice's request through bob's own account"
     for action in ("activate", "deactivate", "suspend", "restore"):
         refused(world.submit(action, alice_device, headers=bob), f"{action} on alice's account")
-    refused(world.stack.invoke("ThingSpaceListDevicesFunction", http_event(
-        "POST", "/api/m2m/v1/devices/actions/list", body={"accountName": ACCOUNT}, headers=bob)),
-        "list alice's devices")
-    refused(world.stack.invoke("ThingSpaceListCallbacksFunction", http_event(
-        "GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
-        path_parameters={"accountname": ACCOUNT}, headers=bob)), "list alice's callbacks")
-    refused(world.stack.invoke("ThingSpaceRegisterCallbackFunction", http_event(
-        "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
-        path_parameters={"accountname": ACCOUNT}, headers=bob,
-        body={"name": "CarrierService", "url": "https://example.com/bob"})), "replace alice's listener")
-    refused(world.stack.invoke("ThingSpaceDeleteCallbackFunction", http_event(
-        "DELETE", f"/api/m2m/v1/callbacks/{ACCOUNT}/name/CarrierService",
-        route="/api/m2m/v1/callbacks/{accountname}/name/{serviceName}",
-        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, headers=bob)),
-        "delete alice's listener")
+    refused(
+        world.stack.invoke(
+            "ThingSpaceListDevicesFunction",
+            http_event("POST", "/api/m2m/v1/devices/actions/list", body={"accountName": ACCOUNT}, headers=bob),
+        ),
+        "list alice's devices",
+    )
+    refused(
+        world.stack.invoke(
+            "ThingSpaceListCallbacksFunction",
+            http_event(
+                "GET",
+                f"/api/m2m/v1/callbacks/{ACCOUNT}",
+                route="/api/m2m/v1/callbacks/{accountname}",
+                path_parameters={"accountname": ACCOUNT},
+                headers=bob,
+            ),
+        ),
+        "list alice's callbacks",
+    )
+    refused(
+        world.stack.invoke(
+            "ThingSpaceRegisterCallbackFunction",
+            http_event(
+                "POST",
+                f"/api/m2m/v1/callbacks/{ACCOUNT}",
+                route="/api/m2m/v1/callbacks/{accountname}",
+                path_parameters={"accountname": ACCOUNT},
+                headers=bob,
+                body={"name": "CarrierService", "url": "https://example.com/bob"},
+            ),
+        ),
+        "replace alice's listener",
+    )
+    refused(
+        world.stack.invoke(
+            "ThingSpaceDeleteCallbackFunction",
+            http_event(
+                "DELETE",
+                f"/api/m2m/v1/callbacks/{ACCOUNT}/name/CarrierService",
+                route="/api/m2m/v1/callbacks/{accountname}/name/{serviceName}",
+                path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"},
+                headers=bob,
+            ),
+        ),
+        "delete alice's listener",
+    )
     # Alice's device addressed from bob's own account is simply not there.
     foreign = world.run("activate", alice_device, account=OTHER, headers=bob)
     assert world.fault(foreign) == "REQUEST_FAILED.DeviceNotFound"
     # Nothing of alice's changed.
     assert world.state_of(**alice_device) == ("active", 1)
-    listed = world.stack.invoke("ThingSpaceListCallbacksFunction", http_event(
-        "GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
-        path_parameters={"accountname": ACCOUNT}, headers=world.headers))
+    listed = world.stack.invoke(
+        "ThingSpaceListCallbacksFunction",
+        http_event(
+            "GET",
+            f"/api/m2m/v1/callbacks/{ACCOUNT}",
+            route="/api/m2m/v1/callbacks/{accountname}",
+            path_parameters={"accountname": ACCOUNT},
+            headers=world.headers,
+        ),
+    )
     assert "example.com/alice" in listed["body"]

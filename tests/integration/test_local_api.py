@@ -55,7 +55,7 @@ Resources:
           Properties: {ApiId: !Ref OtherApi, Method: GET, Path: /crash}
 """
 
-CODE = '''
+CODE = """
 import base64, json
 
 def echo(event, context):
@@ -73,7 +73,7 @@ def fallback(event, context):
     return {"statusCode": 418, "body": json.dumps({"routeKey": event["routeKey"], "rawPath": event["rawPath"],
             "api": event["requestContext"]["apiId"], "method": event["requestContext"]["http"]["method"],
             "rawQueryString": event["rawQueryString"]})}
-'''
+"""
 
 
 def write_template(folder: Path, text: str) -> Path:
@@ -98,8 +98,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
 def test_a_request_becomes_a_payload_2_event_and_the_answer_becomes_http(served: tuple[str, list[str]]) -> None:
     base_url, lines = served
     request = urllib.request.Request(  # noqa: S310 - the loopback server above
-        f"{base_url}/things/t-1?color=red&color=blue&size=2", data=b"\x00\x01binary", method="POST",
-        headers={"Content-Type": "application/octet-stream", "X-Device": "D1", "Cookie": "a=1; b=2"})
+        f"{base_url}/things/t-1?color=red&color=blue&size=2",
+        data=b"\x00\x01binary",
+        method="POST",
+        headers={"Content-Type": "application/octet-stream", "X-Device": "D1", "Cookie": "a=1; b=2"},
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
         status, headers, event = answer.status, answer.headers, json.loads(answer.read())
     assert status == 201
@@ -170,8 +173,12 @@ def test_unknown_routes_go_to_the_default_route_of_the_api_whose_paths_they_rese
         try:
             base_url = api.start()
             status, _, body = call(base_url, "GET", "/things/t-1/more?x=1")
-            assert (status, body["routeKey"], body["rawPath"], body["api"]) == (418, "$default", "/things/t-1/more",
-                                                                              "OneApi")
+            assert (status, body["routeKey"], body["rawPath"], body["api"]) == (
+                418,
+                "$default",
+                "/things/t-1/more",
+                "OneApi",
+            )
             assert body["method"] == "GET" and body["rawQueryString"] == "x=1"
             assert call(base_url, "DELETE", "/picture")[2]["api"] == "OtherApi"  # known path, other method
             assert call(base_url, "GET", "/picture")[0] == 200  # served routes are untouched
@@ -185,8 +192,10 @@ THROTTLED = """
 
 
 def test_the_templates_route_throttles_answer_429_as_api_gateway_does(tmp_path: Path) -> None:
-    throttled = TEMPLATE.replace("  OtherApi:\n    Type: AWS::Serverless::HttpApi\n",
-                                 "  OtherApi:\n    Type: AWS::Serverless::HttpApi\n    Properties:" + THROTTLED)
+    throttled = TEMPLATE.replace(
+        "  OtherApi:\n    Type: AWS::Serverless::HttpApi\n",
+        "  OtherApi:\n    Type: AWS::Serverless::HttpApi\n    Properties:" + THROTTLED,
+    )
     with mock_aws(config=MOTO_CONFIG), LocalStack(write_template(tmp_path, throttled)) as stack:
         stack.provision()
         lines: list[str] = []
@@ -203,22 +212,26 @@ def test_the_templates_route_throttles_answer_429_as_api_gateway_does(tmp_path: 
 
 
 def test_two_apis_declaring_one_route_stop_the_start(tmp_path: Path) -> None:
-    clashing = TEMPLATE.replace("Method: GET, Path: /crash", "Method: POST, Path: \"/things/{name}\"")
+    clashing = TEMPLATE.replace("Method: GET, Path: /crash", 'Method: POST, Path: "/things/{name}"')
     with mock_aws(config=MOTO_CONFIG), LocalStack(write_template(tmp_path, clashing)) as stack:
         stack.provision()
         with pytest.raises(TemplateError, match=r"POST /things/\{\}: OneApi/EchoFunction, OtherApi/CrashFunction"):
             LocalHttpApi(stack, 0)
 
 
-@pytest.mark.parametrize(("content_type", "raw", "as_text"), [
-    ("application/json", b'{"a": "\xc3\xa9"}', True),
-    ("text/plain; charset=utf-8", b"hello", True),
-    ("application/x-www-form-urlencoded", b"grant_type=client_credentials", False),  # base64, surprisingly
-    (None, b"no content type", False),
-    ("application/json", b"\xff\xfe not utf-8", False),
-])
-def test_bodies_are_text_or_base64_as_http_apis_send_them(served: tuple[str, list[str]], content_type: str | None,
-                                                          raw: bytes, as_text: bool) -> None:
+@pytest.mark.parametrize(
+    ("content_type", "raw", "as_text"),
+    [
+        ("application/json", b'{"a": "\xc3\xa9"}', True),
+        ("text/plain; charset=utf-8", b"hello", True),
+        ("application/x-www-form-urlencoded", b"grant_type=client_credentials", False),  # base64, surprisingly
+        (None, b"no content type", False),
+        ("application/json", b"\xff\xfe not utf-8", False),
+    ],
+)
+def test_bodies_are_text_or_base64_as_http_apis_send_them(
+    served: tuple[str, list[str]], content_type: str | None, raw: bytes, as_text: bool
+) -> None:
     base_url, _ = served
     connection = http.client.HTTPConnection(base_url.removeprefix("http://"), timeout=10)  # sends only what we say
     try:

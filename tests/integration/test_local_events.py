@@ -72,7 +72,7 @@ Resources:
             ScheduleExpression: cron(0 3 * * ? *)
 """
 
-HANDLER = '''
+HANDLER = """
 import json, os, threading, time
 
 _lock = threading.Lock()
@@ -91,7 +91,7 @@ def handler(event, context):
 
 def tick(event, context):
     return {"source": event["source"], "detail-type": event["detail-type"]}
-'''
+"""
 
 
 @pytest.fixture
@@ -123,13 +123,20 @@ def wait_until(condition: Any, timeout: float = 10.0) -> None:
 def test_the_template_sqs_mapping_is_read_with_its_settings(stack: LocalStack) -> None:
     [source] = stack.sqs_sources()
     assert (source.function, source.batch_size, source.report_batch_item_failures, source.maximum_concurrency) == (
-        "DeliverFunction", 3, True, 2)
+        "DeliverFunction",
+        3,
+        True,
+        2,
+    )
     assert source.queue_url == stack.provisioned.queues["Deliveries"]
     assert stack.provisioned.environment["DeliverFunction"]["QUEUE_URL"] == source.queue_url
     attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=source.queue_url, AttributeNames=["All"])[
-        "Attributes"]
+        "Attributes"
+    ]
     assert json.loads(attributes["RedrivePolicy"]) == {
-        "deadLetterTargetArn": stack.provisioned.queue_arns["DeadLetters"], "maxReceiveCount": 2}
+        "deadLetterTargetArn": stack.provisioned.queue_arns["DeadLetters"],
+        "maxReceiveCount": 2,
+    }
 
 
 def test_batches_respect_batch_size_and_failed_items_come_back(stack: LocalStack, records: Path) -> None:

@@ -44,13 +44,17 @@ MANY = [(f"X-Header-{n}", "v") for n in range(120)]
 
 
 @pytest.mark.parametrize("headers", [LONG_LINE, MANY], ids=["a 70 KB header line", "120 headers"])
-@pytest.mark.parametrize(("path", "shape"), [
-    ("/uai/2.0/updates/statusLog/p-1", {"arguments", "key", "message"}),
-    ("/subscriptions/cloud", {"message", "status"}),
-    ("/api/m2m/v1/callbacks/acct", {"errorCode", "errorMessage"}),
-])
-def test_headers_the_server_cannot_read_get_431_in_the_face_shape(base_url: str, headers: list[tuple[str, str]],
-                                                                 path: str, shape: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "shape"),
+    [
+        ("/uai/2.0/updates/statusLog/p-1", {"arguments", "key", "message"}),
+        ("/subscriptions/cloud", {"message", "status"}),
+        ("/api/m2m/v1/callbacks/acct", {"errorCode", "errorMessage"}),
+    ],
+)
+def test_headers_the_server_cannot_read_get_431_in_the_face_shape(
+    base_url: str, headers: list[tuple[str, str]], path: str, shape: set[str]
+) -> None:
     status, content_type, body = send(base_url, path, headers)
     assert status == 431
     assert content_type == "application/json"

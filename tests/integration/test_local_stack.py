@@ -17,8 +17,15 @@ from pollgate_local.stack import MOTO_CONFIG, ROOT, LocalStack
 from tests.aws_fixtures import http_event
 from tests.conftest import DeviceKey
 
-REPORT = {"language": 1033, "packageId": "pkg-1", "platform": "WIN64", "statusCode": 2,
-          "timeStamp": "2026-11-22T10:00:00Z", "updateId": "upd-1", "updateName": "Security update"}
+REPORT = {
+    "language": 1033,
+    "packageId": "pkg-1",
+    "platform": "WIN64",
+    "statusCode": 2,
+    "timeStamp": "2026-11-22T10:00:00Z",
+    "updateId": "upd-1",
+    "updateName": "Security update",
+}
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # samtranslator's own, on every read
 KEY_PATH = "/flexnet/operations/api/updates/update-authorization-key"
 
@@ -36,8 +43,9 @@ def admin(stack: LocalStack) -> dict[str, str]:
 
 
 def upload_key(stack: LocalStack, key: DeviceKey) -> Any:
-    return stack.invoke("UaiUploadKeyFunction", http_event("PUT", KEY_PATH, body={"publicKey": key.public_b64},
-                                                           headers=admin(stack)))
+    return stack.invoke(
+        "UaiUploadKeyFunction", http_event("PUT", KEY_PATH, body={"publicKey": key.public_b64}, headers=admin(stack))
+    )
 
 
 def test_provisions_every_resource_of_the_template_in_moto(stack: LocalStack) -> None:
@@ -50,10 +58,12 @@ def test_provisions_every_resource_of_the_template_in_moto(stack: LocalStack) ->
     assert secret["SecretString"] == local.secret_values["AdminSecret"]
     assert len(secret["SecretString"]) == 48 and secret["SecretString"].isalnum()
     machine = boto3.client("stepfunctions").describe_state_machine(
-        stateMachineArn=local.state_machines["UaiStatusLogStateMachine"])
+        stateMachineArn=local.state_machines["UaiStatusLogStateMachine"]
+    )
     definition = json.loads(machine["definition"])
     assert definition["States"]["RecordStatusLog"]["Parameters"]["FunctionName"] == (
-        "arn:aws:lambda:us-east-1:123456789012:function:UaiStatusLogWorkerFunction")
+        "arn:aws:lambda:us-east-1:123456789012:function:UaiStatusLogWorkerFunction"
+    )
     assert definition["States"]["MarkFailed"]["Parameters"]["TableName"] == local.tables["Table"]
 
 
@@ -63,15 +73,21 @@ def test_functions_get_the_template_environment_resolved_to_local_resources(stac
     assert upload["TABLE_NAME"] == local.tables["Table"]  # Globals
     assert upload["ADMIN_SECRET_ARN"] == local.secrets["AdminSecret"]  # its own, a !Ref to a secret
     assert upload["STAGE"] == "local"
-    assert local.environment["UaiSubmitStatusLogFunction"]["UAI_STATUS_LOG_STATE_MACHINE_ARN"] == (
-        local.state_machines["UaiStatusLogStateMachine"])
+    assert (
+        local.environment["UaiSubmitStatusLogFunction"]["UAI_STATUS_LOG_STATE_MACHINE_ARN"]
+        == (local.state_machines["UaiStatusLogStateMachine"])
+    )
     assert "ADMIN_SECRET_ARN" not in local.environment["UaiSubmitStatusLogFunction"]
 
 
 def test_a_status_report_runs_the_real_state_machine_to_completion(stack: LocalStack, device_key: DeviceKey) -> None:
     assert upload_key(stack, device_key)["statusCode"] == 200
-    submitted = stack.invoke("UaiSubmitStatusLogFunction", http_event(
-        "POST", "/uai/2.0/updates/statusLog", body=REPORT, headers={"authorization": f"Bearer {device_key.token()}"}))
+    submitted = stack.invoke(
+        "UaiSubmitStatusLogFunction",
+        http_event(
+            "POST", "/uai/2.0/updates/statusLog", body=REPORT, headers={"authorization": f"Bearer {device_key.token()}"}
+        ),
+    )
     assert submitted["statusCode"] == 202
     url = json.loads(submitted["body"])["url"]
 
@@ -81,8 +97,12 @@ def test_a_status_report_runs_the_real_state_machine_to_completion(stack: LocalS
     assert finished["status"] == "SUCCEEDED"
 
     polling_id = url.rsplit("/", 1)[1]
-    polled = stack.invoke("UaiPollStatusLogFunction", http_event(
-        "GET", url, route="/uai/2.0/updates/statusLog/{pollingId}", path_parameters={"pollingId": polling_id}))
+    polled = stack.invoke(
+        "UaiPollStatusLogFunction",
+        http_event(
+            "GET", url, route="/uai/2.0/updates/statusLog/{pollingId}", path_parameters={"pollingId": polling_id}
+        ),
+    )
     assert polled["statusCode"] == 200
     assert json.loads(polled["body"])["key"] == "statusLog.logged"
 
@@ -91,7 +111,10 @@ def test_invoke_endpoint_answers_a_handler_error_like_lambda(stack: LocalStack) 
     endpoint = stack.start_invoke_server()
     request = urllib.request.Request(  # noqa: S310 - the loopback URL the harness just started
         f"{endpoint}/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:UaiStatusLogWorkerFunction"
-        "/invocations", data=b'{"pollingId": "missing"}', method="POST")
+        "/invocations",
+        data=b'{"pollingId": "missing"}',
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
         assert answer.status == 200
         assert answer.headers["X-Amz-Function-Error"] == "Unhandled"

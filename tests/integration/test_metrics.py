@@ -54,7 +54,8 @@ def _no_metrics_left_from_other_tests() -> Iterator[None]:
 
 
 def test_a_submitted_and_completed_operation_is_counted_with_its_latency(
-        uai: dict[str, Function], device_key: DeviceKey, capsys: pytest.CaptureFixture[str]) -> None:
+    uai: dict[str, Function], device_key: DeviceKey, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     pid = polling_id(submit(uai, device_key.token()))
     assert emitted(capsys).totals[observability.OPERATION_SUBMITTED] == 1
@@ -78,7 +79,8 @@ def test_a_rejected_submit_counts_nothing(uai: dict[str, Function], capsys: pyte
 
 
 def test_an_operation_the_sweeper_gives_up_on_is_counted_failed(
-        uai: dict[str, Function], device_key: DeviceKey, capsys: pytest.CaptureFixture[str]) -> None:
+    uai: dict[str, Function], device_key: DeviceKey, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The fixture's state machine does not exist: every start fails, the sweeper re-drives, then fails it.
     polling_id(submit(uai, device_key.token()))
     sweeper = Function("operation_sweeper")
@@ -103,17 +105,35 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
 
 def _delivery_batch(url: str) -> dict[str, Any]:
     """One delivery recorded by the engine, and the SQS event that carries its first attempt."""
-    delivery_id = enqueue_delivery(owner_kind=OWNER, owner_id="sub-1", tenant="acme",
-                                   target=WebhookTarget(url, new_signing_secret()), payload={"n": 1},
-                                   event_type="test.metrics")
+    delivery_id = enqueue_delivery(
+        owner_kind=OWNER,
+        owner_id="sub-1",
+        tenant="acme",
+        target=WebhookTarget(url, new_signing_secret()),
+        payload={"n": 1},
+        event_type="test.metrics",
+    )
     body = DeliveryMessage(DeliveryRef(OWNER, "acme", "sub-1", delivery_id), 1).to_json()
-    return {"Records": [{"messageId": delivery_id, "receiptHandle": "r", "body": body, "attributes": {},
-                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks", "awsRegion": "us-east-1"}]}
+    return {
+        "Records": [
+            {
+                "messageId": delivery_id,
+                "receiptHandle": "r",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
-def test_webhook_attempts_are_counted_delivered_or_failed(aws: None, receiver: HTTPServer,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_webhook_attempts_are_counted_delivered_or_failed(
+    aws: None, receiver: HTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     receiver.expect_request("/ok").respond_with_data("", status=204)
     receiver.expect_request("/broken").respond_with_data("", status=500)
     delivery = Function("webhook_delivery")

@@ -71,10 +71,20 @@ class Flow:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 break
-            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                        "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
-                        "awsRegion": "us-east-1"} for m in messages]
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
             answer = self.stack.invoke("WebhookDeliveryFunction", {"Records": records})
             assert answer["batchItemFailures"] == []
             for message in messages:
@@ -103,48 +113,99 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Flow]:
 def uai_flow(flow: Flow, device_key: DeviceKey) -> None:
     admin = flow.secrets["stack secret AdminSecret"]
     key_path = "/flexnet/operations/api/updates/update-authorization-key"
-    assert flow.http("UaiUploadKeyFunction", "PUT", key_path, body={"publicKey": device_key.public_b64},
-                     headers={"Authorization": f"Bearer {admin}"})["status"] == 200
+    assert (
+        flow.http(
+            "UaiUploadKeyFunction",
+            "PUT",
+            key_path,
+            body={"publicKey": device_key.public_b64},
+            headers={"Authorization": f"Bearer {admin}"},
+        )["status"]
+        == 200
+    )
     wrong_admin = flow.keep("wrong admin secret", "wrong-admin-secret-1d4f8a")
-    assert flow.http("UaiListKeysFunction", "GET", key_path,
-                     headers={"Authorization": f"Bearer {wrong_admin}"})["status"] == 401
+    assert (
+        flow.http("UaiListKeysFunction", "GET", key_path, headers={"Authorization": f"Bearer {wrong_admin}"})["status"]
+        == 401
+    )
     token = flow.keep("device JWT", device_key.token())
     flow.keep("device JWT signature", token.rsplit(".", 1)[1])
     tampered = flow.keep("tampered JWT", token[:-6] + "AAAAAA")
-    assert flow.http("UaiSubmitStatusLogFunction", "POST", "/uai/2.0/updates/statusLog", body=REPORT,
-                     headers={"Authorization": f"Bearer {tampered}"})["status"] == 401
-    submitted = flow.http("UaiSubmitStatusLogFunction", "POST", "/uai/2.0/updates/statusLog", body=REPORT,
-                          headers={"Authorization": f"Bearer {token}"})
+    assert (
+        flow.http(
+            "UaiSubmitStatusLogFunction",
+            "POST",
+            "/uai/2.0/updates/statusLog",
+            body=REPORT,
+            headers={"Authorization": f"Bearer {tampered}"},
+        )["status"]
+        == 401
+    )
+    submitted = flow.http(
+        "UaiSubmitStatusLogFunction",
+        "POST",
+        "/uai/2.0/updates/statusLog",
+        body=REPORT,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert submitted["status"] == 202
     polling_id = submitted["body"]["url"].rsplit("/", 1)[1]
     flow.wait("UaiStatusLogStateMachine", polling_id)
-    polled = flow.http("UaiPollStatusLogFunction", "GET", f"/uai/2.0/updates/statusLog/{polling_id}",
-                       route="/uai/2.0/updates/statusLog/{pollingId}", path_parameters={"pollingId": polling_id},
-                       headers={"Authorization": f"Bearer {token}"})
+    polled = flow.http(
+        "UaiPollStatusLogFunction",
+        "GET",
+        f"/uai/2.0/updates/statusLog/{polling_id}",
+        route="/uai/2.0/updates/statusLog/{pollingId}",
+        path_parameters={"pollingId": polling_id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert polled["status"] == 200 and polled["body"]["key"] == "statusLog.logged"
 
 
 def densify_flow(flow: Flow) -> None:
     UserStore().add("alice", SECRETS["densify password"])
     wrong = flow.keep("wrong densify password", "not-the-password-7e2b")
-    assert flow.http("DensifyAuthorizeFunction", "POST", "/authorize",
-                     body={"userName": "alice", "pwd": wrong})["status"] == 401
-    login = flow.http("DensifyAuthorizeFunction", "POST", "/authorize",
-                      body={"userName": "alice", "pwd": SECRETS["densify password"]})
+    assert (
+        flow.http("DensifyAuthorizeFunction", "POST", "/authorize", body={"userName": "alice", "pwd": wrong})["status"]
+        == 401
+    )
+    login = flow.http(
+        "DensifyAuthorizeFunction", "POST", "/authorize", body={"userName": "alice", "pwd": SECRETS["densify password"]}
+    )
     assert login["status"] == 200
     token = flow.keep("densify API token", login["body"]["apiToken"])
     bearer = {"Authorization": f"Bearer {token}"}
-    created = flow.http("DensifyCreateSubscriptionsFunction", "POST", "/subscriptions", headers=bearer, body=[{
-        "subscriptionName": "Downsizing",
-        "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
-        "webhook": {"uri": flow.listener.url_for("/hook"), "authType": "bearer",
-                    "authValue": SECRETS["densify webhook auth"]}}])
+    created = flow.http(
+        "DensifyCreateSubscriptionsFunction",
+        "POST",
+        "/subscriptions",
+        headers=bearer,
+        body=[
+            {
+                "subscriptionName": "Downsizing",
+                "propertyReferences": [{"propertyID": "recommendationType", "operator": "=", "values": ["Downsize"]}],
+                "webhook": {
+                    "uri": flow.listener.url_for("/hook"),
+                    "authType": "bearer",
+                    "authValue": SECRETS["densify webhook auth"],
+                },
+            }
+        ],
+    )
     assert created["status"] == 200, created
     reference = created["body"][0]["subscriptionRef"]
     assert flow.http("DensifyListSubscriptionsFunction", "GET", "/subscriptions", headers=bearer)["status"] == 200
-    assert flow.http("DensifyGetStatusFunction", "GET", f"/subscriptions/{reference}/status",
-                     route="/subscriptions/{subscriptionRef}/status", path_parameters={"subscriptionRef": reference},
-                     headers=bearer)["status"] == 200
+    assert (
+        flow.http(
+            "DensifyGetStatusFunction",
+            "GET",
+            f"/subscriptions/{reference}/status",
+            route="/subscriptions/{subscriptionRef}/status",
+            path_parameters={"subscriptionRef": reference},
+            headers=bearer,
+        )["status"]
+        == 200
+    )
 
 
 def thingspace_flow(flow: Flow) -> None:
@@ -152,65 +213,126 @@ def thingspace_flow(flow: Flow) -> None:
     InventoryStore().add_device(ACCOUNT, {"imei": "990000862471854"})
     CredentialStore().add_client("client", SECRETS["thingspace client secret"])
     CredentialStore().add_user("alice", SECRETS["thingspace user password"], [ACCOUNT])
-    basic = flow.keep("client Basic header",
-                      base64.b64encode(f"client:{SECRETS['thingspace client secret']}".encode()).decode())
+    basic = flow.keep(
+        "client Basic header", base64.b64encode(f"client:{SECRETS['thingspace client secret']}".encode()).decode()
+    )
     form = {"content-type": "application/x-www-form-urlencoded"}
     wrong = flow.keep("wrong client Basic header", base64.b64encode(b"client:guessed-secret-4c1d").decode())
-    assert flow.http("ThingSpaceOAuthTokenFunction", "POST", "/api/ts/v1/oauth2/token",
-                     body="grant_type=client_credentials", headers={**form, "authorization": f"Basic {wrong}"}
-                     )["status"] == 401
-    issued = flow.http("ThingSpaceOAuthTokenFunction", "POST", "/api/ts/v1/oauth2/token",
-                       body="grant_type=client_credentials", headers={**form, "authorization": f"Basic {basic}"})
+    assert (
+        flow.http(
+            "ThingSpaceOAuthTokenFunction",
+            "POST",
+            "/api/ts/v1/oauth2/token",
+            body="grant_type=client_credentials",
+            headers={**form, "authorization": f"Basic {wrong}"},
+        )["status"]
+        == 401
+    )
+    issued = flow.http(
+        "ThingSpaceOAuthTokenFunction",
+        "POST",
+        "/api/ts/v1/oauth2/token",
+        body="grant_type=client_credentials",
+        headers={**form, "authorization": f"Basic {basic}"},
+    )
     access = flow.keep("thingspace access token", issued["body"]["access_token"])
-    session = flow.keep("thingspace session token", flow.http(
-        "ThingSpaceSessionLoginFunction", "POST", "/api/m2m/v1/session/login",
-        body={"username": "alice", "password": SECRETS["thingspace user password"]},
-        headers={"authorization": f"Bearer {access}"})["body"]["sessionToken"])
+    session = flow.keep(
+        "thingspace session token",
+        flow.http(
+            "ThingSpaceSessionLoginFunction",
+            "POST",
+            "/api/m2m/v1/session/login",
+            body={"username": "alice", "password": SECRETS["thingspace user password"]},
+            headers={"authorization": f"Bearer {access}"},
+        )["body"]["sessionToken"],
+    )
     headers = {"authorization": f"Bearer {access}", "vz-m2m-token": session}
-    registered = flow.http("ThingSpaceRegisterCallbackFunction", "POST", f"/api/m2m/v1/callbacks/{ACCOUNT}",
-                           route="/api/m2m/v1/callbacks/{accountname}", path_parameters={"accountname": ACCOUNT},
-                           headers=headers, body={"name": "CarrierService", "url": flow.listener.url_for("/hook"),
-                                                  "username": "listener", "password": SECRETS["callback password"]})
+    registered = flow.http(
+        "ThingSpaceRegisterCallbackFunction",
+        "POST",
+        f"/api/m2m/v1/callbacks/{ACCOUNT}",
+        route="/api/m2m/v1/callbacks/{accountname}",
+        path_parameters={"accountname": ACCOUNT},
+        headers=headers,
+        body={
+            "name": "CarrierService",
+            "url": flow.listener.url_for("/hook"),
+            "username": "listener",
+            "password": SECRETS["callback password"],
+        },
+    )
     assert registered["status"] == 200, registered
     flow.keep("callback signing secret", registered["body"]["signingSecret"])
     flow.keep("callback Basic header", base64.b64encode(f"listener:{SECRETS['callback password']}".encode()).decode())
-    acted = flow.http("ThingSpaceDeviceActionFunction", "POST", "/api/m2m/v1/devices/actions/activate",
-                      headers=headers, body={"accountName": ACCOUNT, "servicePlan": "M2M_4G",
-                                             "devices": [{"deviceIds": [{"kind": "imei", "id": "990000862471854"}]}]})
+    acted = flow.http(
+        "ThingSpaceDeviceActionFunction",
+        "POST",
+        "/api/m2m/v1/devices/actions/activate",
+        headers=headers,
+        body={
+            "accountName": ACCOUNT,
+            "servicePlan": "M2M_4G",
+            "devices": [{"deviceIds": [{"kind": "imei", "id": "990000862471854"}]}],
+        },
+    )
     request_id = acted["body"]["requestId"]
     flow.wait("ThingSpaceDeviceActionStateMachine", request_id)
     assert flow.deliver_webhooks() == 1
     assert len(flow.listener.log) == 1 and flow.listener.log[0][1].status_code == 200
-    status = flow.http("ThingSpaceRequestStatusFunction", "GET",
-                       f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status",
-                       route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
-                       path_parameters={"accountname": ACCOUNT, "requestID": request_id}, headers=headers)
+    status = flow.http(
+        "ThingSpaceRequestStatusFunction",
+        "GET",
+        f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status",
+        route="/api/m2m/v1/accounts/{accountname}/requests/{requestID}/status",
+        path_parameters={"accountname": ACCOUNT, "requestID": request_id},
+        headers=headers,
+    )
     assert status["status"] == 200
-    assert flow.http("ThingSpaceSessionLogoutFunction", "POST", "/api/m2m/v1/session/logout",
-                     headers=headers)["status"] == 200
+    assert (
+        flow.http("ThingSpaceSessionLogoutFunction", "POST", "/api/m2m/v1/session/logout", headers=headers)["status"]
+        == 200
+    )
 
 
 def invalid_inputs_carrying_secrets(flow: Flow) -> None:
     """Refused input is reported to the client; it must not be echoed into the logs on the way."""
     long_password = flow.keep("over-long password", "too-long-password-" + "9" * 300)
-    assert flow.http("ThingSpaceSessionLoginFunction", "POST", "/api/m2m/v1/session/login",
-                     body={"username": "alice", "password": long_password})["status"] in (400, 401)
-    assert flow.http("DensifyAuthorizeFunction", "POST", "/authorize",
-                     body={"userName": ["alice"], "pwd": flow.keep("password in a bad body", "pw-in-bad-body-4e")}
-                     )["status"] in (400, 401)
+    assert flow.http(
+        "ThingSpaceSessionLoginFunction",
+        "POST",
+        "/api/m2m/v1/session/login",
+        body={"username": "alice", "password": long_password},
+    )["status"] in (400, 401)
+    assert flow.http(
+        "DensifyAuthorizeFunction",
+        "POST",
+        "/authorize",
+        body={"userName": ["alice"], "pwd": flow.keep("password in a bad body", "pw-in-bad-body-4e")},
+    )["status"] in (400, 401)
     admin = flow.secrets["stack secret AdminSecret"]
-    assert flow.http("UaiUploadKeyFunction", "PUT", "/flexnet/operations/api/updates/update-authorization-key",
-                     body={"publicKey": flow.keep("garbage key", "not-a-key-" + "Z" * 40)},
-                     headers={"Authorization": f"Bearer {admin}"})["status"] == 400
+    assert (
+        flow.http(
+            "UaiUploadKeyFunction",
+            "PUT",
+            "/flexnet/operations/api/updates/update-authorization-key",
+            body={"publicKey": flow.keep("garbage key", "not-a-key-" + "Z" * 40)},
+            headers={"Authorization": f"Bearer {admin}"},
+        )["status"]
+        == 400
+    )
 
 
 @contextmanager
 def logging_to_this_tests_output() -> Iterator[None]:
     """Point every log handler at this test's captured stdout: a logger made during an earlier test still
     writes to that test's capture, where this test would never see a leak."""
-    handlers = [handler for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-                if isinstance(logger, logging.Logger) for handler in logger.handlers
-                if type(handler) is logging.StreamHandler]
+    handlers = [
+        handler
+        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if type(handler) is logging.StreamHandler
+    ]
     previous = [handler.setStream(sys.stdout) for handler in handlers]
     try:
         yield
@@ -221,7 +343,8 @@ def logging_to_this_tests_output() -> Iterator[None]:
 
 
 def test_no_token_password_or_secret_reaches_the_logs_of_any_face(
-        flow: Flow, device_key: DeviceKey, capfd: pytest.CaptureFixture[str]) -> None:
+    flow: Flow, device_key: DeviceKey, capfd: pytest.CaptureFixture[str]
+) -> None:
     with logging_to_this_tests_output():
         run_every_face(flow, device_key, capfd)
 

@@ -35,19 +35,25 @@ def deadlines(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
         local.provision()
         sfn = boto3.client("stepfunctions")
         still_running = sfn.create_state_machine(
-            name="still-running", definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+            name="still-running",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
         for key, value in local.provisioned.environment["OperationSweeperFunction"].items():
             monkeypatch.setenv(key, still_running if key.endswith("_STATE_MACHINE_ARN") else value)
         reset_settings()
-        yield {kind: json.loads(sfn.describe_state_machine(
-            stateMachineArn=local.provisioned.state_machines[machine])["definition"])["TimeoutSeconds"]
-            for kind, machine in MACHINE_OF.items()}
+        yield {
+            kind: json.loads(
+                sfn.describe_state_machine(stateMachineArn=local.provisioned.state_machines[machine])["definition"]
+            )["TimeoutSeconds"]
+            for kind, machine in MACHINE_OF.items()
+        }
 
 
 @pytest.mark.parametrize("workflow", [STATUS_LOG, DEVICE_ACTION], ids=lambda workflow: workflow.kind)
 def test_the_sweeper_re_drives_an_operation_only_after_its_own_workflows_deadline(
-        deadlines: dict[str, int], workflow: Workflow) -> None:
+    deadlines: dict[str, int], workflow: Workflow
+) -> None:
     deadline = deadlines[workflow.kind]
     assert workflow.deadline_seconds(get_settings()) == deadline
     with clock.frozen(time.time()) as advance:
@@ -74,14 +80,18 @@ def test_a_polling_id_stays_readable_through_every_attempt_of_its_kind(deadlines
     assert operation.available_until >= last_attempt_ends + settings.result_retention_seconds
 
 
-@pytest.mark.parametrize(("fault", "started"), [
-    (ANSWER_LOST, True),  # StartExecution took effect, its answer never came back
-    (UNAVAILABLE, True),  # Step Functions failed while handling it: it may have started the execution
-    ("ThrottlingException", False),  # refused: nothing started
-    ("unreachable", False),  # no connection: nothing was sent
-])
+@pytest.mark.parametrize(
+    ("fault", "started"),
+    [
+        (ANSWER_LOST, True),  # StartExecution took effect, its answer never came back
+        (UNAVAILABLE, True),  # Step Functions failed while handling it: it may have started the execution
+        ("ThrottlingException", False),  # refused: nothing started
+        ("unreachable", False),  # no connection: nothing was sent
+    ],
+)
 def test_a_start_that_may_have_happened_waits_out_the_deadline_one_that_did_not_is_re_driven_at_once(
-        deadlines: dict[str, int], monkeypatch: pytest.MonkeyPatch, fault: str, started: bool) -> None:
+    deadlines: dict[str, int], monkeypatch: pytest.MonkeyPatch, fault: str, started: bool
+) -> None:
     with clock.frozen(time.time()) as advance:
         with failing(monkeypatch, "stepfunctions", start_execution=(fault, 1)):
             operation = submit_operation(DEVICE_ACTION, "tenant-1", {})

@@ -19,8 +19,11 @@ from tests.aws_fixtures import http_event
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 # Each face's error body, as API.md gives it.
-SHAPES = {"UaiApi": {"arguments", "key", "message"}, "DensifyApi": {"message", "status"},
-          "ThingSpaceApi": {"errorCode", "errorMessage"}}
+SHAPES = {
+    "UaiApi": {"arguments", "key", "message"},
+    "DensifyApi": {"message", "status"},
+    "ThingSpaceApi": {"errorCode", "errorMessage"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def concrete(path: str) -> tuple[str, dict[str, str]]:
 
 
 ABUSES: dict[str, dict[str, Any]] = {
-    "body over 1 MiB": {"body": "{\"a\": \"" + "x" * MAX_BODY_BYTES + "\"}"},
+    "body over 1 MiB": {"body": '{"a": "' + "x" * MAX_BODY_BYTES + '"}'},
     "not UTF-8": {"raw_body": b'{"a": "\xff\xfe\xfd"}'},
     "JSON 10000 levels deep": {"body": "[" * 10_000 + "]" * 10_000},
     "headers over 16 KiB": {"body": "{}", "headers": {"x-padding": "p" * MAX_HEADER_BYTES}},
@@ -49,12 +52,10 @@ def test_every_route_refuses_abuse_in_its_face_shape(stack: LocalStack, abuse: s
     checked = 0
     for api, method, path, function in stack.http_routes():
         concrete_path, parameters = concrete(path)
-        event = http_event(method, concrete_path, route=path, path_parameters=parameters or None,
-                           **ABUSES[abuse])
+        event = http_event(method, concrete_path, route=path, path_parameters=parameters or None, **ABUSES[abuse])
         answer = stack.invoke(function, event)
         assert 400 <= answer["statusCode"] < 500, (abuse, method, path, answer)
-        body = json.loads(answer["body"] if not answer.get("isBase64Encoded")
-                          else base64.b64decode(answer["body"]))
+        body = json.loads(answer["body"] if not answer.get("isBase64Encoded") else base64.b64decode(answer["body"]))
         shape = set(body) if not isinstance(body, dict) or "fault" not in body else {"fault"}
         assert shape in (SHAPES[api], {"fault"}), (abuse, method, path, body)
         if "status" in body:  # Densify repeats the HTTP status in its body: the two must agree
@@ -68,8 +69,9 @@ def test_every_route_refuses_abuse_in_its_face_shape(stack: LocalStack, abuse: s
 TOO_LARGE_STATUS = {"UaiApi": 500, "DensifyApi": 400, "ThingSpaceApi": 500}
 
 
-def test_every_route_answers_through_the_guard_of_lambdas_response_limit(stack: LocalStack,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_route_answers_through_the_guard_of_lambdas_response_limit(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With the limit below any answer, every route of every face answers its face's too-large error in its own
     shape: no route can hand Lambda an answer it cannot return (the size checks: tests/unit/test_response_limit)."""
     from pollgate import api
@@ -78,8 +80,9 @@ def test_every_route_answers_through_the_guard_of_lambdas_response_limit(stack: 
     checked = 0
     for api_id, method, path, function in stack.http_routes():
         concrete_path, parameters = concrete(path)
-        answer = stack.invoke(function, http_event(method, concrete_path, route=path,
-                                                   path_parameters=parameters or None, body={}))
+        answer = stack.invoke(
+            function, http_event(method, concrete_path, route=path, path_parameters=parameters or None, body={})
+        )
         assert answer["statusCode"] == TOO_LARGE_STATUS[api_id], (method, path, answer)
         body = json.loads(answer["body"])
         assert set(body) in (SHAPES[api_id], {"fault"}), (method, path, body)

@@ -35,13 +35,23 @@ def _sam_deploy(project: Path, *arguments: str, answers: str) -> str:
     home = project / "home"
     home.mkdir(exist_ok=True)
     environment = {
-        "PATH": os.defpath, "HOME": str(home), "LANG": "C.UTF-8", "SAM_CLI_TELEMETRY": "0",
-        "AWS_CONFIG_FILE": str(home / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        "PATH": os.defpath,
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_CONFIG_FILE": str(home / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     answer = subprocess.run(  # noqa: S603 - the venv's own SAM CLI
-        [str(SAM), "deploy", *arguments], cwd=project, input=answers, capture_output=True, text=True,
-        env=environment, timeout=180, check=False,
+        [str(SAM), "deploy", *arguments],
+        cwd=project,
+        input=answers,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=180,
+        check=False,
     )
     return answer.stdout + answer.stderr
 

@@ -40,35 +40,62 @@ class World:
         self.inventory.add_account(ACCOUNT)
         CredentialStore().add_client("client", "client-secret")
         CredentialStore().add_user("alice", "alice-password", [ACCOUNT])
-        access = issue_token("Basic " + base64.b64encode(b"client:client-secret").decode(),
-                             "client_credentials").access_token
+        access = issue_token(
+            "Basic " + base64.b64encode(b"client:client-secret").decode(), "client_credentials"
+        ).access_token
         self.headers = {"authorization": f"Bearer {access}", "vz-m2m-token": login("alice", "alice-password")}
 
-    def call(self, function: str, method: str, path: str, route: str, params: dict[str, str],
-             body: Any = None) -> tuple[int, Any]:
-        answer = self.stack.invoke(function, http_event(method, path, route=route, path_parameters=params, body=body,
-                                                         headers=self.headers))
+    def call(
+        self, function: str, method: str, path: str, route: str, params: dict[str, str], body: Any = None
+    ) -> tuple[int, Any]:
+        answer = self.stack.invoke(
+            function, http_event(method, path, route=route, path_parameters=params, body=body, headers=self.headers)
+        )
         return answer["statusCode"], json.loads(answer["body"])
 
     def register(self, **registration: Any) -> tuple[int, Any]:
-        return self.call("ThingSpaceRegisterCallbackFunction", "POST", CALLBACKS, "/api/m2m/v1/callbacks/{accountname}",
-                         {"accountname": ACCOUNT}, registration)
+        return self.call(
+            "ThingSpaceRegisterCallbackFunction",
+            "POST",
+            CALLBACKS,
+            "/api/m2m/v1/callbacks/{accountname}",
+            {"accountname": ACCOUNT},
+            registration,
+        )
 
     def listed(self) -> Any:
-        return self.call("ThingSpaceListCallbacksFunction", "GET", CALLBACKS, "/api/m2m/v1/callbacks/{accountname}",
-                         {"accountname": ACCOUNT})[1]
+        return self.call(
+            "ThingSpaceListCallbacksFunction",
+            "GET",
+            CALLBACKS,
+            "/api/m2m/v1/callbacks/{accountname}",
+            {"accountname": ACCOUNT},
+        )[1]
 
     def delete(self, name: str) -> tuple[int, Any]:
-        return self.call("ThingSpaceDeleteCallbackFunction", "DELETE", f"{CALLBACKS}/name/{name}",
-                         "/api/m2m/v1/callbacks/{accountname}/name/{serviceName}",
-                         {"accountname": ACCOUNT, "serviceName": name})
+        return self.call(
+            "ThingSpaceDeleteCallbackFunction",
+            "DELETE",
+            f"{CALLBACKS}/name/{name}",
+            "/api/m2m/v1/callbacks/{accountname}/name/{serviceName}",
+            {"accountname": ACCOUNT, "serviceName": name},
+        )
 
     def activate(self, imei: str, state: str = "pre-active") -> str:
         self.inventory.add_device(ACCOUNT, {"imei": imei}, state)
-        answer = self.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
-            "POST", "/api/m2m/v1/devices/actions/activate", headers=self.headers,
-            body={"accountName": ACCOUNT, "servicePlan": "M2M_4G",
-                  "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]}]}))
+        answer = self.stack.invoke(
+            "ThingSpaceDeviceActionFunction",
+            http_event(
+                "POST",
+                "/api/m2m/v1/devices/actions/activate",
+                headers=self.headers,
+                body={
+                    "accountName": ACCOUNT,
+                    "servicePlan": "M2M_4G",
+                    "devices": [{"deviceIds": [{"kind": "imei", "id": imei}]}],
+                },
+            ),
+        )
         request_id = str(json.loads(answer["body"])["requestId"])
         machine = self.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
         execution = machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1"
@@ -101,8 +128,10 @@ def world(listener: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wor
     with mock_aws(config=MOTO_CONFIG), LocalStack() as stack:
         stack.provision()
         stack.start_invoke_server()
-        queue_url = stack.provisioned.shared_environment.get("WEBHOOK_QUEUE_URL") or \
-            boto3.client("sqs").create_queue(QueueName="thingspace-test-deliveries")["QueueUrl"]
+        queue_url = (
+            stack.provisioned.shared_environment.get("WEBHOOK_QUEUE_URL")
+            or boto3.client("sqs").create_queue(QueueName="thingspace-test-deliveries")["QueueUrl"]
+        )
         monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue_url)
         monkeypatch.setenv("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")  # the listener is on loopback
         monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "5")
@@ -112,26 +141,42 @@ def world(listener: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wor
 
 
 def test_register_list_and_delete_a_listener_and_never_show_its_password(world: World) -> None:
-    status, answer = world.register(name="CarrierService", url="https://listener.example/cb", username="u",
-                                    password="p4ss")
+    status, answer = world.register(
+        name="CarrierService", url="https://listener.example/cb", username="u", password="p4ss"
+    )
     assert status == 200
     assert answer["accountName"] == ACCOUNT and answer["serviceName"] == "CarrierService"
     assert answer["signingSecret"].startswith("whsec_")
-    assert world.listed() == [{"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/cb",
-                               "username": "u"}]
+    assert world.listed() == [
+        {"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/cb", "username": "u"}
+    ]
     status, again = world.register(name="CarrierService", url="https://listener.example/v2")
     assert again["signingSecret"] == answer["signingSecret"]  # replacing the URL keeps the secret receivers hold
-    assert world.listed() == [{"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/v2"}]
+    assert world.listed() == [
+        {"accountName": ACCOUNT, "serviceName": "CarrierService", "url": "https://listener.example/v2"}
+    ]
     assert world.delete("CarrierService") == (200, {"accountName": ACCOUNT, "serviceName": "CarrierService"})
     assert world.listed() == []
     status, missing = world.delete("CarrierService")
     assert (status, missing["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.1/cb", "http://169.254.169.254/", "http://0x7f000001/cb",
-                                 "http://2130706433/cb", "http://0177.0.0.1/cb", "http://127.1/cb",
-                                 "http://user:pass@listener.example/cb", "http://listener.example:0/cb",
-                                 "http://listener.example:65536/cb", "http://[fd00::1]/cb", "gopher://listener.example/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/cb",
+        "http://169.254.169.254/",
+        "http://0x7f000001/cb",
+        "http://2130706433/cb",
+        "http://0177.0.0.1/cb",
+        "http://127.1/cb",
+        "http://user:pass@listener.example/cb",
+        "http://listener.example:0/cb",
+        "http://listener.example:65536/cb",
+        "http://[fd00::1]/cb",
+        "gopher://listener.example/",
+    ],
+)
 def test_listener_urls_refused_by_their_form_answer_input_invalid_naming_url(world: World, url: str) -> None:
     status, answer = world.register(name="CarrierService", url=url)
     assert (status, answer["errorCode"]) == (400, "INPUT_INVALID.Url.Invalid")
@@ -139,11 +184,14 @@ def test_listener_urls_refused_by_their_form_answer_input_invalid_naming_url(wor
     assert world.listed() == []
 
 
-@pytest.mark.parametrize(("registration", "code"), [
-    ({"name": "NoSuchService", "url": "https://x.example"}, "INPUT_INVALID.Name.Invalid"),
-    ({"name": "CarrierService", "url": "ftp://x.example"}, "INPUT_INVALID.Url.Invalid"),
-    ({"name": "CarrierService"}, "INPUT_INVALID.Url.Invalid"),
-])
+@pytest.mark.parametrize(
+    ("registration", "code"),
+    [
+        ({"name": "NoSuchService", "url": "https://x.example"}, "INPUT_INVALID.Name.Invalid"),
+        ({"name": "CarrierService", "url": "ftp://x.example"}, "INPUT_INVALID.Url.Invalid"),
+        ({"name": "CarrierService"}, "INPUT_INVALID.Url.Invalid"),
+    ],
+)
 def test_bad_registrations_answer_input_invalid(world: World, registration: dict[str, str], code: str) -> None:
     status, answer = world.register(**registration)
     assert (status, answer["errorCode"]) == (400, code)
@@ -157,8 +205,9 @@ def test_a_finished_activation_is_posted_signed_with_basic_auth_and_recorded(wor
         return Response("ok", status=200)
 
     world.listener.expect_request("/carrier", method="POST").respond_with_handler(listen)
-    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"),
-                                   username="listener", password="hunter2")
+    _, registered = world.register(
+        name="CarrierService", url=world.listener.url_for("/carrier"), username="listener", password="hunter2"
+    )
     request_id = world.activate("990000862471854")
     assert world.deliver_queued() == 1
 
@@ -244,6 +293,7 @@ def test_each_device_callback_is_queued_once_whoever_finishes_the_request(world:
 
 # ---------------------------------------------------------------- a listener's deliveries and secret (issue 13)
 
+
 @pytest.fixture
 def no_queue_delay(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries are queued with DelaySeconds, which moto holds for real seconds: here they are receivable at once
@@ -258,8 +308,9 @@ def no_queue_delay(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 def refresh(world: World) -> None:
     """New credentials once the clock has moved on past the token's and the session's lifetimes."""
     forget_cached_bearers()
-    access = issue_token("Basic " + base64.b64encode(b"client:client-secret").decode(),
-                         "client_credentials").access_token
+    access = issue_token(
+        "Basic " + base64.b64encode(b"client:client-secret").decode(), "client_credentials"
+    ).access_token
     world.headers = {"authorization": f"Bearer {access}", "vz-m2m-token": login("alice", "alice-password")}
 
 
@@ -267,14 +318,28 @@ LISTENER = f"{CALLBACKS}/name/CarrierService"
 LISTENER_ROUTE = "/api/m2m/v1/callbacks/{accountname}/name/{serviceName}"
 
 
-def listener_call(world: World, function: str, method: str, suffix: str, account: str = ACCOUNT,
-                  service: str = "CarrierService", headers: dict[str, str] | None = None,
-                  **params: str) -> tuple[int, Any]:
+def listener_call(
+    world: World,
+    function: str,
+    method: str,
+    suffix: str,
+    account: str = ACCOUNT,
+    service: str = "CarrierService",
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> tuple[int, Any]:
     path = f"/api/m2m/v1/callbacks/{account}/name/{service}{suffix}"
     route = LISTENER_ROUTE + suffix.replace(params.get("deliveryId", "\0"), "{deliveryId}")
-    answer = world.stack.invoke(function, http_event(
-        method, path, route=route, path_parameters={"accountname": account, "serviceName": service, **params},
-        headers=headers or world.headers))
+    answer = world.stack.invoke(
+        function,
+        http_event(
+            method,
+            path,
+            route=route,
+            path_parameters={"accountname": account, "serviceName": service, **params},
+            headers=headers or world.headers,
+        ),
+    )
     return answer["statusCode"], json.loads(answer["body"])
 
 
@@ -294,12 +359,33 @@ def test_a_listeners_attempts_are_listed_and_a_failed_callback_is_resent_with_it
         assert (listed["accountName"], listed["serviceName"], listed["active"]) == (ACCOUNT, "CarrierService", True)
         attempts = listed["attempts"]
         assert [(a["attempt"], a["statusCode"], a["final"]) for a in attempts] == [
-            (4, 503, True), (3, 503, False), (2, 503, False), (1, 503, False)]
-        assert set(attempts[0]) >= {"deliveryId", "attempt", "at", "url", "durationMs", "final", "statusCode", "error",
-                                    "responseBody", "nextAttemptAt", "eventType", "webhookId"}
+            (4, 503, True),
+            (3, 503, False),
+            (2, 503, False),
+            (1, 503, False),
+        ]
+        assert set(attempts[0]) >= {
+            "deliveryId",
+            "attempt",
+            "at",
+            "url",
+            "durationMs",
+            "final",
+            "statusCode",
+            "error",
+            "responseBody",
+            "nextAttemptAt",
+            "eventType",
+            "webhookId",
+        }
         delivery_id = attempts[0]["deliveryId"]
-        status, resent = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
-                                       f"/deliveries/{delivery_id}/resend", deliveryId=delivery_id)
+        status, resent = listener_call(
+            world,
+            "ThingSpaceResendDeliveryFunction",
+            "POST",
+            f"/deliveries/{delivery_id}/resend",
+            deliveryId=delivery_id,
+        )
         assert status == 200, resent
         assert resent["resentFrom"] == delivery_id and resent["deliveryId"] != delivery_id
         world.listener.clear()
@@ -310,11 +396,17 @@ def test_a_listeners_attempts_are_listed_and_a_failed_callback_is_resent_with_it
         assert request.headers["webhook-id"] == delivery_id  # receivers de-duplicate on it
         result = DeviceResultStore().get(request_id, 0)
         assert result is not None and result["callbackStatus"] == "Delivered"
-        status, again = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
-                                      f"/deliveries/{resent['deliveryId']}/resend", deliveryId=resent["deliveryId"])
+        status, again = listener_call(
+            world,
+            "ThingSpaceResendDeliveryFunction",
+            "POST",
+            f"/deliveries/{resent['deliveryId']}/resend",
+            deliveryId=resent["deliveryId"],
+        )
         assert (status, again["errorCode"]) == (400, "REQUEST_FAILED.DeliveryNotResendable")
-        status, unknown = listener_call(world, "ThingSpaceResendDeliveryFunction", "POST",
-                                        "/deliveries/msg_nope/resend", deliveryId="msg_nope")
+        status, unknown = listener_call(
+            world, "ThingSpaceResendDeliveryFunction", "POST", "/deliveries/msg_nope/resend", deliveryId="msg_nope"
+        )
         assert (status, unknown["errorCode"]) == (400, "REQUEST_FAILED.DeliveryNotFound")
 
 
@@ -323,22 +415,33 @@ def test_another_accounts_listener_answers_like_an_unknown_one(world: World) -> 
     world.inventory.add_account(other)
     CredentialStore().add_user("bob", "bob-password", [other])
     bob = {**world.headers, "vz-m2m-token": login("bob", "bob-password")}
-    answer = world.stack.invoke("ThingSpaceRegisterCallbackFunction", http_event(
-        "POST", f"/api/m2m/v1/callbacks/{other}", route="/api/m2m/v1/callbacks/{accountname}",
-        path_parameters={"accountname": other}, body={"name": "CarrierService", "url": "https://bob.example/cb"},
-        headers=bob))
+    answer = world.stack.invoke(
+        "ThingSpaceRegisterCallbackFunction",
+        http_event(
+            "POST",
+            f"/api/m2m/v1/callbacks/{other}",
+            route="/api/m2m/v1/callbacks/{accountname}",
+            path_parameters={"accountname": other},
+            body={"name": "CarrierService", "url": "https://bob.example/cb"},
+            headers=bob,
+        ),
+    )
     assert answer["statusCode"] == 200
-    for function, method, suffix in (("ThingSpaceListDeliveriesFunction", "GET", "/deliveries"),
-                                     ("ThingSpaceRotateSecretFunction", "POST", "/secret/rotate"),
-                                     ("ThingSpaceSendTestEventFunction", "POST", "/test")):
+    for function, method, suffix in (
+        ("ThingSpaceListDeliveriesFunction", "GET", "/deliveries"),
+        ("ThingSpaceRotateSecretFunction", "POST", "/secret/rotate"),
+        ("ThingSpaceSendTestEventFunction", "POST", "/test"),
+    ):
         theirs = listener_call(world, function, method, suffix, account=other)
         nobodys = listener_call(world, function, method, suffix, account="0000000000-99999")
         assert theirs[0] == nobodys[0] == 400
         assert theirs[1]["errorCode"] == nobodys[1]["errorCode"] == "REQUEST_FAILED.AccountNotFound"
         mine_unknown = listener_call(world, function, method, suffix)  # alice has no CarrierService listener
         assert (mine_unknown[0], mine_unknown[1]["errorCode"]) == (400, "REQUEST_FAILED.CallbackNotFound")
-    assert listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries", account=other,
-                         headers=bob)[0] == 200
+    assert (
+        listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries", account=other, headers=bob)[0]
+        == 200
+    )
 
 
 def test_rotation_signs_callbacks_with_both_secrets_for_24_hours_and_survives_re_registering(world: World) -> None:
@@ -361,15 +464,15 @@ def test_rotation_signs_callbacks_with_both_secrets_for_24_hours_and_survives_re
     [(request, _)] = world.listener.log
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (old_secret, new_secret):
-        assert standardwebhooks.Webhook(secret).verify(request.get_data(), dict(request.headers))["status"] == \
-            "Success"
+        assert standardwebhooks.Webhook(secret).verify(request.get_data(), dict(request.headers))["status"] == "Success"
         svix.webhooks.Webhook(secret).verify(request.get_data(), dict(request.headers))
 
 
 def test_a_test_event_reaches_the_listener_signed_and_is_recorded(world: World) -> None:
     world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
-    _, registered = world.register(name="CarrierService", url=world.listener.url_for("/carrier"), username="u",
-                                   password="p")
+    _, registered = world.register(
+        name="CarrierService", url=world.listener.url_for("/carrier"), username="u", password="p"
+    )
     status, sent = listener_call(world, "ThingSpaceSendTestEventFunction", "POST", "/test")
     assert status == 200, sent
     assert (sent["succeeded"], sent["statusCode"]) == (True, 200)
@@ -378,13 +481,13 @@ def test_a_test_event_reaches_the_listener_signed_and_is_recorded(world: World) 
     assert payload["test"] is True and request.headers["Authorization"].startswith("Basic ")
     _, listed = listener_call(world, "ThingSpaceListDeliveriesFunction", "GET", "/deliveries")
     assert [(a["deliveryId"], a["eventType"], a["final"]) for a in listed["attempts"]] == [
-        (sent["deliveryId"], "thingspace.callback.test", True)]
+        (sent["deliveryId"], "thingspace.callback.test", True)
+    ]
     assert world.deliver_queued() == 0  # once, never retried
 
 
 @pytest.mark.usefixtures("no_queue_delay")
-def test_a_listener_failing_for_days_is_disabled_with_the_reason_and_registering_again_enables_it(
-        world: World) -> None:
+def test_a_listener_failing_for_days_is_disabled_with_the_reason_and_registering_again_enables_it(world: World) -> None:
     world.listener.expect_request("/carrier", method="POST").respond_with_data("down", status=500)
     world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
     with clock.frozen(time.time()) as advance:
@@ -419,28 +522,48 @@ def test_recovery_runs_as_a_workflow_and_re_sends_the_listeners_failed_callbacks
     world.listener.clear()
     world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
 
-    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
-        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
-        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": since},
-        headers=world.headers))
+    answer = world.stack.invoke(
+        "ThingSpaceRecoverDeliveriesFunction",
+        http_event(
+            "POST",
+            f"{LISTENER}/deliveries/recover",
+            route=LISTENER_ROUTE + "/deliveries/recover",
+            path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"},
+            body={"since": since},
+            headers=world.headers,
+        ),
+    )
     assert answer["statusCode"] == 202, answer
     accepted = json.loads(answer["body"])
     assert answer["headers"]["Location"] == accepted["url"] and answer["headers"]["Retry-After"]
     machine = world.stack.provisioned.state_machines["WebhookRecoveryStateMachine"]
     execution = machine.replace(":stateMachine:", ":execution:") + f":{accepted['recoveryId']}-1"
     assert world.stack.wait_for_execution(execution, timeout=20)["status"] == "SUCCEEDED"
-    status, done = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET",
-                                 f"/recoveries/{accepted['recoveryId']}", recoveryId=accepted["recoveryId"])
+    status, done = listener_call(
+        world,
+        "ThingSpaceRecoverDeliveriesFunction",
+        "GET",
+        f"/recoveries/{accepted['recoveryId']}",
+        recoveryId=accepted["recoveryId"],
+    )
     assert status == 200, done
     assert (done["status"], done["resent"]) == ("Succeeded", 1)
     assert world.deliver_queued() == 1
     [(request, _)] = world.listener.log
     assert request.headers["webhook-id"] == failed.deliveryId
-    status, bad = listener_call(world, "ThingSpaceRecoverDeliveriesFunction", "GET", "/recoveries/nope",
-                                recoveryId="nope")
+    status, bad = listener_call(
+        world, "ThingSpaceRecoverDeliveriesFunction", "GET", "/recoveries/nope", recoveryId="nope"
+    )
     assert (status, bad["errorCode"]) == (400, "REQUEST_FAILED.RecoveryNotFound")
-    answer = world.stack.invoke("ThingSpaceRecoverDeliveriesFunction", http_event(
-        "POST", f"{LISTENER}/deliveries/recover", route=LISTENER_ROUTE + "/deliveries/recover",
-        path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"}, body={"since": "soon"},
-        headers=world.headers))
+    answer = world.stack.invoke(
+        "ThingSpaceRecoverDeliveriesFunction",
+        http_event(
+            "POST",
+            f"{LISTENER}/deliveries/recover",
+            route=LISTENER_ROUTE + "/deliveries/recover",
+            path_parameters={"accountname": ACCOUNT, "serviceName": "CarrierService"},
+            body={"since": "soon"},
+            headers=world.headers,
+        ),
+    )
     assert (answer["statusCode"], json.loads(answer["body"])["errorCode"]) == (400, "INPUT_INVALID.Since.Invalid")

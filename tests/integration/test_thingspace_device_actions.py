@@ -22,6 +22,8 @@ from tests.fault_injection import THROTTLED
 from tests.helpers.thingspace import ACCOUNT, ACTIONS, OTHER, World
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("workflows")]
+
+
 def test_activate_answers_a_request_id_at_once_then_the_device_is_active(world: World) -> None:
     imei = world.device(imei="990000862471854", iccid="89148000000800784259")
     answer = world.submit("activate", {"imei": "990000862471854"})
@@ -37,13 +39,20 @@ def test_activate_answers_a_request_id_at_once_then_the_device_is_active(world: 
 
 def test_the_whole_life_of_a_device_and_its_illegal_moves(world: World) -> None:
     ids = world.device(mdn="5551230001")
-    steps = [("suspend", "Failed", "REQUEST_FAILED.DeviceNotActive"), ("activate", "Success", None),
-             ("activate", "Failed", "REQUEST_FAILED.DeviceAlreadyActive"), ("restore", "Failed",
-             "REQUEST_FAILED.DeviceAlreadyActive"), ("suspend", "Success", None),
-             ("suspend", "Failed", "REQUEST_FAILED.DeviceAlreadySuspended"),
-             ("activate", "Failed", "REQUEST_FAILED.DeviceSuspended"), ("restore", "Success", None),
-             ("deactivate", "Success", None), ("deactivate", "Failed", "REQUEST_FAILED.DeviceNotActive"),
-             ("restore", "Failed", "REQUEST_FAILED.DeviceNotSuspended"), ("activate", "Success", None)]
+    steps = [
+        ("suspend", "Failed", "REQUEST_FAILED.DeviceNotActive"),
+        ("activate", "Success", None),
+        ("activate", "Failed", "REQUEST_FAILED.DeviceAlreadyActive"),
+        ("restore", "Failed", "REQUEST_FAILED.DeviceAlreadyActive"),
+        ("suspend", "Success", None),
+        ("suspend", "Failed", "REQUEST_FAILED.DeviceAlreadySuspended"),
+        ("activate", "Failed", "REQUEST_FAILED.DeviceSuspended"),
+        ("restore", "Success", None),
+        ("deactivate", "Success", None),
+        ("deactivate", "Failed", "REQUEST_FAILED.DeviceNotActive"),
+        ("restore", "Failed", "REQUEST_FAILED.DeviceNotSuspended"),
+        ("activate", "Success", None),
+    ]
     for action, status, code in steps:
         request_id = world.run(action, ids)
         assert (action, world.status(request_id)[1]["status"], world.fault(request_id)) == (action, status, code)
@@ -67,7 +76,10 @@ def test_a_multi_device_request_is_processed_per_device_and_has_no_status(world:
     code, answer = world.status(request_id)
     assert code == 400 and answer["errorCode"] == "REQUEST_FAILED.MultipleDevicesRequest"
     assert [world.fault(request_id, i) for i in range(3)] == [
-        None, "REQUEST_FAILED.DeviceAlreadyActive", "REQUEST_FAILED.DeviceNotFound"]
+        None,
+        "REQUEST_FAILED.DeviceAlreadyActive",
+        "REQUEST_FAILED.DeviceNotFound",
+    ]
     assert world.state_of(**first) == ("active", 1)
     operation = OperationStore().get(request_id)
     assert operation is not None and operation.status == "Failed"
@@ -93,21 +105,28 @@ def test_a_request_for_an_account_the_user_lacks_is_refused_before_anything_is_s
     assert boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"accountName": ACCOUNT, "devices": []}, "INPUT_INVALID.Devices.Invalid"),
-    ({"devices": [{"deviceIds": [{"kind": "imei", "id": "1"}]}]}, "INPUT_INVALID.AccountName.Invalid"),
-    ({"accountName": ACCOUNT, "devices": [{"deviceIds": [{"kind": "serial", "id": "1"}]}]},
-     "INPUT_INVALID.Devices.Invalid"),
-    ([1, 2], "INPUT_INVALID.Body.Invalid"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"accountName": ACCOUNT, "devices": []}, "INPUT_INVALID.Devices.Invalid"),
+        ({"devices": [{"deviceIds": [{"kind": "imei", "id": "1"}]}]}, "INPUT_INVALID.AccountName.Invalid"),
+        (
+            {"accountName": ACCOUNT, "devices": [{"deviceIds": [{"kind": "serial", "id": "1"}]}]},
+            "INPUT_INVALID.Devices.Invalid",
+        ),
+        ([1, 2], "INPUT_INVALID.Body.Invalid"),
+    ],
+)
 def test_invalid_bodies_answer_input_invalid(world: World, body: Any, code: str) -> None:
-    answer = world.stack.invoke("ThingSpaceDeviceActionFunction", http_event(
-        "POST", f"{ACTIONS}/activate", body=body, headers=world.headers))
+    answer = world.stack.invoke(
+        "ThingSpaceDeviceActionFunction", http_event("POST", f"{ACTIONS}/activate", body=body, headers=world.headers)
+    )
     assert (answer["statusCode"], json.loads(answer["body"])["errorCode"]) == (400, code)
 
 
-def test_a_device_step_that_crashes_fails_that_device_with_unexpected_error(world: World,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_device_step_that_crashes_fails_that_device_with_unexpected_error(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = world.device(imei="7001")
 
     def broken(self: object, transition: object) -> object:
@@ -133,11 +152,13 @@ def test_retried_steps_never_provision_a_device_twice(world: World) -> None:
     assert world.state_of(**ids) == ("active", 1)
 
 
-def test_the_sweeper_re_drives_a_request_whose_workflow_never_started(world: World,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    assert world.stack.provisioned.environment["OperationSweeperFunction"][
-        "THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN"] == world.stack.provisioned.state_machines[
-        "ThingSpaceDeviceActionStateMachine"]
+def test_the_sweeper_re_drives_a_request_whose_workflow_never_started(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (
+        world.stack.provisioned.environment["OperationSweeperFunction"]["THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN"]
+        == world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    )
     ids = world.device(imei="9001")
     real_arn = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
     monkeypatch.setenv("THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN", real_arn + "-missing")
@@ -165,16 +186,18 @@ def test_an_idempotency_key_answers_the_first_request_id_and_provisions_once(wor
     assert json.loads(again["body"])["requestId"] == request_id
     reused = world.submit("suspend", ids, headers=keyed)
     assert (reused["statusCode"], json.loads(reused["body"])["errorCode"]) == (
-        422, "INPUT_INVALID.IdempotencyKey.Reused")
+        422,
+        "INPUT_INVALID.IdempotencyKey.Reused",
+    )
     machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
     world.stack.wait_for_execution(machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1")
     assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
     assert world.state_of(**ids) == ("active", 1)
 
 
-
 def test_a_request_that_fails_after_taking_its_key_is_503_and_its_retry_is_accepted(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Storing the request is throttled once its Idempotency-Key is claimed: the claim must be released, or the
     # retry would be refused as "in progress".
     ids = world.device(imei="6002")
@@ -186,8 +209,10 @@ def test_a_request_that_fails_after_taking_its_key_is_503_and_its_retry_is_accep
     assert failed["statusCode"] == 503
     assert world.submit("activate", ids, headers=keyed)["statusCode"] == 200
 
+
 def test_a_finish_that_fails_once_is_retried_and_the_moved_device_reports_success(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = world.device(imei="4040")
     original = DeviceResultStore.all
     failures = iter([RuntimeError("transient fault")])

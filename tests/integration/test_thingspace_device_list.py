@@ -11,8 +11,12 @@ from tests.helpers.thingspace import ACCOUNT, ACTIONS, OTHER, World
 
 
 def listed(world: World, headers: dict[str, str] | None = None, **request: Any) -> tuple[int, Any]:
-    answer = world.stack.invoke("ThingSpaceListDevicesFunction", http_event(
-        "POST", f"{ACTIONS}/list", body={"accountName": ACCOUNT, **request}, headers=headers or world.headers))
+    answer = world.stack.invoke(
+        "ThingSpaceListDevicesFunction",
+        http_event(
+            "POST", f"{ACTIONS}/list", body={"accountName": ACCOUNT, **request}, headers=headers or world.headers
+        ),
+    )
     return answer["statusCode"], json.loads(answer["body"])
 
 

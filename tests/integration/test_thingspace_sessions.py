@@ -43,15 +43,23 @@ def ts(aws: None) -> Iterator[dict[str, Function]]:
     InventoryStore().add_account("someone-else")
     CredentialStore().add_client(CLIENT_KEY, CLIENT_SECRET)
     CredentialStore().add_user(USERNAME, PASSWORD, [ACCOUNT])
-    yield {name: Function(f"thingspace_{name}") for name in
-           ("oauth_token", "session_login", "session_logout", "request_status", "list_callbacks")}
+    yield {
+        name: Function(f"thingspace_{name}")
+        for name in ("oauth_token", "session_login", "session_logout", "request_status", "list_callbacks")
+    }
     forget_cached_bearers()
 
 
-def token(ts: dict[str, Function], authorization: str | None = None, form: str = "grant_type=client_credentials",
-          **kwargs: Any) -> dict[str, Any]:
-    headers = {"content-type": "application/x-www-form-urlencoded",
-               **({"authorization": authorization} if authorization else {})}
+def token(
+    ts: dict[str, Function],
+    authorization: str | None = None,
+    form: str = "grant_type=client_credentials",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        **({"authorization": authorization} if authorization else {}),
+    }
     return ts["oauth_token"].http("POST", TOKEN_PATH, body=form, headers=headers, **kwargs)
 
 
@@ -61,23 +69,37 @@ def bearer(ts: dict[str, Function]) -> str:
     return str(body(answer)["access_token"])
 
 
-def login(ts: dict[str, Function], access: str, username: str = USERNAME, password: str = PASSWORD,
-          headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return ts["session_login"].http("POST", LOGIN_PATH, body={"username": username, "password": password},
-                                    headers={"authorization": f"Bearer {access}", **(headers or {})})
+def login(
+    ts: dict[str, Function],
+    access: str,
+    username: str = USERNAME,
+    password: str = PASSWORD,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return ts["session_login"].http(
+        "POST",
+        LOGIN_PATH,
+        body={"username": username, "password": password},
+        headers={"authorization": f"Bearer {access}", **(headers or {})},
+    )
 
 
-def m2m_call(ts: dict[str, Function], access: str | None, session: str | None,
-             content_type: str = "application/json") -> dict[str, Any]:
+def m2m_call(
+    ts: dict[str, Function], access: str | None, session: str | None, content_type: str = "application/json"
+) -> dict[str, Any]:
     """One M2M call (list callbacks): the cheapest way to exercise the checks every M2M call makes."""
     headers = {"content-type": content_type}
     if access is not None:
         headers["authorization"] = f"Bearer {access}"
     if session is not None:
         headers["vz-m2m-token"] = session
-    return ts["list_callbacks"].http("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}",
-                                     route="/api/m2m/v1/callbacks/{accountname}",
-                                     path_parameters={"accountname": ACCOUNT}, headers=headers)
+    return ts["list_callbacks"].http(
+        "GET",
+        f"/api/m2m/v1/callbacks/{ACCOUNT}",
+        route="/api/m2m/v1/callbacks/{accountname}",
+        path_parameters={"accountname": ACCOUNT},
+        headers=headers,
+    )
 
 
 def error_code(answer: dict[str, Any]) -> str:
@@ -91,6 +113,7 @@ def fault_code(answer: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ OAuth
+
 
 def test_client_credentials_give_a_one_hour_bearer_token(ts: dict[str, Function]) -> None:
     with clock.frozen(T0):
@@ -119,31 +142,42 @@ def test_asking_again_within_the_hour_answers_the_same_token_then_a_new_one(ts: 
 
 
 def test_the_form_body_may_be_base64_encoded_or_in_the_query(ts: dict[str, Function]) -> None:
-    encoded = ts["oauth_token"].http("POST", TOKEN_PATH, raw_body=b"grant_type=client_credentials",
-                                     headers={"authorization": basic(),
-                                              "content-type": "application/x-www-form-urlencoded"})
+    encoded = ts["oauth_token"].http(
+        "POST",
+        TOKEN_PATH,
+        raw_body=b"grant_type=client_credentials",
+        headers={"authorization": basic(), "content-type": "application/x-www-form-urlencoded"},
+    )
     assert encoded["statusCode"] == 200
     assert token(ts, basic(), form="", query={"grant_type": "client_credentials"})["statusCode"] == 200
 
 
-@pytest.mark.parametrize(("authorization", "code"), [
-    (None, "900902"),
-    ("Bearer abc", "900902"),
-    (basic(secret="wrong"), "900901"),
-    (basic(key="nobody"), "900901"),
-    ("Basic !!!notbase64", "900901"),
-    ("Basic " + base64.b64encode(b"no-colon").decode(), "900901"),
-])
-def test_bad_or_missing_client_credentials_are_gateway_faults(ts: dict[str, Function], authorization: str | None,
-                                                              code: str) -> None:
+@pytest.mark.parametrize(
+    ("authorization", "code"),
+    [
+        (None, "900902"),
+        ("Bearer abc", "900902"),
+        (basic(secret="wrong"), "900901"),
+        (basic(key="nobody"), "900901"),
+        ("Basic !!!notbase64", "900901"),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), "900901"),
+    ],
+)
+def test_bad_or_missing_client_credentials_are_gateway_faults(
+    ts: dict[str, Function], authorization: str | None, code: str
+) -> None:
     answer = token(ts, authorization)
     assert fault_code(answer) == code
     assert set(body(answer)["fault"]) == {"code", "message", "description"}
 
 
-@pytest.mark.parametrize(("form", "error"), [
-    ("", "invalid_request"), ("grant_type=password", "unsupported_grant_type"),
-])
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ("", "invalid_request"),
+        ("grant_type=password", "unsupported_grant_type"),
+    ],
+)
 def test_grant_type_must_be_client_credentials(ts: dict[str, Function], form: str, error: str) -> None:
     answer = token(ts, basic(), form=form)
     assert answer["statusCode"] == 400
@@ -161,6 +195,7 @@ def test_the_table_never_holds_a_usable_secret_or_token(ts: dict[str, Function])
 
 # ------------------------------------------------------------------------------------------ sessions
 
+
 def test_login_answers_a_session_token_that_opens_m2m_calls(ts: dict[str, Function]) -> None:
     access = bearer(ts)
     answer = login(ts, access)
@@ -172,21 +207,25 @@ def test_login_answers_a_session_token_that_opens_m2m_calls(ts: dict[str, Functi
 @pytest.mark.parametrize(("authorization", "code"), [(None, "900902"), ("Bearer not-a-token", "900901")])
 def test_login_needs_a_bearer_token(ts: dict[str, Function], authorization: str | None, code: str) -> None:
     headers = {"authorization": authorization} if authorization else {}
-    answer = ts["session_login"].http("POST", LOGIN_PATH, body={"username": USERNAME, "password": PASSWORD},
-                                      headers=headers)
+    answer = ts["session_login"].http(
+        "POST", LOGIN_PATH, body={"username": USERNAME, "password": PASSWORD}, headers=headers
+    )
     assert fault_code(answer) == code
 
 
 def test_login_checks_credentials_before_the_body(ts: dict[str, Function]) -> None:
     answer = ts["session_login"].http("POST", LOGIN_PATH, body="not json")
     assert fault_code(answer) == "900902"
-    assert error_code(login(ts, bearer(ts), headers={"content-type": "text/plain"})) == \
-        "INPUT_INVALID.ContentType.Invalid"
-    bad_body = ts["session_login"].http("POST", LOGIN_PATH, body="not json",
-                                        headers={"authorization": f"Bearer {bearer(ts)}"})
+    assert (
+        error_code(login(ts, bearer(ts), headers={"content-type": "text/plain"})) == "INPUT_INVALID.ContentType.Invalid"
+    )
+    bad_body = ts["session_login"].http(
+        "POST", LOGIN_PATH, body="not json", headers={"authorization": f"Bearer {bearer(ts)}"}
+    )
     assert error_code(bad_body) == "INPUT_INVALID.Body.Invalid"
-    no_password = ts["session_login"].http("POST", LOGIN_PATH, body={"username": USERNAME},
-                                           headers={"authorization": f"Bearer {bearer(ts)}"})
+    no_password = ts["session_login"].http(
+        "POST", LOGIN_PATH, body={"username": USERNAME}, headers={"authorization": f"Bearer {bearer(ts)}"}
+    )
     assert error_code(no_password) == "INPUT_INVALID.Password.Invalid"
 
 
@@ -200,7 +239,8 @@ FAILED, LOCKED = "REQUEST_FAILED.UserNotAuthenticated", "REQUEST_FAILED.UserLock
 
 
 def test_known_and_unknown_names_answer_alike_at_every_failure_count_and_lock_for_the_lockout(
-        ts: dict[str, Function]) -> None:
+    ts: dict[str, Function],
+) -> None:
     with clock.frozen(T0) as advance:
         access = bearer(ts)
         answers: dict[str, list[str]] = {USERNAME: [], "mallory": []}
@@ -266,7 +306,8 @@ def test_a_session_expires_after_twenty_minutes_without_use_and_each_use_slides_
 
 
 def test_calls_within_a_minute_of_the_recorded_use_write_nothing_and_expiry_is_never_late(
-        ts: dict[str, Function]) -> None:
+    ts: dict[str, Function],
+) -> None:
     """The sliding expiry is recorded at most once a minute (a burst of polls writes nothing), so a session expires
     20 minutes after its last recorded use: at most a minute early, never late."""
     from pollgate.thingspace.hashing import token_digest
@@ -309,8 +350,9 @@ def test_calls_within_a_minute_of_the_recorded_use_write_nothing_and_expiry_is_n
 def test_logout_ends_the_session_at_once(ts: dict[str, Function]) -> None:
     access = bearer(ts)
     session = body(login(ts, access))["sessionToken"]
-    answer = ts["session_logout"].http("POST", LOGOUT_PATH,
-                                       headers={"authorization": f"Bearer {access}", "vz-m2m-token": session})
+    answer = ts["session_logout"].http(
+        "POST", LOGOUT_PATH, headers={"authorization": f"Bearer {access}", "vz-m2m-token": session}
+    )
     assert answer["statusCode"] == 200
     assert body(answer) == {"sessionToken": session}
     assert error_code(m2m_call(ts, access, session)) == "INPUT_INVALID.SessionToken.Invalid"
@@ -331,8 +373,13 @@ def test_bodiless_calls_need_no_content_type_but_a_body_must_be_json(ts: dict[st
     access = bearer(ts)
     session = body(login(ts, access))["sessionToken"]
     headers = {"authorization": f"Bearer {access}", "vz-m2m-token": session}
-    listing = http_event("GET", f"/api/m2m/v1/callbacks/{ACCOUNT}", route="/api/m2m/v1/callbacks/{accountname}",
-                         path_parameters={"accountname": ACCOUNT}, headers=headers)
+    listing = http_event(
+        "GET",
+        f"/api/m2m/v1/callbacks/{ACCOUNT}",
+        route="/api/m2m/v1/callbacks/{accountname}",
+        path_parameters={"accountname": ACCOUNT},
+        headers=headers,
+    )
     del listing["headers"]["content-type"]
     assert ts["list_callbacks"](listing)["statusCode"] == 200
     assert m2m_call(ts, access, session, "text/plain")["statusCode"] == 200  # no body: nothing to declare
@@ -347,7 +394,10 @@ def test_a_user_sees_only_its_own_accounts(ts: dict[str, Function]) -> None:
     access = bearer(ts)
     session = body(login(ts, access))["sessionToken"]
     answer = ts["list_callbacks"].http(
-        "GET", "/api/m2m/v1/callbacks/someone-else", route="/api/m2m/v1/callbacks/{accountname}",
+        "GET",
+        "/api/m2m/v1/callbacks/someone-else",
+        route="/api/m2m/v1/callbacks/{accountname}",
         path_parameters={"accountname": "someone-else"},
-        headers={"authorization": f"Bearer {access}", "vz-m2m-token": session})
+        headers={"authorization": f"Bearer {access}", "vz-m2m-token": session},
+    )
     assert error_code(answer) == "REQUEST_FAILED.AccountNotFound"

@@ -20,8 +20,9 @@ CLIENTS = int(__import__("os").environ.get("CLIENTS", "50"))
 ORDER = {"Pending": 0, "Succeeded": 1, "Failed": 1}
 
 
-def test_fifty_clients_completing_polling_and_resending_at_once(uai: dict[str, Function], device_key: DeviceKey,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fifty_clients_completing_polling_and_resending_at_once(
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     serialise_dynamodb_calls(monkeypatch)
     token = device_key.token()
     seen: dict[int, list[int]] = {}
@@ -68,7 +69,10 @@ def test_fifty_clients_completing_polling_and_resending_at_once(uai: dict[str, F
         operation = store.get(pid, consistent=True)
         assert operation is not None and operation.status == "Succeeded"
         assert body(poll(uai, pid))["key"] == "statusLog.logged"  # the first outcome stands, not "duplicate"
-    history = [entry for n in range(CLIENTS)
-               for entry in Table().query(f"UAI#DEVICE#ETHERNET#00:00:00:00:00:{n:02x}", "STATUS#", consistent=True)]
+    history = [
+        entry
+        for n in range(CLIENTS)
+        for entry in Table().query(f"UAI#DEVICE#ETHERNET#00:00:00:00:00:{n:02x}", "STATUS#", consistent=True)
+    ]
     assert len(history) == CLIENTS, "a report was logged twice or not at all"
     assert sorted(entry["pollingId"] for entry in history) == sorted(pid for pid, _ in results)

@@ -27,13 +27,15 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.m
 
 
 def submit(uai: dict[str, Function], key: DeviceKey, report: Any = REPORT) -> dict[str, Any]:
-    return uai["submit_status_log"].http("POST", STATUS_LOG, body=report,
-                                         headers={"Authorization": f"Bearer {key.token()}"})
+    return uai["submit_status_log"].http(
+        "POST", STATUS_LOG, body=report, headers={"Authorization": f"Bearer {key.token()}"}
+    )
 
 
 @pytest.mark.parametrize("code", [THROTTLED, UNAVAILABLE, "unreachable"])
 def test_submit_when_dynamodb_fails_is_a_retriable_503_and_stores_nothing(
-        uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
     submit(uai, device_key)  # warm: keys cached, so only the operation's PutItem meets the fault
     before = len(list(Table().due("OP", "9999")))
     with failing(monkeypatch, "dynamodb", put_item=(code, None)) as faulty:
@@ -45,17 +47,18 @@ def test_submit_when_dynamodb_fails_is_a_retriable_503_and_stores_nothing(
     assert len(list(Table().due("OP", "9999"))) == before
 
 
-def test_poll_when_dynamodb_is_throttled_is_503_then_recovers(uai: dict[str, Function], device_key: DeviceKey,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_poll_when_dynamodb_is_throttled_is_503_then_recovers(
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pid = polling_id(submit(uai, device_key))
     with failing(monkeypatch, "dynamodb", get_item=(THROTTLED, 1)):
         assert poll(uai, pid)["statusCode"] == 503
         assert poll(uai, pid)["statusCode"] == 202
 
 
-def test_a_throttled_start_is_accepted_and_logged(uai: dict[str, Function], device_key: DeviceKey,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_a_throttled_start_is_accepted_and_logged(
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     with failing(monkeypatch, "stepfunctions", start_execution=("ThrottlingException", None)):
         answer = submit(uai, device_key)
     assert answer["statusCode"] == 202  # accepted: the sweeper owns it now
@@ -65,8 +68,8 @@ def test_a_throttled_start_is_accepted_and_logged(uai: dict[str, Function], devi
 
 
 def test_no_accepted_report_is_left_pending_or_lost_under_mixed_faults(
-        uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+    uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     calls = itertools.count()
     real_get = KeyStore.get
 
@@ -80,9 +83,15 @@ def test_no_accepted_report_is_left_pending_or_lost_under_mixed_faults(
     accepted = []
     with failing(monkeypatch, "stepfunctions", start_execution=("ThrottlingException", 6)):
         for n in range(18):
-            answer = uai_stack.invoke("UaiSubmitStatusLogFunction", http_event(
-                "POST", STATUS_LOG, body={**REPORT, "statusReason": f"report {n}"},
-                headers={"authorization": f"Bearer {device_key.token()}"}))
+            answer = uai_stack.invoke(
+                "UaiSubmitStatusLogFunction",
+                http_event(
+                    "POST",
+                    STATUS_LOG,
+                    body={**REPORT, "statusReason": f"report {n}"},
+                    headers={"authorization": f"Bearer {device_key.token()}"},
+                ),
+            )
             assert answer["statusCode"] == 202
             accepted.append(json.loads(answer["body"])["url"].rsplit("/", 1)[1])
 

@@ -16,8 +16,13 @@ from tests.helpers.uai import REPORT, STATUS_LOG, body, polling_id
 from tests.integration.conftest import Function
 
 
-def post(uai: dict[str, Function], key: DeviceKey, idempotency_key: str | None, report: Any = REPORT,
-         subject: str = "device-1") -> dict[str, Any]:
+def post(
+    uai: dict[str, Function],
+    key: DeviceKey,
+    idempotency_key: str | None,
+    report: Any = REPORT,
+    subject: str = "device-1",
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key.token(claims={'sub': subject})}"}
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
@@ -28,8 +33,7 @@ def operations() -> int:
     return len(list(Table().due("OP", "9999")))
 
 
-def test_same_key_same_body_answers_the_same_polling_id_once(uai: dict[str, Function],
-                                                             device_key: DeviceKey) -> None:
+def test_same_key_same_body_answers_the_same_polling_id_once(uai: dict[str, Function], device_key: DeviceKey) -> None:
     first = post(uai, device_key, "retry-1")
     again = post(uai, device_key, "retry-1")
     assert first["statusCode"] == again["statusCode"] == 202
@@ -67,7 +71,8 @@ def test_an_unusable_key_is_400(uai: dict[str, Function], device_key: DeviceKey,
 
 
 def test_a_submit_that_fails_after_taking_its_key_is_503_and_its_retry_is_accepted(
-        uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The key is claimed, then storing the operation is throttled: the claim must be released (DeleteItem),
     # or the retry would find the key "in progress" for as long as the claim lasts.
     throttled = ClientError({"Error": {"Code": THROTTLED, "Message": "injected"}}, "PutItem")

@@ -44,8 +44,11 @@ def test_poll_is_202_while_pending_then_200_with_the_outcome(uai: dict[str, Func
 
     done = poll(uai, pid)
     assert done["statusCode"] == 200
-    assert body(done) == {"arguments": "4, upd-1, ETHERNET:00:11:22:33:44:55", "key": "statusLog.logged",
-                          "message": "Status 4 of update upd-1 was logged for device ETHERNET:00:11:22:33:44:55."}
+    assert body(done) == {
+        "arguments": "4, upd-1, ETHERNET:00:11:22:33:44:55",
+        "key": "statusLog.logged",
+        "message": "Status 4 of update upd-1 was logged for device ETHERNET:00:11:22:33:44:55.",
+    }
     by_query = uai["poll_status_log"].http("GET", STATUS_LOG, query={"pollingId": pid})
     assert by_query["statusCode"] == 200 and body(by_query) == body(done)
 
@@ -70,14 +73,18 @@ def test_anonymous_reports_are_logged(uai: dict[str, Function], device_key: Devi
     assert body(poll(uai, pid))["arguments"].endswith("anonymous")
 
 
-@pytest.mark.parametrize(("report", "field"), [
-    ({**REPORT, "statusReason": "x" * 101}, "statusReason"),
-    ({**REPORT, "statusCode": "4"}, "statusCode"),
-    ({k: v for k, v in REPORT.items() if k != "updateId"}, "updateId"),
-    ({**REPORT, "idType": "MAC"}, "idType"),
-])
-def test_bad_field_is_400_naming_the_field(uai: dict[str, Function], device_key: DeviceKey, report: dict[str, Any],
-                                           field: str) -> None:
+@pytest.mark.parametrize(
+    ("report", "field"),
+    [
+        ({**REPORT, "statusReason": "x" * 101}, "statusReason"),
+        ({**REPORT, "statusCode": "4"}, "statusCode"),
+        ({k: v for k, v in REPORT.items() if k != "updateId"}, "updateId"),
+        ({**REPORT, "idType": "MAC"}, "idType"),
+    ],
+)
+def test_bad_field_is_400_naming_the_field(
+    uai: dict[str, Function], device_key: DeviceKey, report: dict[str, Any], field: str
+) -> None:
     answer = submit(uai, device_key.token(), report)
     assert answer["statusCode"] == 400
     assert body(answer)["key"] == "request.fieldInvalid"
@@ -85,7 +92,7 @@ def test_bad_field_is_400_naming_the_field(uai: dict[str, Function], device_key:
     assert field in body(answer)["message"]
 
 
-@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", "\"text\"", ""])
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '"text"', ""])
 def test_body_that_is_not_a_json_object_is_400(uai: dict[str, Function], device_key: DeviceKey, raw: str) -> None:
     answer = submit(uai, device_key.token(), raw)
     assert answer["statusCode"] == 400
@@ -100,15 +107,15 @@ def test_submit_without_token_is_401_and_stores_nothing(uai: dict[str, Function]
     assert list(Table().due("OP", "9999")) == []
 
 
-def test_submit_with_a_token_from_an_unknown_key_is_401(uai: dict[str, Function],
-                                                        second_device_key: DeviceKey) -> None:
+def test_submit_with_a_token_from_an_unknown_key_is_401(uai: dict[str, Function], second_device_key: DeviceKey) -> None:
     answer = submit(uai, second_device_key.token())
     assert (answer["statusCode"], body(answer)["key"]) == (401, "auth.signatureInvalid")
 
 
 def test_no_key_uploaded_is_401_public_key_missing(aws: None, device_key: DeviceKey) -> None:
     answer = Function("uai_submit_status_log").http(
-        "POST", STATUS_LOG, body=REPORT, headers={"Authorization": f"Bearer {device_key.token()}"})
+        "POST", STATUS_LOG, body=REPORT, headers={"Authorization": f"Bearer {device_key.token()}"}
+    )
     assert (answer["statusCode"], body(answer)["key"]) == (401, "auth.publicKeyMissing")
 
 
@@ -143,15 +150,17 @@ def test_a_result_past_its_retention_is_410(uai: dict[str, Function], device_key
     assert (gone["statusCode"], body(gone)["key"]) == (410, "polling.expired")
 
 
-def test_failed_start_is_redriven_by_the_sweeper_and_never_left_pending(uai: dict[str, Function],
-                                                                       device_key: DeviceKey,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_start_is_redriven_by_the_sweeper_and_never_left_pending(
+    uai: dict[str, Function], device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pid = polling_id(submit(uai, device_key.token()))  # the state machine does not exist: StartExecution fails
     assert OperationStore().get(pid).status == "Pending"  # type: ignore[union-attr]
     # It is due at once, so the next sweep re-drives it - against a state machine that exists now.
     arn = boto3.client("stepfunctions").create_state_machine(
-        name="noop", definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        name="noop",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
     monkeypatch.setenv("UAI_STATUS_LOG_STATE_MACHINE_ARN", arn)
     from pollgate.settings import reset_settings
 
@@ -162,8 +171,9 @@ def test_failed_start_is_redriven_by_the_sweeper_and_never_left_pending(uai: dic
     assert [e["name"] for e in executions] == [f"{pid}-2"]
 
 
-def test_an_operation_whose_workflow_never_finishes_ends_failed(uai: dict[str, Function],
-                                                                device_key: DeviceKey) -> None:
+def test_an_operation_whose_workflow_never_finishes_ends_failed(
+    uai: dict[str, Function], device_key: DeviceKey
+) -> None:
     pid = polling_id(submit(uai, device_key.token()))
     settings = get_settings()
     with clock.frozen(time.time()) as advance:

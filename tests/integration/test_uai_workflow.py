@@ -21,8 +21,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def submit_and_finish(stack: LocalStack, key: DeviceKey) -> tuple[str, dict[str, Any]]:
-    answer = stack.invoke("UaiSubmitStatusLogFunction", http_event(
-        "POST", STATUS_LOG, body=REPORT, headers={"authorization": f"Bearer {key.token()}"}))
+    answer = stack.invoke(
+        "UaiSubmitStatusLogFunction",
+        http_event("POST", STATUS_LOG, body=REPORT, headers={"authorization": f"Bearer {key.token()}"}),
+    )
     assert answer["statusCode"] == 202
     polling_id = json.loads(answer["body"])["url"].rsplit("/", 1)[1]
     machine = stack.provisioned.state_machines["UaiStatusLogStateMachine"]
@@ -32,14 +34,21 @@ def submit_and_finish(stack: LocalStack, key: DeviceKey) -> tuple[str, dict[str,
 
 
 def poll(stack: LocalStack, polling_id: str) -> dict[str, Any]:
-    answer = stack.invoke("UaiPollStatusLogFunction", http_event(
-        "GET", f"{STATUS_LOG}/{polling_id}", route=f"{STATUS_LOG}/{{pollingId}}",
-        path_parameters={"pollingId": polling_id}))
+    answer = stack.invoke(
+        "UaiPollStatusLogFunction",
+        http_event(
+            "GET",
+            f"{STATUS_LOG}/{polling_id}",
+            route=f"{STATUS_LOG}/{{pollingId}}",
+            path_parameters={"pollingId": polling_id},
+        ),
+    )
     return {"status": answer["statusCode"], **json.loads(answer["body"])}
 
 
-def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(uai_stack: LocalStack, device_key: DeviceKey,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(
+    uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def unavailable(self: KeyStore, key_id: str) -> None:
         raise ConnectionError("DynamoDB unavailable")
 
@@ -47,14 +56,19 @@ def test_a_worker_that_raises_ends_the_operation_failed_with_the_cause(uai_stack
     polling_id, execution = submit_and_finish(uai_stack, device_key)
     assert execution["status"] == "SUCCEEDED"  # MarkFailed handled it: nothing for an operator to re-drive
     outcome = poll(uai_stack, polling_id)
-    assert outcome == {"status": 200, "key": "statusLog.failed", "arguments": "ConnectionError",
-                       "message": "The status could not be logged: ConnectionError."}
+    assert outcome == {
+        "status": 200,
+        "key": "statusLog.failed",
+        "arguments": "ConnectionError",
+        "message": "The status could not be logged: ConnectionError.",
+    }
     operation = OperationStore().get(polling_id, consistent=True)
     assert operation is not None and operation.status == "Failed" and operation.reason == "ConnectionError"
 
 
-def test_mark_failed_never_overwrites_a_finished_operation(uai_stack: LocalStack, device_key: DeviceKey,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mark_failed_never_overwrites_a_finished_operation(
+    uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The worker's transaction (history entry + outcome) is written, but its answer is lost: the worker fails.
     with failing(monkeypatch, "dynamodb", transact_write_items=(ANSWER_LOST, 1)) as faulty:
         polling_id, execution = submit_and_finish(uai_stack, device_key)
@@ -64,8 +78,9 @@ def test_mark_failed_never_overwrites_a_finished_operation(uai_stack: LocalStack
     assert (outcome["status"], outcome["key"]) == (200, "statusLog.logged")
 
 
-def test_mark_failed_retries_a_throttled_write(uai_stack: LocalStack, device_key: DeviceKey,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mark_failed_retries_a_throttled_write(
+    uai_stack: LocalStack, device_key: DeviceKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DynamoDB throttles the workflow's own MarkFailed write, twice: the state machine retries it (moto's Step
     Functions client makes one attempt per try, as the service reports the error to the workflow) and the
     operation still ends Failed rather than Pending until the sweeper."""
@@ -81,8 +96,10 @@ def test_mark_failed_retries_a_throttled_write(uai_stack: LocalStack, device_key
     def throttle_mark_failed(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("update_expression", "").startswith("SET #status = :failed") and len(throttled) < 2:
             throttled.append(kwargs["update_expression"])
-            raise DynamodbException(ERROR_TYPE_PREFIX + "ProvisionedThroughputExceededException",
-                                    "The level of configured provisioned throughput for the table was exceeded.")
+            raise DynamodbException(
+                ERROR_TYPE_PREFIX + "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded.",
+            )
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(KeyStore, "get", unavailable)

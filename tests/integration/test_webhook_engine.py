@@ -70,11 +70,19 @@ class Queue:
                 break
             for message in messages:
                 sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-                records.append({"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                                "body": message["Body"], "attributes": {}, "messageAttributes": {},
-                                "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
-                                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
-                                "awsRegion": "us-east-1"})
+                records.append(
+                    {
+                        "messageId": message["MessageId"],
+                        "receiptHandle": message["ReceiptHandle"],
+                        "body": message["Body"],
+                        "attributes": {},
+                        "messageAttributes": {},
+                        "md5OfBody": message["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+                        "awsRegion": "us-east-1",
+                    }
+                )
         return {"Records": records}
 
     def attempts_queued(self) -> list[int]:
@@ -123,9 +131,15 @@ FIVE_SECONDS_THEN_FIVE_MINUTES = RetrySchedule((5, 300), jitter=0.0)
 
 
 def enqueue(url: str, schedule: RetrySchedule = FIVE_SECONDS_THEN_FIVE_MINUTES, **payload: Any) -> str:
-    return enqueue_delivery(owner_kind=OWNER, owner_id="sub-1", tenant="acme",
-                            target=WebhookTarget(url, SECRET, ("Authorization", "Bearer t")),
-                            payload=payload or {"count": 1}, event_type="subscription.results", schedule=schedule)
+    return enqueue_delivery(
+        owner_kind=OWNER,
+        owner_id="sub-1",
+        tenant="acme",
+        target=WebhookTarget(url, SECRET, ("Authorization", "Bearer t")),
+        payload=payload or {"count": 1},
+        event_type="subscription.results",
+        schedule=schedule,
+    )
 
 
 def stored(delivery_id: str) -> Any:
@@ -135,7 +149,8 @@ def stored(delivery_id: str) -> Any:
 
 
 def test_a_failed_attempt_is_recorded_retried_and_then_succeeds(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("boom", status=500)
     receiver.expect_ordered_request("/hook").respond_with_data("thanks", status=200)
     with clock.frozen(T0) as advance:
@@ -151,15 +166,18 @@ def test_a_failed_attempt_is_recorded_retried_and_then_succeeds(
     assert first.headers["Authorization"] == "Bearer t"
     attempts = list_attempts(OWNER, "sub-1", "acme")
     assert [(a.attempt, a.statusCode, a.responseBody, a.final) for a in attempts] == [
-        (2, 200, "thanks", True), (1, 500, "boom", False)]
+        (2, 200, "thanks", True),
+        (1, 500, "boom", False),
+    ]
     assert attempts[1].nextAttemptAt == clock.iso(T0 + 5) and attempts[1].url == hook(receiver)
     assert attempts[0].nextAttemptAt is None and attempts[0].durationMs >= 0
     assert stored(delivery_id).state == "succeeded" and stored(delivery_id).due_at is None
     assert queue.attempts_queued() == []
 
 
-def test_the_receiver_can_verify_every_attempt(queue: Queue, receiver: HTTPServer,
-                                               outcomes: list[DeliveryOutcome]) -> None:
+def test_the_receiver_can_verify_every_attempt(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     verified: list[Any] = []
 
     def verify(request: Request) -> Response:
@@ -174,7 +192,8 @@ def test_the_receiver_can_verify_every_attempt(queue: Queue, receiver: HTTPServe
 
 
 def test_410_is_final_and_tells_the_owner_the_webhook_is_gone(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_request("/hook").respond_with_data("unsubscribed", status=410)
     enqueue(hook(receiver))
     process_delivery_batch(queue.batch())
@@ -182,8 +201,9 @@ def test_410_is_final_and_tells_the_owner_the_webhook_is_gone(
     assert queue.attempts_queued() == []
 
 
-def test_retries_stop_when_the_schedule_is_exhausted(queue: Queue, receiver: HTTPServer,
-                                                     outcomes: list[DeliveryOutcome]) -> None:
+def test_retries_stop_when_the_schedule_is_exhausted(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_request("/hook").respond_with_data("", status=301, headers={"Location": "http://10.0.0.1/"})
     with clock.frozen(T0) as advance:
         delivery_id = enqueue(hook(receiver), RetrySchedule((5, 5), jitter=0.0))
@@ -192,14 +212,17 @@ def test_retries_stop_when_the_schedule_is_exhausted(queue: Queue, receiver: HTT
             advance(6)
         assert queue.attempts_queued() == []
     assert [(o.attempt, o.final, o.error) for o in outcomes] == [
-        (1, False, "redirect not followed (Location: http://10.0.0.1/)"), (2, False, "redirect not followed "
-         "(Location: http://10.0.0.1/)"), (3, True, "redirect not followed (Location: http://10.0.0.1/)")]
+        (1, False, "redirect not followed (Location: http://10.0.0.1/)"),
+        (2, False, "redirect not followed (Location: http://10.0.0.1/)"),
+        (3, True, "redirect not followed (Location: http://10.0.0.1/)"),
+    ]
     assert stored(delivery_id).state == "failed"
     assert len(receiver.log) == 3  # the redirect was never followed
 
 
-def test_retry_after_is_honoured_within_bounds(queue: Queue, receiver: HTTPServer,
-                                               outcomes: list[DeliveryOutcome]) -> None:
+def test_retry_after_is_honoured_within_bounds(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("", status=429, headers={"Retry-After": "120"})
     receiver.expect_ordered_request("/hook").respond_with_data("", status=503, headers={"Retry-After": "999999"})
     with clock.frozen(T0) as advance:
@@ -212,8 +235,9 @@ def test_retry_after_is_honoured_within_bounds(queue: Queue, receiver: HTTPServe
     assert queue.sent_delays == [0, 120]  # an hour is past SQS's 15 minutes: the due index holds that one
 
 
-def test_a_long_retry_waits_in_the_due_index_for_the_retrier(queue: Queue, receiver: HTTPServer,
-                                                             outcomes: list[DeliveryOutcome]) -> None:
+def test_a_long_retry_waits_in_the_due_index_for_the_retrier(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("", status=500)
     receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
     with clock.frozen(T0) as advance:
@@ -229,8 +253,9 @@ def test_a_long_retry_waits_in_the_due_index_for_the_retrier(queue: Queue, recei
     assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, False), (2, True)]
 
 
-def test_a_refused_url_is_recorded_and_final_without_a_connection(queue: Queue,
-                                                                  outcomes: list[DeliveryOutcome]) -> None:
+def test_a_refused_url_is_recorded_and_final_without_a_connection(
+    queue: Queue, outcomes: list[DeliveryOutcome]
+) -> None:
     enqueue("http://169.254.169.254/latest/meta-data/")
     process_delivery_batch(queue.batch())
     assert len(outcomes) == 1 and outcomes[0].final and not outcomes[0].succeeded
@@ -239,7 +264,8 @@ def test_a_refused_url_is_recorded_and_final_without_a_connection(queue: Queue,
 
 
 def test_resend_makes_a_new_delivery_of_the_same_payload_with_the_same_webhook_id(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("", status=410)
     receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
     first = enqueue(hook(receiver), count=3, results=[1, 2, 3])
@@ -253,8 +279,10 @@ def test_resend_makes_a_new_delivery_of_the_same_payload_with_the_same_webhook_i
     assert [request.headers["webhook-id"] for request, _ in receiver.log] == [first, first]
     assert stored(second).resent_from == first
     attempts = list_attempts(OWNER, "sub-1", "acme")
-    assert [(a.deliveryId, a.webhookId, a.resentFrom) for a in attempts] == [(second, first, first),
-                                                                            (first, first, None)]
+    assert [(a.deliveryId, a.webhookId, a.resentFrom) for a in attempts] == [
+        (second, first, first),
+        (first, first, None),
+    ]
     third = resend_delivery(OWNER, "sub-1", "acme", second)  # a re-send of a re-send: still the first id
     process_delivery_batch(queue.batch())
     assert receiver.log[-1][0].headers["webhook-id"] == first and stored(third).resent_from == second
@@ -263,7 +291,8 @@ def test_resend_makes_a_new_delivery_of_the_same_payload_with_the_same_webhook_i
 
 
 def test_a_crash_mid_attempt_leaves_the_delivery_due_and_nothing_runs_twice(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
     receiver.expect_request("/hook").respond_with_data("ok")
 
     def crash(*args: Any, **kwargs: Any) -> Any:
@@ -316,7 +345,8 @@ def dynamodb_writes() -> Iterator[list[tuple[str, float]]]:
 
 
 def test_the_payload_is_written_once_and_every_state_change_writes_a_small_item(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_ordered_request("/hook").respond_with_data("", status=500)
     receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
     blob = base64.b64encode(os.urandom(6_000)).decode()  # 8 KB that does not compress: 8 write units a copy
@@ -338,17 +368,36 @@ def test_the_payload_is_written_once_and_every_state_change_writes_a_small_item(
 
 
 def test_a_delivery_stored_as_one_item_before_the_content_split_is_still_delivered(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     """Deliveries in flight across the deploy that split content from state are neither lost nor stuck."""
     receiver.expect_request("/hook").respond_with_data("", status=200)
     ref = DeliveryRef(OWNER, "acme", "sub-1", "msg_" + "0" * 32)
     now = clock.epoch()
-    Table().put(ref.key, {"deliveryId": ref.delivery_id, "ownerKind": OWNER, "tenant": "acme",
-                 "ownerId": "sub-1", "eventType": "subscription.results", "url": hook(receiver), "secret": SECRET,
-                 "authHeader": None, "body": zlib.compress(b'{"count":1}'), "payloadKey": None, "delays": [5],
-                 "jitter": 0, "attempts": 0, "state": "scheduled", "nextAttemptAt": now, "createdAt": clock.iso(now),
-                 "resentFrom": None, "duePk": due_partition("WEBHOOK", ref.delivery_id),
-                 "dueAt": clock.iso(now + 120)})
+    Table().put(
+        ref.key,
+        {
+            "deliveryId": ref.delivery_id,
+            "ownerKind": OWNER,
+            "tenant": "acme",
+            "ownerId": "sub-1",
+            "eventType": "subscription.results",
+            "url": hook(receiver),
+            "secret": SECRET,
+            "authHeader": None,
+            "body": zlib.compress(b'{"count":1}'),
+            "payloadKey": None,
+            "delays": [5],
+            "jitter": 0,
+            "attempts": 0,
+            "state": "scheduled",
+            "nextAttemptAt": now,
+            "createdAt": clock.iso(now),
+            "resentFrom": None,
+            "duePk": due_partition("WEBHOOK", ref.delivery_id),
+            "dueAt": clock.iso(now + 120),
+        },
+    )
     outcome = handle_message(DeliveryMessage(ref, 1))
     assert outcome is not None and outcome.succeeded and outcome.event_type == "subscription.results"
     assert receiver.log[0][0].get_data() == b'{"count":1}'
@@ -356,8 +405,9 @@ def test_a_delivery_stored_as_one_item_before_the_content_split_is_still_deliver
     assert [(o.attempt, o.succeeded) for o in outcomes] == [(1, True)]
 
 
-def test_a_duplicate_message_never_makes_a_second_post(queue: Queue, receiver: HTTPServer,
-                                                       outcomes: list[DeliveryOutcome]) -> None:
+def test_a_duplicate_message_never_makes_a_second_post(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_request("/hook").respond_with_data("", status=500)
     enqueue(hook(receiver))
     event = queue.batch()
@@ -366,8 +416,7 @@ def test_a_duplicate_message_never_makes_a_second_post(queue: Queue, receiver: H
     assert len(receiver.log) == 1 and len(outcomes) == 1
 
 
-def test_a_handler_still_owed_an_outcome_gets_it_from_the_retrier(
-        queue: Queue, receiver: HTTPServer) -> None:
+def test_a_handler_still_owed_an_outcome_gets_it_from_the_retrier(queue: Queue, receiver: HTTPServer) -> None:
     receiver.expect_request("/hook").respond_with_data("", status=200)
 
     def broken(outcome: DeliveryOutcome) -> None:
@@ -391,8 +440,7 @@ def test_a_handler_still_owed_an_outcome_gets_it_from_the_retrier(
     assert len(receiver.log) == 1 and stored(delivery_id).due_at is None
 
 
-def test_a_failing_handler_is_called_again_without_a_second_post(
-        queue: Queue, receiver: HTTPServer) -> None:
+def test_a_failing_handler_is_called_again_without_a_second_post(queue: Queue, receiver: HTTPServer) -> None:
     receiver.expect_request("/hook").respond_with_data("", status=410)
     calls: list[DeliveryOutcome] = []
 
@@ -448,8 +496,9 @@ class _GatheringHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_batch_is_delivered_side_by_side(queue: Queue, outcomes: list[DeliveryOutcome],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_is_delivered_side_by_side(
+    queue: Queue, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One slow receiver does not hold up the rest of its batch: all 6 POSTs of a batch are in flight at once."""
     serialise_dynamodb_calls(monkeypatch)
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "10")  # each POST waits for the others; a shared machine is slow
@@ -469,8 +518,9 @@ def test_a_batch_is_delivered_side_by_side(queue: Queue, outcomes: list[Delivery
     assert len(outcomes) == 6 and all(o.succeeded for o in outcomes)
 
 
-def test_the_stack_functions_deliver_and_retry(queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome],
-                                               function: Any) -> None:
+def test_the_stack_functions_deliver_and_retry(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], function: Any
+) -> None:
     """The delivery and retry functions, loaded as the stack loads them, drive the engine end to end."""
     receiver.expect_ordered_request("/hook").respond_with_data("", status=500)
     receiver.expect_ordered_request("/hook").respond_with_data("", status=200)
@@ -484,7 +534,8 @@ def test_the_stack_functions_deliver_and_retry(queue: Queue, receiver: HTTPServe
 
 
 def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
     noise = base64.b64encode(os.urandom(450_000)).decode()  # ~600 KB that does not compress
     with pytest.raises(PayloadTooLarge, match="no payload bucket"):
         enqueue(hook(receiver), blob=noise)
@@ -511,24 +562,34 @@ def test_a_payload_too_large_for_an_item_travels_through_the_payload_bucket(
     assert received == [{"blob": noise}, {"blob": noise}]
 
 
-@pytest.mark.parametrize(("secret", "auth", "payload"), [
-    ("not-a-secret!", None, {"count": 1}),
-    (SECRET, ("webhook-signature", "v1,forged"), {"count": 1}),
-    (SECRET, ("Authorization", "Bearer x\r\nX-Injected: 1"), {"count": 1}),
-    (SECRET, None, {"ratio": float("nan")}),
-    (SECRET, None, {"when": object()}),
-])
+@pytest.mark.parametrize(
+    ("secret", "auth", "payload"),
+    [
+        ("not-a-secret!", None, {"count": 1}),
+        (SECRET, ("webhook-signature", "v1,forged"), {"count": 1}),
+        (SECRET, ("Authorization", "Bearer x\r\nX-Injected: 1"), {"count": 1}),
+        (SECRET, None, {"ratio": float("nan")}),
+        (SECRET, None, {"when": object()}),
+    ],
+)
 def test_a_delivery_that_could_never_be_sent_is_refused_at_enqueue(
-        queue: Queue, secret: str, auth: tuple[str, str] | None, payload: dict[str, Any]) -> None:
+    queue: Queue, secret: str, auth: tuple[str, str] | None, payload: dict[str, Any]
+) -> None:
     with pytest.raises(ValueError):
-        enqueue_delivery(owner_kind=OWNER, owner_id="sub-1", tenant="acme",
-                         target=WebhookTarget("https://hooks.example.com/", secret, auth), payload=payload,
-                         event_type="subscription.results")
+        enqueue_delivery(
+            owner_kind=OWNER,
+            owner_id="sub-1",
+            tenant="acme",
+            target=WebhookTarget("https://hooks.example.com/", secret, auth),
+            payload=payload,
+            event_type="subscription.results",
+        )
     assert queue.attempts_queued() == [] and list_attempts(OWNER, "sub-1", "acme") == []
 
 
-def test_a_message_that_comes_early_goes_back_to_wait(queue: Queue, receiver: HTTPServer,
-                                                      outcomes: list[DeliveryOutcome]) -> None:
+def test_a_message_that_comes_early_goes_back_to_wait(
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     receiver.expect_request("/hook").respond_with_data("", status=503)
     with clock.frozen(T0) as advance:
         enqueue(hook(receiver), RetrySchedule((300, 300), jitter=0.0))
@@ -581,8 +642,10 @@ def test_the_retrier_gives_up_on_a_handler_that_fails_for_a_day(queue: Queue, re
 
 # ------------------------------------------------------------------------- first attempts within seconds (issue 13)
 
+
 def test_a_failed_record_is_visible_again_within_seconds_not_after_the_visibility_timeout(
-        queue: Queue, receiver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue: Queue, receiver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A record the engine could not finish (here its owner's handler raised) is handed out again by SQS within
     seconds: left alone it would wait out the queue's 6-minute visibility timeout, and the retrier would find it
     only after the due grace (the ~2-minute first attempts of issue 13)."""
@@ -606,13 +669,19 @@ def test_a_failed_record_is_visible_again_within_seconds_not_after_the_visibilit
     finally:
         engine_module._HANDLERS.pop(OWNER, None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
-    assert changed == [{"QueueUrl": queue.url, "ReceiptHandle": batch["Records"][0]["receiptHandle"],
-                        "VisibilityTimeout": consumer.RETRY_FIRST_SECONDS}]
+    assert changed == [
+        {
+            "QueueUrl": queue.url,
+            "ReceiptHandle": batch["Records"][0]["receiptHandle"],
+            "VisibilityTimeout": consumer.RETRY_FIRST_SECONDS,
+        }
+    ]
     assert [consumer.retry_visibility(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [2, 4, 8, 16, 32, 60, 60]
 
 
 def test_concurrent_batches_in_one_process_do_not_wait_for_each_others_threads(
-        queue: Queue, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch) -> None:
+    queue: Queue, outcomes: list[DeliveryOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two invocations in one process (as the local runtime runs them), 10 records each: all 20 POSTs are in flight
     at once. With one pool of 10 threads for the process, the second batch queued behind the first, past the
     function's timeout, and its messages waited out the visibility timeout."""
@@ -656,8 +725,10 @@ def test_concurrent_batches_in_one_process_do_not_wait_for_each_others_threads(
 
 # ------------------------------------------------------------------------------------ secret rotation (issue 13)
 
+
 def test_during_a_rotation_every_attempt_carries_both_signatures_and_either_secret_verifies(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     """The owner's resolver answers the secrets of the moment, so a delivery queued before the rotation is signed
     with the new secret too; `standardwebhooks` and `svix` each verify with the old or the new secret alone."""
     import svix.webhooks
@@ -666,8 +737,12 @@ def test_during_a_rotation_every_attempt_carries_both_signatures_and_either_secr
 
     new_secret = new_signing_secret()
     rotation: dict[str, Any] = {"until": None}
-    register_secret_resolver(OWNER, lambda tenant, owner_id: live_secrets(
-        new_secret, SECRET, rotation["until"], clock.epoch()) if rotation["until"] else None)
+    register_secret_resolver(
+        OWNER,
+        lambda tenant, owner_id: (
+            live_secrets(new_secret, SECRET, rotation["until"], clock.epoch()) if rotation["until"] else None
+        ),
+    )
     receiver.expect_request("/hook").respond_with_data("", status=204)
     try:
         enqueue(hook(receiver))  # queued with the old secret
@@ -692,7 +767,8 @@ def test_during_a_rotation_every_attempt_carries_both_signatures_and_either_secr
 
 
 def test_a_resolver_that_fails_leaves_the_secret_given_at_enqueue_signing(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     from pollgate.webhooks import register_secret_resolver
 
     def broken(tenant: str, owner_id: str) -> list[str]:
@@ -712,8 +788,10 @@ def test_a_resolver_that_fails_leaves_the_secret_given_at_enqueue_signing(
 
 # ----------------------------------------------------------------------------------- automatic disabling (issue 13)
 
+
 def test_an_endpoint_failing_for_five_days_is_disabled_and_a_success_resets_the_count(
-        queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]) -> None:
+    queue: Queue, receiver: HTTPServer, outcomes: list[DeliveryOutcome]
+) -> None:
     from pollgate.webhooks import reset_endpoint_health
 
     receiver.expect_request("/hook").respond_with_data("down", status=503)

@@ -14,6 +14,7 @@ def test_the_longest_call_bound_covers_every_attempt_botocore_makes() -> None:
     attempts = config.retries["total_max_attempts"]
     assert config.retries["mode"] == "standard"
     worst = attempts * (config.connect_timeout + config.read_timeout) + sum(
-        min(2**n, MAX_BACKOFF_SECONDS) for n in range(attempts - 1))
+        min(2**n, MAX_BACKOFF_SECONDS) for n in range(attempts - 1)
+    )
     assert attempts >= 2  # a transient fault is retried at all
     assert worst <= aws.LONGEST_CALL_SECONDS

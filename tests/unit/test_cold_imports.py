@@ -10,28 +10,51 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TRACED = sorted(app.parent.name for app in (ROOT / "functions").glob("*/app.py")
-                if "pollgate.tracing" in app.read_text())
-ENV = {**os.environ, "TABLE_NAME": "t", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
-       "AWS_SECRET_ACCESS_KEY": "x", "PYTHONPATH": str(ROOT / "layers" / "core")}
+TRACED = sorted(
+    app.parent.name for app in (ROOT / "functions").glob("*/app.py") if "pollgate.tracing" in app.read_text()
+)
+ENV = {
+    **os.environ,
+    "TABLE_NAME": "t",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+    "PYTHONPATH": str(ROOT / "layers" / "core"),
+}
 
 
 def run(code: str, cwd: Path = ROOT, **env: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env={**ENV, **env}, capture_output=True,  # noqa: S603
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env={**ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
 def test_the_traced_functions_are_the_background_ones() -> None:
-    assert TRACED == ["densify_scheduler", "operation_sweeper", "thingspace_device_action_worker",
-                      "uai_status_log_worker", "webhook_delivery", "webhook_recovery_worker", "webhook_retry"]
+    assert TRACED == [
+        "densify_scheduler",
+        "operation_sweeper",
+        "thingspace_device_action_worker",
+        "uai_status_log_worker",
+        "webhook_delivery",
+        "webhook_recovery_worker",
+        "webhook_retry",
+    ]
 
 
 @pytest.mark.parametrize("function", TRACED)
 def test_a_traced_function_does_not_load_the_xray_sdk_at_init(function: str) -> None:
-    loaded = run("import sys\nsys.path.insert(0, '.')\nimport app\nprint('aws_xray_sdk' in sys.modules)",
-                 cwd=ROOT / "functions" / function)
+    loaded = run(
+        "import sys\nsys.path.insert(0, '.')\nimport app\nprint('aws_xray_sdk' in sys.modules)",
+        cwd=ROOT / "functions" / function,
+    )
     assert loaded == "False"
 
 

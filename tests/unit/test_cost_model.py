@@ -11,8 +11,12 @@ from bench import cost
 DUE = [cost.Index("due", ("duePk", "dueAt"), "KEYS_ONLY")]
 
 
-def call(operation: str, params: dict[str, Any], response: dict[str, Any] | None = None,
-         items: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] | None = None) -> cost.Call:
+def call(
+    operation: str,
+    params: dict[str, Any],
+    response: dict[str, Any] | None = None,
+    items: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] | None = None,
+) -> cost.Call:
     return cost.Call("F", "dynamodb", operation, 0.0, 0.001, params, response or {}, items or [])
 
 
@@ -45,38 +49,60 @@ def test_transactions_cost_double_and_index_entries_cost_their_own_writes() -> N
     assert cost.dynamodb_units(call("UpdateItem", {}, items=[("Update", due, plain)]), DUE) == (2, 0.0)  # removed
     assert cost.dynamodb_units(call("UpdateItem", {}, items=[("Update", due, later)]), DUE) == (3, 0.0)  # moved
     assert cost.dynamodb_units(call("UpdateItem", {}, items=[("Update", due, due)]), DUE) == (1, 0.0)  # unchanged
-    assert cost.dynamodb_units(call("TransactWriteItems", {}, items=[
-        ("Put", None, plain), ("Update", due, plain)]), DUE) == (2 + 2 + 1, 0.0)
+    assert cost.dynamodb_units(
+        call("TransactWriteItems", {}, items=[("Put", None, plain), ("Update", due, plain)]), DUE
+    ) == (2 + 2 + 1, 0.0)
 
 
 def test_reads_cost_per_started_4_kb_and_half_when_eventually_consistent() -> None:
-    assert cost.dynamodb_units(call("GetItem", {"ConsistentRead": True}, {"Item": {"b": {"S": "x" * 5000}}})) \
-        == (0.0, 2.0)
+    assert cost.dynamodb_units(call("GetItem", {"ConsistentRead": True}, {"Item": {"b": {"S": "x" * 5000}}})) == (
+        0.0,
+        2.0,
+    )
     assert cost.dynamodb_units(call("GetItem", {}, {"Item": {"pk": {"S": "a"}}})) == (0.0, 0.5)
     assert cost.dynamodb_units(call("GetItem", {}, {})) == (0.0, 0.5)  # not found still reads
-    assert cost.dynamodb_units(call("Query", {"ConsistentRead": True},
-                                    {"Items": [{"b": {"S": "x" * 3000}}, {"b": {"S": "x" * 3000}}]})) == (0.0, 2.0)
+    assert cost.dynamodb_units(
+        call("Query", {"ConsistentRead": True}, {"Items": [{"b": {"S": "x" * 3000}}, {"b": {"S": "x" * 3000}}]})
+    ) == (0.0, 2.0)
 
 
 def test_written_keys_name_every_item_a_write_touches() -> None:
     key = {"pk": {"S": "a"}, "sk": {"S": "b"}}
     assert cost._written_keys("PutItem", {"TableName": "t", "Item": {**key, "x": {"S": "1"}}}) == [("Put", "t", key)]
     assert cost._written_keys("UpdateItem", {"TableName": "t", "Key": key}) == [("Update", "t", key)]
-    assert cost._written_keys("TransactWriteItems", {"TransactItems": [
-        {"Put": {"TableName": "t", "Item": {**key, "x": {"S": "1"}}}},
-        {"ConditionCheck": {"TableName": "t", "Key": key}}]}) == [("Put", "t", key), ("ConditionCheck", "t", key)]
+    assert cost._written_keys(
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {"Put": {"TableName": "t", "Item": {**key, "x": {"S": "1"}}}},
+                {"ConditionCheck": {"TableName": "t", "Key": key}},
+            ]
+        },
+    ) == [("Put", "t", key), ("ConditionCheck", "t", key)]
 
 
 MEASURED = cost.Measured(
     own_ms={"Submit": 10.0, "Poll": 5.0, "Worker": 8.0, cost.DELIVERY: 20.0},
     invocations={"Submit": 1.0, "Poll": 3.0, "Worker": 3.0, cost.DELIVERY: 1.0},
     latency_ms={"Submit": 30.0, "Poll": 5.0, "Worker": 10.0, cost.DELIVERY: 210.0},
-    write_units=10.0, read_units=4.0, sqs_requests=3.0, transitions=4.0, log_bytes=1000.0, operations=1,
+    write_units=10.0,
+    read_units=4.0,
+    sqs_requests=3.0,
+    transitions=4.0,
+    log_bytes=1000.0,
+    operations=1,
     init_ms={"Submit": 300.0, "Poll": 300.0, "Worker": 300.0, cost.DELIVERY: 300.0},
 )
 SCENARIO = cost.Scenario("s", "S", "Machine", ("Submit", "Poll"), "Worker", 4, True)
-OURS = cost.Design("pollgate", dict.fromkeys(MEASURED.invocations, 256), "arm64", "http", {"Machine": "EXPRESS"},
-                   platform_log_bytes=0, traced=frozenset({"Submit", "Worker", cost.DELIVERY}))
+OURS = cost.Design(
+    "pollgate",
+    dict.fromkeys(MEASURED.invocations, 256),
+    "arm64",
+    "http",
+    {"Machine": "EXPRESS"},
+    platform_log_bytes=0,
+    traced=frozenset({"Submit", "Worker", cost.DELIVERY}),
+)
 
 
 def test_naive_design_is_rest_standard_x86_1024_mb_platform_lines_and_every_function_traced() -> None:
@@ -110,8 +136,9 @@ def test_line_items_per_million_operations() -> None:
     assert naive["X-Ray"] == pytest.approx(4 * 0.05 * 5.0)
     assert ours["CloudWatch Logs"] == pytest.approx(1000 / 1e9 * 0.5 * 1e6)
     assert naive["CloudWatch Logs"] == pytest.approx((1000 + 8 * cost.PLATFORM_LOG_BYTES) / 1e9 * 0.5 * 1e6)
-    init_gb_s = sum(n * cost.COLD_START_RATE * cost.init_ms(MEASURED, OURS, f) / 1000 / 4
-                    for f, n in MEASURED.invocations.items())
+    init_gb_s = sum(
+        n * cost.COLD_START_RATE * cost.init_ms(MEASURED, OURS, f) / 1000 / 4 for f, n in MEASURED.invocations.items()
+    )
     assert ours[f"Lambda INIT ({cost.COLD_START_RATE:.0%} cold)"] == pytest.approx(init_gb_s * 13.3334)
 
 

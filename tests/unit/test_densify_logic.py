@@ -35,6 +35,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: 
 
 # ------------------------------------------------------------------------------------------ dates, wording
 
+
 def test_dates_print_like_java_date_to_string() -> None:
     assert java_date(at(2020, 1, 2, 16, 41, 52)) == "Thu Jan 02 16:41:52 UTC 2020"
     assert java_date(at(2026, 11, 22, 9, 5, 7)) == "Sun Nov 22 09:05:07 UTC 2026"
@@ -48,7 +49,8 @@ def test_status_wording_is_the_vendors() -> None:
     assert webhook_success("HTTP 200.", moment) == "Success. HTTP 200. Thu Jan 02 16:41:52 UTC 2020"
     assert webhook_failure("HTTP 500.", moment) == "Failure. HTTP 500. Thu Jan 02 16:41:52 UTC 2020"
     assert over_limit_message(3500, 3000).startswith(
-        "On-Demand Failure. The return count of 3500 has exceeded object return limit of 3000. ")
+        "On-Demand Failure. The return count of 3500 has exceeded object return limit of 3000. "
+    )
 
 
 def test_engine_times_parse() -> None:
@@ -75,48 +77,62 @@ def test_divider_is_true_or_false() -> None:
 
 # ------------------------------------------------------------------------------------------ filters
 
-@pytest.mark.parametrize(("operator", "values", "value", "expected"), [
-    ("=", ["Downsize"], "downsize", True),
-    ("=", ["Downsize", "Modernize"], "Modernize", True),
-    ("=", ["Downsize"], "Downsized", False),
-    ("=", ["10"], 10.0, True),
-    ("=", ["true"], True, True),
-    ("[]", ["10", "100"], 10, True),
-    ("[]", ["10", "100"], 100, True),
-    ("[]", ["10", "100"], 100.01, False),
-    ("[]", ["9", "100"], "50", True),  # numeric, not text order ("50" > "100" as text)
-    ("[]", ["2026-01-01", "2026-06-30"], "2026-03-15", True),
-    ("[]", ["2026-01-01", "2026-06-30"], "2026-07-01", False),
-    ("like", ["us-%"], "us-east-1", True),
-    ("like", ["us-%"], "eu-west-1", False),
-    ("like", ["%-east-_"], "US-EAST-1", True),
-    ("like", ["east"], "us-east-1", True),  # no wildcard: contains
-    ("like", ["50%"], "50% off", True),
-    ("=", ["x"], None, False),
-])
+
+@pytest.mark.parametrize(
+    ("operator", "values", "value", "expected"),
+    [
+        ("=", ["Downsize"], "downsize", True),
+        ("=", ["Downsize", "Modernize"], "Modernize", True),
+        ("=", ["Downsize"], "Downsized", False),
+        ("=", ["10"], 10.0, True),
+        ("=", ["true"], True, True),
+        ("[]", ["10", "100"], 10, True),
+        ("[]", ["10", "100"], 100, True),
+        ("[]", ["10", "100"], 100.01, False),
+        ("[]", ["9", "100"], "50", True),  # numeric, not text order ("50" > "100" as text)
+        ("[]", ["2026-01-01", "2026-06-30"], "2026-03-15", True),
+        ("[]", ["2026-01-01", "2026-06-30"], "2026-07-01", False),
+        ("like", ["us-%"], "us-east-1", True),
+        ("like", ["us-%"], "eu-west-1", False),
+        ("like", ["%-east-_"], "US-EAST-1", True),
+        ("like", ["east"], "us-east-1", True),  # no wildcard: contains
+        ("like", ["50%"], "50% off", True),
+        ("=", ["x"], None, False),
+    ],
+)
 def test_operators(operator: str, values: list[str], value: Any, expected: bool) -> None:
     assert matches({"operator": operator, "values": values}, value) is expected
 
 
-SYSTEM = {"id": "i-1", "properties": {"type": "Downsize", "savings": 120}, "tags": {"Env": "prod"},
-          "suppressions": {"Excluded": "false"}}
+SYSTEM = {
+    "id": "i-1",
+    "properties": {"type": "Downsize", "savings": 120},
+    "tags": {"Env": "prod"},
+    "suppressions": {"Excluded": "false"},
+}
 
 
 def test_references_combine_with_and_and_suppressions_remove() -> None:
-    both = {"propertyReferences": [{"propertyID": "type", "operator": "=", "values": ["Downsize"]}],
-            "tagReferences": [{"tagID": "Env", "operator": "=", "values": ["prod"]}]}
+    both = {
+        "propertyReferences": [{"propertyID": "type", "operator": "=", "values": ["Downsize"]}],
+        "tagReferences": [{"tagID": "Env", "operator": "=", "values": ["prod"]}],
+    }
     assert selected(SYSTEM, both)
     assert not selected(SYSTEM, {**both, "tagReferences": [{"tagID": "Env", "operator": "=", "values": ["dev"]}]})
-    assert not selected(SYSTEM, {**both, "suppressionReferences": [
-        {"suppressionID": "Excluded", "operator": "=", "values": ["false"]}]})
+    assert not selected(
+        SYSTEM, {**both, "suppressionReferences": [{"suppressionID": "Excluded", "operator": "=", "values": ["false"]}]}
+    )
     assert not selected(SYSTEM, {"tagReferences": [{"tagID": "Missing", "operator": "like", "values": ["%"]}]})
 
 
 def test_return_structure_keys_by_id_or_alias_and_places_the_divider() -> None:
     catalogue = Catalogue(properties={"type": "Recommendation", "savings": "Savings"}, tags={"Env": "Environment"})
-    definition = {"returnStructure": {"properties": [{"propertyID": "type", "useAlias": True},
-                                                     {"propertyID": "savings", "useAlias": False}],
-                                      "tags": [{"tagID": "Env", "useAlias": True}]}}
+    definition = {
+        "returnStructure": {
+            "properties": [{"propertyID": "type", "useAlias": True}, {"propertyID": "savings", "useAlias": False}],
+            "tags": [{"tagID": "Env", "useAlias": True}],
+        }
+    }
     shaped = shape(SYSTEM, definition, catalogue, divider=True)
     assert list(shaped) == ["Recommendation", "savings", "divider", "Environment"]
     assert shaped["divider"] == "------------------------"
@@ -132,8 +148,10 @@ def test_unknown_field_ids_are_named_once_a_catalogue_is_published() -> None:
 
 # ------------------------------------------------------------------------------------------ validation
 
-BASE: dict[str, Any] = {"subscriptionName": "S",
-                        "tagReferences": [{"tagID": "Env", "operator": "=", "values": ["prod"]}]}
+BASE: dict[str, Any] = {
+    "subscriptionName": "S",
+    "tagReferences": [{"tagID": "Env", "operator": "=", "values": ["prod"]}],
+}
 
 
 def test_defaults_of_a_minimal_subscription() -> None:
@@ -141,20 +159,23 @@ def test_defaults_of_a_minimal_subscription() -> None:
     assert (parsed.outputType, parsed.active, parsed.owner, parsed.webhook) == ("application/json", "true", None, None)
 
 
-@pytest.mark.parametrize("change", [
-    {"subscriptionName": "   "},
-    {"subscriptionName": "x" * 129},
-    {"description": "x" * 1025},
-    {"active": True},
-    {"schedule": {"dayofWeek": ["1"]}},
-    {"schedule": {"dayofWeek": [1, 2, 3, 4, 5, 6, 7, 1]}},
-    {"webhook": {"uri": "not a url"}},
-    {"webhook": {"uri": "https://"}},
-    {"tagReferences": [{"tagID": "", "operator": "=", "values": ["x"]}]},
-    {"tagReferences": [{"tagID": "Env", "operator": "[]", "values": ["1", "2", "3"]}]},
-    {"tagReferences": [{"tagID": "Env", "operator": "=", "values": ["x"] * 101}]},
-    {"tagReferences": []},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subscriptionName": "   "},
+        {"subscriptionName": "x" * 129},
+        {"description": "x" * 1025},
+        {"active": True},
+        {"schedule": {"dayofWeek": ["1"]}},
+        {"schedule": {"dayofWeek": [1, 2, 3, 4, 5, 6, 7, 1]}},
+        {"webhook": {"uri": "not a url"}},
+        {"webhook": {"uri": "https://"}},
+        {"tagReferences": [{"tagID": "", "operator": "=", "values": ["x"]}]},
+        {"tagReferences": [{"tagID": "Env", "operator": "[]", "values": ["1", "2", "3"]}]},
+        {"tagReferences": [{"tagID": "Env", "operator": "=", "values": ["x"] * 101}]},
+        {"tagReferences": []},
+    ],
+)
 def test_invalid_subscriptions_are_refused(change: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         SubscriptionBody.model_validate({**BASE, **change})
@@ -188,6 +209,7 @@ def test_the_next_push_is_the_push_hour_of_the_next_allowed_day() -> None:
 
 
 # ------------------------------------------------------------------------------------------ auth
+
 
 def test_passwords_hash_with_scrypt_and_a_salt() -> None:
     first, second = hash_secret("pw-one", n=2**10), hash_secret("pw-one", n=2**10)
@@ -223,7 +245,9 @@ class FakeOutcome:
 
 def test_outcome_reasons() -> None:
     assert describe(FakeOutcome(succeeded=True, final=True, status_code=200)) == "HTTP 200."
-    assert describe(FakeOutcome(status_code=500, next_attempt_at="2020-01-02T16:46:52.000Z")) == \
-        "HTTP 500; retrying at Thu Jan 02 16:46:52 UTC 2020."
+    assert (
+        describe(FakeOutcome(status_code=500, next_attempt_at="2020-01-02T16:46:52.000Z"))
+        == "HTTP 500; retrying at Thu Jan 02 16:46:52 UTC 2020."
+    )
     assert describe(FakeOutcome(final=True, error="timed out")) == "timed out."
     assert describe(FakeOutcome(final=True, gone=True, status_code=410)).startswith("HTTP 410: the receiver is gone")

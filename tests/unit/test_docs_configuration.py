@@ -18,8 +18,11 @@ PARAMETERS = yaml_parse((ROOT / "template.yaml").read_text())["Parameters"]
 def _table(heading: str) -> dict[str, list[str]]:
     """The rows of the markdown table under `heading`, by the name in their first cell."""
     section = PAGE.split(f"\n{heading}\n", 1)[1].split("\n#", 1)[0]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in section.splitlines()
-            if line.startswith("| `")]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
     return {row[0].strip("`"): row[1:] for row in rows}
 
 

@@ -93,15 +93,20 @@ def _uai_app() -> Any:
     return app
 
 
-@pytest.mark.parametrize(("request_kwargs", "status", "key"), [
-    ({"body": '{"count": "' + "x" * (1024 * 1024) + '"}'}, 413, "request.tooLarge"),
-    ({"body": "{}", "headers": {"x-padding": "p" * 16 * 1024}}, 431, "request.headersTooLarge"),
-    ({"raw_body": b'{"count": "\xff\xfe"}'}, 400, "request.unreadable"),
-    ({"body": "[" * 100 + "]" * 100}, 400, "request.unreadable"),
-    ({"body": "count=3", "headers": {"content-type": "text/plain"}}, 415, "request.mediaTypeUnsupported"),
-], ids=["body too large", "headers too large", "not UTF-8", "too deep", "not JSON"])
-def test_uai_answers_a_request_refused_unread_with_a_key_of_its_own(request_kwargs: dict[str, Any], status: int,
-                                                                    key: str) -> None:
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "key"),
+    [
+        ({"body": '{"count": "' + "x" * (1024 * 1024) + '"}'}, 413, "request.tooLarge"),
+        ({"body": "{}", "headers": {"x-padding": "p" * 16 * 1024}}, 431, "request.headersTooLarge"),
+        ({"raw_body": b'{"count": "\xff\xfe"}'}, 400, "request.unreadable"),
+        ({"body": "[" * 100 + "]" * 100}, 400, "request.unreadable"),
+        ({"body": "count=3", "headers": {"content-type": "text/plain"}}, 415, "request.mediaTypeUnsupported"),
+    ],
+    ids=["body too large", "headers too large", "not UTF-8", "too deep", "not JSON"],
+)
+def test_uai_answers_a_request_refused_unread_with_a_key_of_its_own(
+    request_kwargs: dict[str, Any], status: int, key: str
+) -> None:
     """Clients match `key`: request.bodyInvalid would send them looking for a fault in a body never read."""
     answer = _uai_app().resolve(http_event("POST", "/report", **request_kwargs), CONTEXT)
     assert answer["statusCode"] == status

@@ -9,14 +9,22 @@ from typing import Any
 from pollgate_local.gateway_limits import GatewayLimits, TokenBucket
 
 RESOURCES = {
-    "OneApi": {"Type": "AWS::Serverless::HttpApi", "Properties": {
-        "DefaultRouteSettings": {"ThrottlingRateLimit": "2", "ThrottlingBurstLimit": "3"},
-        "RouteSettings": {"POST /login": {"ThrottlingRateLimit": 0.5, "ThrottlingBurstLimit": 1}}}},
+    "OneApi": {
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {
+            "DefaultRouteSettings": {"ThrottlingRateLimit": "2", "ThrottlingBurstLimit": "3"},
+            "RouteSettings": {"POST /login": {"ThrottlingRateLimit": 0.5, "ThrottlingBurstLimit": 1}},
+        },
+    },
     "OpenApi": {"Type": "AWS::Serverless::HttpApi", "Properties": {}},
 }
-ROUTES = [("OneApi", "POST", "/login", "Login"), ("OneApi", "GET", "/things/{id}", "Thing"),
-          ("OneApi", "GET", "/things/all", "All"), ("OneApi", "ANY", "$default", "Fallback"),
-          ("OpenApi", "GET", "/open", "Open")]
+ROUTES = [
+    ("OneApi", "POST", "/login", "Login"),
+    ("OneApi", "GET", "/things/{id}", "Thing"),
+    ("OneApi", "GET", "/things/all", "All"),
+    ("OneApi", "ANY", "$default", "Fallback"),
+    ("OpenApi", "GET", "/open", "Open"),
+]
 
 
 class Clock:

@@ -16,17 +16,20 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK_TEXT = (ROOT / "layers" / "core" / "requirements.txt").read_text()
-DEPENDENCIES = [Requirement(line) for line in
-                tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+DEPENDENCIES = [
+    Requirement(line) for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+]
 # One requirement: "name==version \" then its indented "--hash=sha256:..." continuation lines.
-ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)\s*\\\n((?:[ \t]+--hash=sha256:[0-9a-f]{64}[ \t]*\\?\n)+)",
-                   re.MULTILINE)
+ENTRY = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)\s*\\\n((?:[ \t]+--hash=sha256:[0-9a-f]{64}[ \t]*\\?\n)+)", re.MULTILINE
+)
 LOCKED = {canonicalize_name(name): (version, hashes) for name, version, hashes in ENTRY.findall(LOCK_TEXT)}
 
 
 def test_every_requirement_line_is_an_exact_pin_with_hashes() -> None:
-    requirement_lines = [line for line in LOCK_TEXT.splitlines() if line and not line[0].isspace()
-                         and not line.startswith("#")]
+    requirement_lines = [
+        line for line in LOCK_TEXT.splitlines() if line and not line[0].isspace() and not line.startswith("#")
+    ]
     assert len(requirement_lines) == len(LOCKED) > 10, "a requirement without ==version and hashes"
     assert all(hashes.count("--hash=") >= 1 for _, hashes in LOCKED.values())
 

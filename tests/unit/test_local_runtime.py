@@ -17,18 +17,31 @@ from pollgate_local.invoke_server import function_name_of
 from pollgate_local.stack import TemplateError, generated_secret, rate_seconds, shared_environment
 
 
-@pytest.mark.parametrize("identifier", [
-    "Worker", "Worker:$LATEST", "123456789012:function:Worker",
-    "arn:aws:lambda:us-east-1:123456789012:function:Worker", "arn:aws:lambda:us-east-1:123456789012:function:Worker:7",
-])
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "Worker",
+        "Worker:$LATEST",
+        "123456789012:function:Worker",
+        "arn:aws:lambda:us-east-1:123456789012:function:Worker",
+        "arn:aws:lambda:us-east-1:123456789012:function:Worker:7",
+    ],
+)
 def test_every_form_of_a_function_name_reduces_to_the_name(identifier: str) -> None:
     assert function_name_of(identifier) == "Worker"
 
 
-@pytest.mark.parametrize(("expression", "seconds"), [
-    ("rate(1 minute)", 60.0), ("rate(5 minutes)", 300.0), ("rate(2 hours)", 7200.0), ("rate(1 day)", 86400.0),
-    ("cron(0 12 * * ? *)", None), ("at(2026-01-01T00:00:00)", None),
-])
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("rate(1 minute)", 60.0),
+        ("rate(5 minutes)", 300.0),
+        ("rate(2 hours)", 7200.0),
+        ("rate(1 day)", 86400.0),
+        ("cron(0 12 * * ? *)", None),
+        ("at(2026-01-01T00:00:00)", None),
+    ],
+)
 def test_rate_expressions(expression: str, seconds: float | None) -> None:
     assert rate_seconds(expression) == seconds
 
@@ -37,8 +50,15 @@ def test_generated_secrets_honour_length_and_exclusions() -> None:
     value = generated_secret({"PasswordLength": 48, "ExcludePunctuation": True})
     assert len(value) == 48 and set(value) <= set(string.ascii_letters + string.digits)
     assert value != generated_secret({"PasswordLength": 48, "ExcludePunctuation": True})
-    numeric = generated_secret({"PasswordLength": 20, "ExcludeLowercase": True, "ExcludeUppercase": True,
-                                "ExcludePunctuation": True, "ExcludeCharacters": "0"})
+    numeric = generated_secret(
+        {
+            "PasswordLength": 20,
+            "ExcludeLowercase": True,
+            "ExcludeUppercase": True,
+            "ExcludePunctuation": True,
+            "ExcludeCharacters": "0",
+        }
+    )
     assert set(numeric) <= set("123456789")
     wrapped = json.loads(generated_secret({"SecretStringTemplate": '{"user": "admin"}', "GenerateStringKey": "pw"}))
     assert wrapped["user"] == "admin" and len(wrapped["pw"]) == 32
@@ -57,10 +77,19 @@ def test_routes_that_answer_the_same_request_fail_at_start() -> None:
 
 
 def test_sqs_event_has_the_shape_lambda_sends() -> None:
-    event = sqs_event([{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "hi", "MD5OfBody": "x",
-                        "Attributes": {"ApproximateReceiveCount": "1"},
-                        "MessageAttributes": {"kind": {"StringValue": "push", "DataType": "String"}}}],
-                      "arn:aws:sqs:us-east-1:123456789012:q")
+    event = sqs_event(
+        [
+            {
+                "MessageId": "m1",
+                "ReceiptHandle": "r1",
+                "Body": "hi",
+                "MD5OfBody": "x",
+                "Attributes": {"ApproximateReceiveCount": "1"},
+                "MessageAttributes": {"kind": {"StringValue": "push", "DataType": "String"}},
+            }
+        ],
+        "arn:aws:sqs:us-east-1:123456789012:q",
+    )
     [record] = event["Records"]
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(":q")
     assert (record["messageId"], record["receiptHandle"], record["body"]) == ("m1", "r1", "hi")
@@ -71,12 +100,23 @@ def test_sqs_event_has_the_shape_lambda_sends() -> None:
 def test_curl_lines_survive_the_shell(tmp_path: Path) -> None:
     ctx = DemoContext(base_url="http://127.0.0.1:3000", stack=None, state_dir=tmp_path)  # type: ignore[arg-type]
     line = ctx.curl("POST", "/x", {"note": "it's here"}, {"Authorization": "Bearer a b"})
-    assert shlex.split(line) == ["curl", "-sS", "-i", "-X", "POST", "-H", "Authorization: Bearer a b",
-                                 "-H", "Content-Type: application/json", "-d", '{"note":"it\'s here"}',
-                                 "http://127.0.0.1:3000/x"]
+    assert shlex.split(line) == [
+        "curl",
+        "-sS",
+        "-i",
+        "-X",
+        "POST",
+        "-H",
+        "Authorization: Bearer a b",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"note":"it\'s here"}',
+        "http://127.0.0.1:3000/x",
+    ]
 
 
-HANDLER = '''
+HANDLER = """
 import threading, time
 loaded_at = time.monotonic()
 calls = []
@@ -88,15 +128,22 @@ def handler(event, context):
     if event.get("boom"):
         raise ValueError("boom")
     return {"instance": id(calls), "calls": len(calls), "remaining": context.get_remaining_time_in_millis() > 0}
-'''
+"""
 
 
 @pytest.fixture
 def function(tmp_path: Path) -> LocalFunction:
     (tmp_path / "app.py").write_text(HANDLER)
-    return LocalFunction(logical_id="Fn", name="Fn", arn="arn:aws:lambda:us-east-1:123456789012:function:Fn",
-                         code_dir=tmp_path, handler="app.handler", timeout_seconds=1.0, memory_mb=128,
-                         environment={})
+    return LocalFunction(
+        logical_id="Fn",
+        name="Fn",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:Fn",
+        code_dir=tmp_path,
+        handler="app.handler",
+        timeout_seconds=1.0,
+        memory_mb=128,
+        environment={},
+    )
 
 
 def test_a_warm_instance_is_reused_and_errors_carry_their_type(function: LocalFunction) -> None:

@@ -43,9 +43,13 @@ def _dimension_refs(metric: dict[str, Any]) -> set[str]:
 
 
 def _alarmed(namespace: str, metric_name: str) -> set[str]:
-    return {ref for alarm in _alarms().values() for metric in _watched(alarm)
-            if metric["Namespace"] == namespace and metric["MetricName"] == metric_name
-            for ref in _dimension_refs(metric)}
+    return {
+        ref
+        for alarm in _alarms().values()
+        for metric in _watched(alarm)
+        if metric["Namespace"] == namespace and metric["MetricName"] == metric_name
+        for ref in _dimension_refs(metric)
+    }
 
 
 @pytest.mark.parametrize("machine", _of_type("AWS::Serverless::StateMachine"))
@@ -61,9 +65,11 @@ def test_every_http_api_has_a_5xx_rate_alarm(api: str) -> None:
 
 
 def _scheduled_functions() -> list[str]:
-    return sorted(name for name in _of_type("AWS::Serverless::Function")
-                  if any(event["Type"] == "Schedule"
-                         for event in RESOURCES[name]["Properties"].get("Events", {}).values()))
+    return sorted(
+        name
+        for name in _of_type("AWS::Serverless::Function")
+        if any(event["Type"] == "Schedule" for event in RESOURCES[name]["Properties"].get("Events", {}).values())
+    )
 
 
 def _failure_destinations(function: str) -> tuple[list[Any], list[Any]]:
@@ -75,9 +81,11 @@ def _failure_destinations(function: str) -> tuple[list[Any], list[Any]]:
 
 
 def test_every_dead_letter_queue_has_a_depth_alarm() -> None:
-    dead_letter_queues = {RESOURCES[name]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-                          for name in _of_type("AWS::SQS::Queue")
-                          if "RedrivePolicy" in RESOURCES[name].get("Properties", {})}
+    dead_letter_queues = {
+        RESOURCES[name]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for name in _of_type("AWS::SQS::Queue")
+        if "RedrivePolicy" in RESOURCES[name].get("Properties", {})
+    }
     for function in _scheduled_functions():
         lambda_destinations, eventbridge_destinations = _failure_destinations(function)
         dead_letter_queues |= {arn["Fn::GetAtt"][0] for arn in lambda_destinations + eventbridge_destinations if arn}
@@ -99,8 +107,10 @@ def test_eventbridge_may_send_to_every_queue_a_schedule_dead_letters_into() -> N
     for name in _of_type("AWS::SQS::QueuePolicy"):
         properties = RESOURCES[name]["Properties"]
         for statement in properties["PolicyDocument"]["Statement"]:
-            if statement["Principal"] == {"Service": "events.amazonaws.com"} \
-                    and statement["Action"] == "sqs:SendMessage":
+            if (
+                statement["Principal"] == {"Service": "events.amazonaws.com"}
+                and statement["Action"] == "sqs:SendMessage"
+            ):
                 rules = {arn["Fn::GetAtt"][0] for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]}
                 for queue in properties["Queues"]:
                     allowed.setdefault(queue["Ref"], set()).update(rules)
@@ -118,12 +128,22 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
 
 
 def test_alarms_and_dashboard_read_only_metrics_the_core_emits() -> None:
-    read = {metric["MetricName"] for alarm in _alarms().values() for metric in _watched(alarm)
-            if metric["Namespace"] == {"Fn::Sub": "pollgate-${Stage}"}}
+    read = {
+        metric["MetricName"]
+        for alarm in _alarms().values()
+        for metric in _watched(alarm)
+        if metric["Namespace"] == {"Fn::Sub": "pollgate-${Stage}"}
+    }
     body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     read |= set(re.findall(r'"((?:Operation|Webhook)\w+)"', body))  # the dashboard's application metrics
-    assert {"WebhookDelivered", "WebhookFailed", "OperationSubmitted", "OperationSucceeded", "OperationFailed",
-            "OperationLatency"} <= read
+    assert {
+        "WebhookDelivered",
+        "WebhookFailed",
+        "OperationSubmitted",
+        "OperationSucceeded",
+        "OperationFailed",
+        "OperationLatency",
+    } <= read
     assert read <= EMITTED, read - EMITTED
     globals_environment = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
     assert globals_environment["POWERTOOLS_METRICS_NAMESPACE"] == {"Fn::Sub": "pollgate-${Stage}"}

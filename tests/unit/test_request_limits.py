@@ -9,18 +9,28 @@ import pytest
 from pollgate.api import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_JSON_DEPTH, json_depth, request_problem
 
 
-@pytest.mark.parametrize(("text", "depth"), [
-    ("{}", 1), ("[]", 1), ("1", 0), ('{"a": [1, {"b": []}]}', 4), ('"[[[[["', 0), ('{"a": "\\\\"}', 1),
-    ('{"a": "\\"[[["}', 1), ("[" * 40 + "]" * 40, 40),
-])
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("{}", 1),
+        ("[]", 1),
+        ("1", 0),
+        ('{"a": [1, {"b": []}]}', 4),
+        ('"[[[[["', 0),
+        ('{"a": "\\\\"}', 1),
+        ('{"a": "\\"[[["}', 1),
+        ("[" * 40 + "]" * 40, 40),
+    ],
+)
 def test_json_depth_counts_only_structure(text: str, depth: int) -> None:
     assert json_depth(text) == depth
     if depth:
         json.loads(text)
 
 
-def event(body: str | None = None, *, encoded: bool = False,
-          headers: dict[str, str] | None = None) -> dict[str, object]:
+def event(
+    body: str | None = None, *, encoded: bool = False, headers: dict[str, str] | None = None
+) -> dict[str, object]:
     return {"headers": headers or {"content-type": "application/json"}, "body": body, "isBase64Encoded": encoded}
 
 

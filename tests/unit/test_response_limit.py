@@ -29,8 +29,12 @@ class Rows(BaseModel):
 
 def rows(count: int) -> Rows:
     """About 110 bytes a row, as JSON: quotes and all, which Lambda's response escapes again."""
-    return Rows(rows=[{"id": f"i-{n:08d}", "recommendation": "Downsize", "region": "us-east-1", "savings": n}
-                      for n in range(count)])
+    return Rows(
+        rows=[
+            {"id": f"i-{n:08d}", "recommendation": "Downsize", "region": "us-east-1", "savings": n}
+            for n in range(count)
+        ]
+    )
 
 
 # Over the limit as Lambda carries it (5.8 MB of JSON, 6.6 MB escaped), and compressible to a few hundred kB.
@@ -54,7 +58,8 @@ def _resolver(face: type[Any]) -> Any:
 
 def _get(face: type[Any], path: str, count: int = 1, headers: dict[str, str] | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = _resolver(face).resolve(
-        http_event("GET", path, query={"count": str(count)}, headers=headers), CONTEXT)
+        http_event("GET", path, query={"count": str(count)}, headers=headers), CONTEXT
+    )
     return answer
 
 
@@ -112,10 +117,23 @@ def test_the_size_counts_the_body_as_lambda_carries_it_escaped() -> None:
     assert isinstance(fit_body(quoted, gzip_accepted=True, rest_bytes=0), bytes)
 
 
-@pytest.mark.parametrize(("accept_encoding", "accepted"), [
-    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True), ("GZIP", True), ("*", True),
-    ("x-gzip", True), ("gzip;q=0", False), ("*;q=0", False), ("*, gzip;q=0", False), ("identity", False),
-    ("br", False), ("", False), ("gzip;q=zero", False),
-])
+@pytest.mark.parametrize(
+    ("accept_encoding", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("GZIP", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("gzip;q=0", False),
+        ("*;q=0", False),
+        ("*, gzip;q=0", False),
+        ("identity", False),
+        ("br", False),
+        ("", False),
+        ("gzip;q=zero", False),
+    ],
+)
 def test_accept_encoding_is_read_as_rfc_9110_says(accept_encoding: str, accepted: bool) -> None:
     assert accepts_gzip({"Accept-Encoding": accept_encoding}) is accepted

@@ -7,11 +7,18 @@ import json
 
 from tools.sam_local import ROOT, function_by_event, judge
 
-UNREACHABLE_DENSIFY = json.dumps({"statusCode": 503, "body": json.dumps(
-    {"message": "Request refused: the service is busy; retry shortly.", "status": 503})})
-UNREACHABLE_SWEEPER = json.dumps({
-    "errorMessage": 'Could not connect to the endpoint URL: "https://123456789012.ddb.us-east-1.amazonaws.com/"',
-    "errorType": "EndpointConnectionError"})
+UNREACHABLE_DENSIFY = json.dumps(
+    {
+        "statusCode": 503,
+        "body": json.dumps({"message": "Request refused: the service is busy; retry shortly.", "status": 503}),
+    }
+)
+UNREACHABLE_SWEEPER = json.dumps(
+    {
+        "errorMessage": 'Could not connect to the endpoint URL: "https://123456789012.ddb.us-east-1.amazonaws.com/"',
+        "errorType": "EndpointConnectionError",
+    }
+)
 
 
 def test_a_function_that_could_not_reach_the_services_fails() -> None:
@@ -23,7 +30,9 @@ def test_a_function_that_could_not_reach_the_services_fails() -> None:
 
 def test_an_answer_from_the_services_passes() -> None:
     assert judge('{"statusCode": 404, "body": "{\\"key\\": \\"polling.notFound\\"}"}') == (
-        True, '404 {"key": "polling.notFound"}')
+        True,
+        '404 {"key": "polling.notFound"}',
+    )
     assert judge('START\n{"restarted": 0, "failed": 0}')[0] is True
     # The workers' sample events name an operation the table does not have: the worker looked, and said so.
     assert judge(json.dumps({"errorType": "LookupError", "errorMessage": "no operation x"}))[0] is True

@@ -24,8 +24,16 @@ _real_getaddrinfo = socket.getaddrinfo
 
 
 def _answers(*addresses: str) -> list[tuple[Any, ...]]:
-    return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-             (a, 443, 0, 0) if ":" in a else (a, 443)) for a in addresses]
+    return [
+        (
+            socket.AF_INET6 if ":" in a else socket.AF_INET,
+            socket.SOCK_STREAM,
+            6,
+            "",
+            (a, 443, 0, 0) if ":" in a else (a, 443),
+        )
+        for a in addresses
+    ]
 
 
 @pytest.fixture
@@ -41,17 +49,19 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
         return _real_getaddrinfo(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    zone.update({
-        "hooks.example.com": [PUBLIC],
-        "internal.example.com": ["10.1.2.3"],
-        "metadata.example.com": ["169.254.169.254"],
-        "mixed.example.com": [PUBLIC, "192.168.1.10"],  # one bad answer spoils the name
-        "mapped.example.com": ["::ffff:10.0.0.1"],
-        "v6-loopback.example.com": ["::1"],
-        "nat64.example.com": ["64:ff9b::a9fe:a9fe"],  # NAT64 of 169.254.169.254
-        "sixtofour.example.com": ["2002:7f00:1::1"],  # 6to4 of 127.0.0.1
-        "ula.example.com": ["fd00::1"],
-    })
+    zone.update(
+        {
+            "hooks.example.com": [PUBLIC],
+            "internal.example.com": ["10.1.2.3"],
+            "metadata.example.com": ["169.254.169.254"],
+            "mixed.example.com": [PUBLIC, "192.168.1.10"],  # one bad answer spoils the name
+            "mapped.example.com": ["::ffff:10.0.0.1"],
+            "v6-loopback.example.com": ["::1"],
+            "nat64.example.com": ["64:ff9b::a9fe:a9fe"],  # NAT64 of 169.254.169.254
+            "sixtofour.example.com": ["2002:7f00:1::1"],  # 6to4 of 127.0.0.1
+            "ula.example.com": ["fd00::1"],
+        }
+    )
     return zone
 
 
@@ -117,8 +127,9 @@ def test_hostile_urls_are_refused_with_the_allow_list_off(dns: dict[str, list[st
 
 
 @pytest.mark.parametrize("url", [u for u in HOSTILE if "does-not-resolve" not in u])
-def test_a_refused_url_is_never_connected_to(dns: dict[str, list[str]], url: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_url_is_never_connected_to(
+    dns: dict[str, list[str]], url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_connection(*args: Any, **kwargs: Any) -> socket.socket:
         raise AssertionError("connected to a refused URL")
 
@@ -202,8 +213,9 @@ def test_redirects_are_never_followed(loopback_servers: tuple[HTTPServer, HTTPSe
     first, second = loopback_servers
     target = second.url_for("/internal") if location == "SECOND" else location
     first.expect_request("/hook", method="POST").respond_with_data("", status=302, headers={"Location": target})
-    result = transport.post(f"http://127.0.0.1:{first.port}/hook", b"{}", {}, timeout=2,
-                            allow=AllowList.parse("127.0.0.1"))
+    result = transport.post(
+        f"http://127.0.0.1:{first.port}/hook", b"{}", {}, timeout=2, allow=AllowList.parse("127.0.0.1")
+    )
     assert result.status_code == 302 and not result.succeeded
     assert result.error is not None and result.error.startswith("redirect not followed")
     assert second.log == []
@@ -220,8 +232,11 @@ def test_a_name_that_does_not_resolve_is_not_final(dns: dict[str, list[str]], mo
 
 
 # What registration refuses by form alone: no name is resolved then (a name's addresses are vetted at delivery).
-REFUSED_BY_FORM = [u for u in HOSTILE if ".example.com/" not in u or "@" in u or ":0/" in u or ":99999/" in u
-                   or " " in u or not u.startswith("http")]
+REFUSED_BY_FORM = [
+    u
+    for u in HOSTILE
+    if ".example.com/" not in u or "@" in u or ":0/" in u or ":99999/" in u or " " in u or not u.startswith("http")
+]
 
 
 @pytest.mark.parametrize("url", REFUSED_BY_FORM)
@@ -231,8 +246,15 @@ def test_registration_refuses_urls_by_their_form(url: str, monkeypatch: pytest.M
         check_url_form(url, NO_ALLOW_LIST)
 
 
-@pytest.mark.parametrize("url", ["https://hooks.example.com/hook", "http://internal.example.com:8080/x?y=1",
-                                 f"http://{PUBLIC}/hook", "http://[2606:4700::1111]/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/hook",
+        "http://internal.example.com:8080/x?y=1",
+        f"http://{PUBLIC}/hook",
+        "http://[2606:4700::1111]/x",
+    ],
+)
 def test_registration_takes_names_and_public_literals_unresolved(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("resolved at registration"))
     assert check_url_form(url, NO_ALLOW_LIST) == url
@@ -243,7 +265,12 @@ def test_registration_honours_the_allow_list_as_delivery_does() -> None:
     assert check_url_form("http://127.0.0.1:8080/hook", local)
     assert check_url_form("http://localhost:8080/hook", local)
     assert check_url_form("http://[::1]:8080/hook", local)
-    for url in ("http://10.0.0.1/hook", "http://169.254.169.254/", "http://0x7f000001/hook",
-                "http://user:pass@127.0.0.1/hook", "http://127.0.0.1:0/hook"):
+    for url in (
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/",
+        "http://0x7f000001/hook",
+        "http://user:pass@127.0.0.1/hook",
+        "http://127.0.0.1:0/hook",
+    ):
         with pytest.raises(UrlRefused):
             check_url_form(url, local)

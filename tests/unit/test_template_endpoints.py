@@ -21,18 +21,26 @@ def test_every_function_declares_an_empty_aws_endpoint_url() -> None:
     declared = {function.name: (function.environment or {}).get("Variables", {}) for function in functions}
     assert len(declared) > 20
     assert {name: variables.get("AWS_ENDPOINT_URL") for name, variables in declared.items()} == dict.fromkeys(
-        declared, "")
+        declared, ""
+    )
 
 
-@pytest.mark.parametrize(("service", "endpoint"), [("dynamodb", "https://dynamodb.us-east-1.amazonaws.com"),
-                                                   ("stepfunctions", "https://states.us-east-1.amazonaws.com"),
-                                                   ("sqs", "https://sqs.us-east-1.amazonaws.com")])
+@pytest.mark.parametrize(
+    ("service", "endpoint"),
+    [
+        ("dynamodb", "https://dynamodb.us-east-1.amazonaws.com"),
+        ("stepfunctions", "https://states.us-east-1.amazonaws.com"),
+        ("sqs", "https://sqs.us-east-1.amazonaws.com"),
+    ],
+)
 def test_an_empty_aws_endpoint_url_leaves_every_client_on_the_services_own_endpoint(
-        service: str, endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: str, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "")
     for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL_SQS"):
         monkeypatch.delenv(variable, raising=False)
     session: Any = boto3.session.Session()  # service names vary here: no per-service overload applies
-    client = session.client(service, region_name="us-east-1", aws_access_key_id="testing",
-                            aws_secret_access_key="testing")
+    client = session.client(
+        service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     assert client.meta.endpoint_url == endpoint

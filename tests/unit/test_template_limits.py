@@ -12,23 +12,30 @@ from samcli.yamlhelper import yaml_parse
 TEMPLATE = yaml_parse((Path(__file__).resolve().parents[2] / "template.yaml").read_text())
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 APIS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::HttpApi"}
-CREDENTIAL_ROUTES = {"DensifyApi": {"POST /authorize"},
-                     "ThingSpaceApi": {"POST /api/ts/v1/oauth2/token", "POST /api/m2m/v1/session/login"}}
+CREDENTIAL_ROUTES = {
+    "DensifyApi": {"POST /authorize"},
+    "ThingSpaceApi": {"POST /api/ts/v1/oauth2/token", "POST /api/m2m/v1/session/login"},
+}
 HASHING_FUNCTIONS = {"DensifyAuthorizeFunction", "ThingSpaceOAuthTokenFunction", "ThingSpaceSessionLoginFunction"}
 
 
 def routes_of(api: str) -> set[str]:
-    return {f"{e['Properties']['Method']} {e['Properties']['Path']}"
-            for r in RESOURCES.values() if r["Type"] == "AWS::Serverless::Function"
-            for e in (r["Properties"].get("Events") or {}).values()
-            if e["Type"] == "HttpApi" and e["Properties"].get("ApiId") == {"Ref": api}}
+    return {
+        f"{e['Properties']['Method']} {e['Properties']['Path']}"
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::Serverless::Function"
+        for e in (r["Properties"].get("Events") or {}).values()
+        if e["Type"] == "HttpApi" and e["Properties"].get("ApiId") == {"Ref": api}
+    }
 
 
 def test_every_api_has_stage_throttling_from_the_parameters() -> None:
     assert set(APIS) == {"UaiApi", "DensifyApi", "ThingSpaceApi"}
     for properties in APIS.values():
-        assert properties["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
-                                                      "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}
+        assert properties["DefaultRouteSettings"] == {
+            "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+        }
 
 
 def test_credential_routes_are_throttled_lower_and_exist() -> None:
@@ -40,8 +47,10 @@ def test_credential_routes_are_throttled_lower_and_exist() -> None:
         assert set(settings) == expected
         assert expected <= routes_of(api)  # API Gateway refuses settings for a route it does not have
         for route in settings.values():
-            assert route == {"ThrottlingRateLimit": {"Ref": "CredentialThrottlingRateLimit"},
-                             "ThrottlingBurstLimit": {"Ref": "CredentialThrottlingBurstLimit"}}
+            assert route == {
+                "ThrottlingRateLimit": {"Ref": "CredentialThrottlingRateLimit"},
+                "ThrottlingBurstLimit": {"Ref": "CredentialThrottlingBurstLimit"},
+            }
 
 
 def test_every_api_writes_a_json_access_log_without_headers_or_tokens_kept_log_retention_days() -> None:
@@ -62,5 +71,6 @@ def test_every_api_writes_a_json_access_log_without_headers_or_tokens_kept_log_r
 def test_functions_that_hash_passwords_have_reserved_concurrency() -> None:
     for name in HASHING_FUNCTIONS:
         reserved = RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"]
-        assert reserved == {"Fn::If": ["CapsPasswordHashing", {"Ref": "PasswordHashingConcurrency"},
-                                       {"Ref": "AWS::NoValue"}]}
+        assert reserved == {
+            "Fn::If": ["CapsPasswordHashing", {"Ref": "PasswordHashingConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }

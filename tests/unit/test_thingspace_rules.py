@@ -52,11 +52,17 @@ def test_basic_credentials_parse_key_and_secret_with_colons_in_the_secret() -> N
     assert basic_credentials(header.replace("Basic", "basic")) == ("key", "se:cret")
 
 
-@pytest.mark.parametrize(("header", "code"), [
-    (None, "900902"), ("", "900902"), ("Bearer x", "900902"), ("Basic %%%", "900901"),
-    ("Basic " + base64.b64encode(b":secret").decode(), "900901"),
-    ("Basic " + base64.b64encode(b"key:").decode(), "900901"),
-])
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "900902"),
+        ("", "900902"),
+        ("Bearer x", "900902"),
+        ("Basic %%%", "900901"),
+        ("Basic " + base64.b64encode(b":secret").decode(), "900901"),
+        ("Basic " + base64.b64encode(b"key:").decode(), "900901"),
+    ],
+)
 def test_bad_basic_headers_are_gateway_faults(header: str | None, code: str) -> None:
     with pytest.raises(DomainError) as raised:
         basic_credentials(header)
@@ -73,16 +79,20 @@ def test_field_errors_name_the_field_in_the_vendors_code_shape() -> None:
 
 # ------------------------------------------------------------------------------------------ transitions
 
-@pytest.mark.parametrize(("action", "state", "code"), [
-    (DeviceAction.ACTIVATE, "active", "REQUEST_FAILED.DeviceAlreadyActive"),
-    (DeviceAction.ACTIVATE, "suspend", "REQUEST_FAILED.DeviceSuspended"),
-    (DeviceAction.DEACTIVATE, "deactive", "REQUEST_FAILED.DeviceNotActive"),
-    (DeviceAction.DEACTIVATE, "pre-active", "REQUEST_FAILED.DeviceNotActive"),
-    (DeviceAction.SUSPEND, "suspend", "REQUEST_FAILED.DeviceAlreadySuspended"),
-    (DeviceAction.SUSPEND, "deactive", "REQUEST_FAILED.DeviceNotActive"),
-    (DeviceAction.RESTORE, "active", "REQUEST_FAILED.DeviceAlreadyActive"),
-    (DeviceAction.RESTORE, "pre-active", "REQUEST_FAILED.DeviceNotSuspended"),
-])
+
+@pytest.mark.parametrize(
+    ("action", "state", "code"),
+    [
+        (DeviceAction.ACTIVATE, "active", "REQUEST_FAILED.DeviceAlreadyActive"),
+        (DeviceAction.ACTIVATE, "suspend", "REQUEST_FAILED.DeviceSuspended"),
+        (DeviceAction.DEACTIVATE, "deactive", "REQUEST_FAILED.DeviceNotActive"),
+        (DeviceAction.DEACTIVATE, "pre-active", "REQUEST_FAILED.DeviceNotActive"),
+        (DeviceAction.SUSPEND, "suspend", "REQUEST_FAILED.DeviceAlreadySuspended"),
+        (DeviceAction.SUSPEND, "deactive", "REQUEST_FAILED.DeviceNotActive"),
+        (DeviceAction.RESTORE, "active", "REQUEST_FAILED.DeviceAlreadyActive"),
+        (DeviceAction.RESTORE, "pre-active", "REQUEST_FAILED.DeviceNotSuspended"),
+    ],
+)
 def test_every_illegal_move_has_the_vendors_code(action: DeviceAction, state: str, code: str) -> None:
     allowed_from, _ = TRANSITIONS[action]
     assert state not in allowed_from
@@ -98,19 +108,28 @@ def test_every_state_is_reachable_and_every_action_has_a_legal_start() -> None:
 
 # ------------------------------------------------------------------------------------------ bodies
 
+
 def test_device_id_kinds_are_the_vendors_seven_in_any_case() -> None:
-    request = DeviceActionRequest.model_validate({"accountName": "a", "devices": [
-        {"deviceIds": [{"kind": "IMEI", "id": "1"}, {"kind": "iccid", "id": "2"}]}]})
+    request = DeviceActionRequest.model_validate(
+        {"accountName": "a", "devices": [{"deviceIds": [{"kind": "IMEI", "id": "1"}, {"kind": "iccid", "id": "2"}]}]}
+    )
     assert [d.kind.value for d in request.devices[0].deviceIds] == ["imei", "iccid"]
     with pytest.raises(ValidationError):
-        DeviceActionRequest.model_validate({"accountName": "a",
-                                            "devices": [{"deviceIds": [{"kind": "sn", "id": "1"}]}]})
+        DeviceActionRequest.model_validate(
+            {"accountName": "a", "devices": [{"deviceIds": [{"kind": "sn", "id": "1"}]}]}
+        )
 
 
 def test_options_carry_what_the_backend_needs_and_nothing_else() -> None:
-    request = DeviceActionRequest.model_validate({
-        "accountName": "a", "servicePlan": "plan", "etfWaiver": True, "unknown": 1,
-        "devices": [{"deviceIds": [{"kind": "mdn", "id": "1"}]}]})
+    request = DeviceActionRequest.model_validate(
+        {
+            "accountName": "a",
+            "servicePlan": "plan",
+            "etfWaiver": True,
+            "unknown": 1,
+            "devices": [{"deviceIds": [{"kind": "mdn", "id": "1"}]}],
+        }
+    )
     assert request.options() == {"servicePlan": "plan", "etfWaiver": True}
 
 
@@ -122,20 +141,39 @@ def test_callback_urls_must_be_absolute_http() -> None:
 
 
 def _operation(action: str = "activate") -> Operation:
-    return Operation(id="req-1", kind="thingspace.deviceAction", tenant="acct", status="Succeeded",
-                     created_at="", updated_at="", available_until=0, work={"action": action})
+    return Operation(
+        id="req-1",
+        kind="thingspace.deviceAction",
+        tenant="acct",
+        status="Succeeded",
+        created_at="",
+        updated_at="",
+        available_until=0,
+        work={"action": action},
+    )
 
 
 def test_the_carrier_service_body_of_a_success_and_of_a_failure() -> None:
     ids = [{"kind": "imei", "id": "1"}]
     success = carrier_service_body(_operation(), DeviceResult("req-1", 0, ids, True, "active", None, None))
-    assert success == {"requestId": "req-1", "deviceIds": ids, "status": "Success", "maxCallbackThreshold": 4,
-                       "deviceResponse": {"activateResponse": {"deviceIds": ids, "state": "active"}}}
-    failure = carrier_service_body(_operation("suspend"), DeviceResult(
-        "req-1", 0, ids, False, None, errors.DEVICE_NOT_ACTIVE.code, "The device is deactive, not active."))
+    assert success == {
+        "requestId": "req-1",
+        "deviceIds": ids,
+        "status": "Success",
+        "maxCallbackThreshold": 4,
+        "deviceResponse": {"activateResponse": {"deviceIds": ids, "state": "active"}},
+    }
+    failure = carrier_service_body(
+        _operation("suspend"),
+        DeviceResult(
+            "req-1", 0, ids, False, None, errors.DEVICE_NOT_ACTIVE.code, "The device is deactive, not active."
+        ),
+    )
     assert failure["status"] == "Failed"
-    assert failure["faultResponse"] == {"faultcode": "REQUEST_FAILED.DeviceNotActive",
-                                        "faultstring": "The device is deactive, not active."}
+    assert failure["faultResponse"] == {
+        "faultcode": "REQUEST_FAILED.DeviceNotActive",
+        "faultstring": "The device is deactive, not active.",
+    }
 
 
 # ------------------------------------------------------------------------------------------ the HTTP backend
@@ -150,18 +188,23 @@ def carrier(httpserver_ipv4: HTTPServer) -> HTTPServer:
 
 def test_the_http_backend_posts_the_transition_with_an_idempotency_key(carrier: HTTPServer) -> None:
     carrier.expect_request("/carrier/suspend", method="POST", headers={"Idempotency-Key": "req-1#2"}).respond_with_json(
-        {"state": "suspend"})
+        {"state": "suspend"}
+    )
     outcome = HttpBackend(carrier.url_for("/carrier")).apply(TRANSITION)
     assert outcome.succeeded and outcome.state == "suspend"
     [(request, _)] = carrier.log
-    assert json.loads(request.get_data()) == {"requestId": "req-1", "accountName": "acct",
-                                              "deviceIds": [{"id": "1", "kind": "imei"}],
-                                              "options": {"reasonCode": "FF"}}
+    assert json.loads(request.get_data()) == {
+        "requestId": "req-1",
+        "accountName": "acct",
+        "deviceIds": [{"id": "1", "kind": "imei"}],
+        "options": {"reasonCode": "FF"},
+    }
 
 
 def test_the_http_backend_passes_a_refusal_on_with_its_code(carrier: HTTPServer) -> None:
     carrier.expect_request("/carrier/suspend").respond_with_json(
-        {"errorCode": "REQUEST_FAILED.DeviceNotActive", "errorMessage": "no"}, status=400)
+        {"errorCode": "REQUEST_FAILED.DeviceNotActive", "errorMessage": "no"}, status=400
+    )
     outcome = HttpBackend(carrier.url_for("/carrier")).apply(TRANSITION)
     assert (outcome.succeeded, outcome.error_code) == (False, "REQUEST_FAILED.DeviceNotActive")
 

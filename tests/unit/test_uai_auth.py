@@ -72,8 +72,7 @@ def test_expiry_follows_the_injected_clock(device_key: DeviceKey) -> None:
         assert refusal(f"Bearer {token}", store) == (401, "auth.tokenExpired")
 
 
-def test_token_signed_by_another_key_is_401_bad_signature(device_key: DeviceKey,
-                                                          second_device_key: DeviceKey) -> None:
+def test_token_signed_by_another_key_is_401_bad_signature(device_key: DeviceKey, second_device_key: DeviceKey) -> None:
     token = second_device_key.token()
     assert refusal(f"Bearer {token}", FakeKeyStore(stored(device_key))) == (401, "auth.signatureInvalid")
 
@@ -81,8 +80,10 @@ def test_token_signed_by_another_key_is_401_bad_signature(device_key: DeviceKey,
 def test_tampered_payload_is_401_bad_signature(device_key: DeviceKey) -> None:
     header, _payload, signature = device_key.token().split(".")
     forged = b64url(json.dumps({"sub": "admin", "exp": int(time.time()) + 3600}).encode())
-    assert refusal(f"Bearer {header}.{forged}.{signature}",
-                   FakeKeyStore(stored(device_key))) == (401, "auth.signatureInvalid")
+    assert refusal(f"Bearer {header}.{forged}.{signature}", FakeKeyStore(stored(device_key))) == (
+        401,
+        "auth.signatureInvalid",
+    )
 
 
 def test_no_public_key_uploaded_is_401_public_key_missing(device_key: DeviceKey) -> None:
@@ -146,8 +147,7 @@ def test_retiring_key_is_accepted_until_its_grace_ends(device_key: DeviceKey, se
 
         invalidate_key_cache()
         assert refusal(f"Bearer {token}", store) == (401, "auth.signatureInvalid")
-        assert verify_device_token(f"Bearer {second_device_key.token(now=now + 61)}",
-                                   store).key_id == "new"
+        assert verify_device_token(f"Bearer {second_device_key.token(now=now + 61)}", store).key_id == "new"
 
 
 def test_kid_header_selects_the_named_key(device_key: DeviceKey, second_device_key: DeviceKey) -> None:
@@ -174,8 +174,9 @@ def test_a_key_uploaded_while_warm_is_accepted_at_once(device_key: DeviceKey, se
     assert store.reads == 2
 
 
-def test_a_flood_of_forged_tokens_rereads_the_keys_at_most_once_a_second(device_key: DeviceKey,
-                                                                        second_device_key: DeviceKey) -> None:
+def test_a_flood_of_forged_tokens_rereads_the_keys_at_most_once_a_second(
+    device_key: DeviceKey, second_device_key: DeviceKey
+) -> None:
     store = FakeKeyStore(stored(device_key))
     now = time.time()
     forged = f"Bearer {second_device_key.token(now=now)}"
@@ -243,11 +244,20 @@ def test_nbf_is_honoured_with_the_same_leeway(device_key: DeviceKey) -> None:
         assert (status, key) == (401, "auth.tokenMalformed")
 
 
-@pytest.mark.parametrize("header", [
-    '{"alg":"RS256","crit":["exp"]}', '{"alg":"RS256","crit":"exp"}', '{"alg":"RS256","crit":[]}',
-    '{"alg":"RS256","kid":' + "9" * 5000 + "}", '{"alg":"RS256","b64":false,"crit":["b64"]}', "[1, 2]", '"x"',
-    "{" * 10 + "}" * 10, '{"alg":"RS256","kid":{"a":1}}',
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        '{"alg":"RS256","crit":["exp"]}',
+        '{"alg":"RS256","crit":"exp"}',
+        '{"alg":"RS256","crit":[]}',
+        '{"alg":"RS256","kid":' + "9" * 5000 + "}",
+        '{"alg":"RS256","b64":false,"crit":["b64"]}',
+        "[1, 2]",
+        '"x"',
+        "{" * 10 + "}" * 10,
+        '{"alg":"RS256","kid":{"a":1}}',
+    ],
+)
 def test_any_header_pyjwt_cannot_read_is_a_401(device_key: DeviceKey, header: str) -> None:
     token = signed(device_key, '{"exp": ' + str(int(time.time()) + 600) + "}", header)
     status, key = refusal(f"Bearer {token}", FakeKeyStore(stored(device_key)))

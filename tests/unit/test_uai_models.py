@@ -10,9 +10,17 @@ from pollgate.uai.models import StatusLogRequest
 from pydantic import ValidationError
 
 VALID: dict[str, Any] = {
-    "id": "00:11:22:33:44:55", "idType": "ETHERNET", "language": 1033, "packageId": "pkg-1", "platform": "WIN64",
-    "publisherName": "acme", "statusCode": 4, "statusReason": "installed", "timeStamp": "2026-11-22T10:00:00Z",
-    "updateId": "upd-1", "updateName": "Update 1",
+    "id": "00:11:22:33:44:55",
+    "idType": "ETHERNET",
+    "language": 1033,
+    "packageId": "pkg-1",
+    "platform": "WIN64",
+    "publisherName": "acme",
+    "statusCode": 4,
+    "statusReason": "installed",
+    "timeStamp": "2026-11-22T10:00:00Z",
+    "updateId": "upd-1",
+    "updateName": "Update 1",
 }
 
 
@@ -31,31 +39,35 @@ def test_anonymous_device_leaves_identity_empty() -> None:
     assert report.id == "" and report.idType == ""
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("statusReason", "x" * 101),
-    ("statusCode", 9),
-    ("statusCode", -1),
-    ("statusCode", "4"),
-    ("statusCode", 4.5),
-    ("statusCode", True),
-    ("language", "1033"),
-    ("language", 70000),
-    ("idType", "MAC"),
-    ("timeStamp", "yesterday"),
-    ("timeStamp", ""),
-    ("packageId", ""),
-    ("updateId", ""),
-    ("updateName", "u" * 257),
-    ("platform", ""),
-    ("deviceClass", "laptop"),
-    ("id", 12345),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("statusReason", "x" * 101),
+        ("statusCode", 9),
+        ("statusCode", -1),
+        ("statusCode", "4"),
+        ("statusCode", 4.5),
+        ("statusCode", True),
+        ("language", "1033"),
+        ("language", 70000),
+        ("idType", "MAC"),
+        ("timeStamp", "yesterday"),
+        ("timeStamp", ""),
+        ("packageId", ""),
+        ("updateId", ""),
+        ("updateName", "u" * 257),
+        ("platform", ""),
+        ("deviceClass", "laptop"),
+        ("id", 12345),
+    ],
+)
 def test_each_bad_field_is_named(field: str, value: Any) -> None:
     assert field in invalid_fields({**VALID, field: value})
 
 
-@pytest.mark.parametrize("field", ["language", "packageId", "platform", "statusCode", "timeStamp", "updateId",
-                                   "updateName"])
+@pytest.mark.parametrize(
+    "field", ["language", "packageId", "platform", "statusCode", "timeStamp", "updateId", "updateName"]
+)
 def test_required_fields(field: str) -> None:
     body = dict(VALID)
     del body[field]

@@ -19,8 +19,9 @@ def test_new_secrets_are_whsec_with_24_random_bytes() -> None:
         assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 24
 
 
-@pytest.mark.parametrize("body", [b"{}", '{"name":"caf\u00e9 \u2603"}'.encode(),
-                                  b'{"results":[' + b"1," * 5000 + b"1]}"])
+@pytest.mark.parametrize(
+    "body", [b"{}", '{"name":"caf\u00e9 \u2603"}'.encode(), b'{"results":[' + b"1," * 5000 + b"1]}"]
+)
 def test_the_reference_package_verifies_our_signature(body: bytes) -> None:
     secret = new_signing_secret()
     headers = signature_headers(secret, "msg_2c1", int(time.time()), body)
@@ -32,8 +33,11 @@ def test_a_changed_body_id_or_timestamp_does_not_verify() -> None:
     now = int(time.time())
     headers = signature_headers(secret, "msg_1", now, b'{"a":1}')
     verifier = standardwebhooks.Webhook(secret)
-    for body, changed in [(b'{"a":2}', {}), (b'{"a":1}', {"webhook-id": "msg_2"}),
-                          (b'{"a":1}', {"webhook-timestamp": str(now - 1)})]:
+    for body, changed in [
+        (b'{"a":2}', {}),
+        (b'{"a":1}', {"webhook-id": "msg_2"}),
+        (b'{"a":1}', {"webhook-timestamp": str(now - 1)}),
+    ]:
         with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
             verifier.verify(body, {**headers, **changed})
 

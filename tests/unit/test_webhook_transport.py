@@ -68,8 +68,10 @@ def test_a_wrong_secret_does_not_verify(receiver: HTTPServer) -> None:
         standardwebhooks.Webhook(new_signing_secret()).verify(request.get_data(), dict(request.headers))
 
 
-@pytest.mark.parametrize(("status", "succeeded"), [(200, True), (201, True), (299, True), (500, False),
-                                                   (503, False), (404, False), (410, False), (304, False)])
+@pytest.mark.parametrize(
+    ("status", "succeeded"),
+    [(200, True), (201, True), (299, True), (500, False), (503, False), (404, False), (410, False), (304, False)],
+)
 def test_only_2xx_succeeds(receiver: HTTPServer, status: int, succeeded: bool) -> None:
     receiver.expect_request("/hook").respond_with_data("answer", status=status)
     result = post(url(receiver), BODY, {}, timeout=2, allow=LOOPBACK)
@@ -162,6 +164,7 @@ def test_only_the_first_20_kb_of_a_reply_is_kept(receiver: HTTPServer) -> None:
 
 # ------------------------------------------------------------------ TLS to the vetted address, verified by name
 
+
 @pytest.fixture
 def tls_receiver(tmp_path: Path) -> Iterator[tuple[HTTPServer, ssl.SSLContext]]:
     """An HTTPS receiver with a certificate for hooks.pollgate.test, and a client context trusting its CA."""
@@ -169,17 +172,22 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[HTTPServer, ssl.SSLContext]]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.pollgate.test")])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1)).not_valid_after(now + datetime.timedelta(hours=1))
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.pollgate.test")]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert_file, key_file)
     client_context = ssl.create_default_context(cafile=str(cert_file))
@@ -200,16 +208,29 @@ def _resolve_to_loopback(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 
 
 def test_https_connects_to_the_vetted_address_and_verifies_the_host_name(
-        tls_receiver: tuple[HTTPServer, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch) -> None:
+    tls_receiver: tuple[HTTPServer, ssl.SSLContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, client_context = tls_receiver
     _resolve_to_loopback(monkeypatch, "hooks.pollgate.test", "other.pollgate.test")
     server.expect_request("/hook").respond_with_data("ok")
-    good = post(f"https://hooks.pollgate.test:{server.port}/hook", BODY, {}, timeout=2, allow=LOOPBACK,
-                tls_context=client_context)
+    good = post(
+        f"https://hooks.pollgate.test:{server.port}/hook",
+        BODY,
+        {},
+        timeout=2,
+        allow=LOOPBACK,
+        tls_context=client_context,
+    )
     assert good.succeeded, good.error
     assert server.log[0][0].headers["Host"] == f"hooks.pollgate.test:{server.port}"
-    wrong_name = post(f"https://other.pollgate.test:{server.port}/hook", BODY, {}, timeout=2, allow=LOOPBACK,
-                      tls_context=client_context)
+    wrong_name = post(
+        f"https://other.pollgate.test:{server.port}/hook",
+        BODY,
+        {},
+        timeout=2,
+        allow=LOOPBACK,
+        tls_context=client_context,
+    )
     assert wrong_name.status_code is None
     assert wrong_name.error is not None and wrong_name.error.startswith("TLS failed")
     untrusted = post(f"https://hooks.pollgate.test:{server.port}/hook", BODY, {}, timeout=2, allow=LOOPBACK)

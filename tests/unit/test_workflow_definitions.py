@@ -35,18 +35,32 @@ def _deployed(properties: dict[str, Any]) -> dict[str, Any]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
-MACHINES = {name: _deployed(resource["Properties"])
-            for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Serverless::StateMachine"}
+MACHINES = {
+    name: _deployed(resource["Properties"])
+    for name, resource in RESOURCES.items()
+    if resource["Type"] == "AWS::Serverless::StateMachine"
+}
 EXPRESS_LIMIT_SECONDS = EXPRESS_WORKFLOW_LIMIT_SECONDS
 
 # What Lambda's Invoke API and Step Functions report when Lambda itself, not the function, failed.
-LAMBDA_TRANSIENT = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                    "Lambda.ClientExecutionTimeoutException", "Lambda.TooManyRequestsException"}
+LAMBDA_TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+}
 # What an optimized DynamoDB task reports for throttling and DynamoDB's own faults.
-DYNAMODB_TRANSIENT = {"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
-                      "DynamoDB.RequestLimitExceeded", "DynamoDB.InternalServerError"}
-TRANSIENT_BY_RESOURCE = {"arn:aws:states:::lambda:invoke": LAMBDA_TRANSIENT,
-                         "arn:aws:states:::dynamodb:updateItem": DYNAMODB_TRANSIENT}
+DYNAMODB_TRANSIENT = {
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerError",
+}
+TRANSIENT_BY_RESOURCE = {
+    "arn:aws:states:::lambda:invoke": LAMBDA_TRANSIENT,
+    "arn:aws:states:::dynamodb:updateItem": DYNAMODB_TRANSIENT,
+}
 
 
 def _states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -58,8 +72,12 @@ def _states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield from _states(branch["States"])
 
 
-TASKS = [(machine, name, state) for machine, definition in MACHINES.items()
-         for name, state in _states(definition["States"]) if state["Type"] == "Task"]
+TASKS = [
+    (machine, name, state)
+    for machine, definition in MACHINES.items()
+    for name, state in _states(definition["States"])
+    if state["Type"] == "Task"
+]
 
 
 def _worst_wait(retrier: dict[str, Any]) -> float:
@@ -70,21 +88,26 @@ def _worst_wait(retrier: dict[str, Any]) -> float:
 
 
 def test_both_state_machines_are_read() -> None:
-    assert set(MACHINES) == {"UaiStatusLogStateMachine", "ThingSpaceDeviceActionStateMachine",
-                             "WebhookRecoveryStateMachine"}
+    assert set(MACHINES) == {
+        "UaiStatusLogStateMachine",
+        "ThingSpaceDeviceActionStateMachine",
+        "WebhookRecoveryStateMachine",
+    }
     assert len(TASKS) >= 7
 
 
 @pytest.mark.parametrize(("machine", "name", "state"), TASKS, ids=[f"{m}.{n}" for m, n, _ in TASKS])
-def test_every_task_retries_the_transient_errors_of_what_it_calls(machine: str, name: str,
-                                                                  state: dict[str, Any]) -> None:
+def test_every_task_retries_the_transient_errors_of_what_it_calls(
+    machine: str, name: str, state: dict[str, Any]
+) -> None:
     retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
     assert TRANSIENT_BY_RESOURCE[state["Resource"]] <= retried, f"{machine}.{name} does not retry them all"
 
 
 @pytest.mark.parametrize(("machine", "name", "state"), TASKS, ids=[f"{m}.{n}" for m, n, _ in TASKS])
-def test_every_retry_is_bounded_and_never_repeats_a_refused_condition(machine: str, name: str,
-                                                                      state: dict[str, Any]) -> None:
+def test_every_retry_is_bounded_and_never_repeats_a_refused_condition(
+    machine: str, name: str, state: dict[str, Any]
+) -> None:
     for retrier in state.get("Retry", []):
         assert 1 <= retrier["MaxAttempts"] <= 6, retrier
         assert _worst_wait(retrier) < MACHINES[machine]["TimeoutSeconds"], retrier
@@ -99,8 +122,11 @@ def test_each_machine_has_a_deadline_it_can_keep(machine: str) -> None:
     assert isinstance(deadline, int), f"{machine} has no TimeoutSeconds: the sweeper could not know it ended"
     assert deadline <= EXPRESS_LIMIT_SECONDS
     # Each Lambda task's own timeout fits inside the deadline with room for a retry.
-    task_timeouts = [state["TimeoutSeconds"] for m, _, state in TASKS
-                     if m == machine and state["Resource"] == "arn:aws:states:::lambda:invoke"]
+    task_timeouts = [
+        state["TimeoutSeconds"]
+        for m, _, state in TASKS
+        if m == machine and state["Resource"] == "arn:aws:states:::lambda:invoke"
+    ]
     assert task_timeouts and 2 * max(task_timeouts) <= deadline
 
 
@@ -108,16 +134,21 @@ def _function_environments() -> dict[str, dict[str, Any]]:
     """Every function's environment as SAM resolves it (Globals merged, Mappings read; a !Ref to a state machine is
     its logical id)."""
     stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"))
-    return {function.name: (function.environment or {}).get("Variables", {})
-            for function in SamFunctionProvider(stacks, ignore_code_extraction_warnings=True).get_all()}
+    return {
+        function.name: (function.environment or {}).get("Variables", {})
+        for function in SamFunctionProvider(stacks, ignore_code_extraction_warnings=True).get_all()
+    }
 
 
 def test_every_function_knows_each_workflows_deadline_as_its_state_machine_has_it() -> None:
     """The sweeper re-drives an operation only past its workflow's deadline, and the submitting function dates its
     first due time by it: both read it from their environment, which must say what the state machine says."""
     environments = _function_environments()
-    starters = {name: environment for name, environment in environments.items()
-                if any(key.endswith("_STATE_MACHINE_ARN") for key in environment)}
+    starters = {
+        name: environment
+        for name, environment in environments.items()
+        if any(key.endswith("_STATE_MACHINE_ARN") for key in environment)
+    }
     assert {"OperationSweeperFunction", "UaiSubmitStatusLogFunction"} <= set(starters)
     for name, environment in starters.items():
         settings = Settings.model_validate({key: str(value) for key, value in environment.items()})

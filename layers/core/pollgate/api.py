@@ -125,8 +125,11 @@ def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
         location = [str(part) for part in error.get("loc", ())]
         source = location[0] if location else "body"
         name = ".".join(location[1:]) if source == "body" else ".".join(location[1:]) or source
-        problems.append(FieldProblem(name, str(error.get("msg", "invalid")).removeprefix("Value error, "),
-                                     str(error.get("type", ""))))
+        problems.append(
+            FieldProblem(
+                name, str(error.get("msg", "invalid")).removeprefix("Value error, "), str(error.get("type", ""))
+            )
+        )
     return problems
 
 
@@ -141,7 +144,12 @@ class FaceError(Exception):
 
     # The status that answers each kind of domain refusal, found along the refusal's class hierarchy.
     statuses: ClassVar[Mapping[type[DomainError], int]] = {
-        Unauthenticated: 401, NotFound: 404, Expired: 410, Conflict: 409, Invalid: 400, ServiceFault: 500,
+        Unauthenticated: 401,
+        NotFound: 404,
+        Expired: 410,
+        Conflict: 409,
+        Invalid: 400,
+        ServiceFault: 500,
     }
     # For the face's OpenAPI document: the JSON of every error (a pydantic model, or a union of models), and
     # the error statuses any operation of the face may answer, each with what it means.
@@ -225,14 +233,20 @@ class FaceError(Exception):
         raise NotImplementedError(f"{cls.__name__} has no idempotent routes")
 
     @classmethod
-    def responses(cls, answers: Mapping[int, Any] | None = None, *, status: int = 200,
-                  description: str = "Successful Response") -> dict[int, Any]:
+    def responses(
+        cls, answers: Mapping[int, Any] | None = None, *, status: int = 200, description: str = "Successful Response"
+    ) -> dict[int, Any]:
         """A route's `responses=` for its OpenAPI document: the face's errors in the face's shape, then the route's
         own `answers` (which win); without a 2xx among them, `status` with `description`. A success that names no
         content is described by the route's return annotation (Powertools fills it in)."""
-        errors = {} if cls.documented_body is None else {
-            code: {"description": meaning, "content": {JSON: {"model": cls.documented_body}}}
-            for code, meaning in cls.documented_statuses.items()}
+        errors = (
+            {}
+            if cls.documented_body is None
+            else {
+                code: {"description": meaning, "content": {JSON: {"model": cls.documented_body}}}
+                for code, meaning in cls.documented_statuses.items()
+            }
+        )
         own = dict(answers or {})
         if not any(200 <= code < 300 for code in own):
             own[status] = {"description": description}
@@ -316,11 +330,20 @@ def json_depth(text: str) -> int:
 
 
 TRANSIENT_RETRY_AFTER_SECONDS = 2
-_TRANSIENT_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "Throttling",
-    "TooManyRequestsException", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError",
-    "InternalFailure", "TransactionConflictException",
-})
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "Throttling",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerError",
+        "InternalFailure",
+        "TransactionConflictException",
+    }
+)
 
 
 def _error_code(error: Exception) -> str:
@@ -383,11 +406,16 @@ class FaceResolver(APIGatewayHttpResolver):
                     raise TooLarge(size, LAMBDA_RESPONSE_LIMIT_BYTES, compressed=False)
                 return answer
             headers = {**(answer.get("headers") or {}), **_GZIPPED}
-            fitted = fit_body(body, gzip_accepted=accepts_gzip(event.get("headers") or {}),
-                              rest_bytes=response_bytes({**answer, "body": "", "headers": headers}))
+            fitted = fit_body(
+                body,
+                gzip_accepted=accepts_gzip(event.get("headers") or {}),
+                rest_bytes=response_bytes({**answer, "body": "", "headers": headers}),
+            )
         except TooLarge as error:
-            logger.error("an answer is larger than Lambda can return", extra={
-                "status": answer.get("statusCode"), "size": error.size, "compressed": error.compressed})
+            logger.error(
+                "an answer is larger than Lambda can return",
+                extra={"status": answer.get("statusCode"), "size": error.size, "compressed": error.compressed},
+            )
             return self._answer(self.face_error.too_large(error))
         if isinstance(fitted, str):
             return answer
@@ -395,8 +423,13 @@ class FaceResolver(APIGatewayHttpResolver):
 
     @staticmethod
     def _answer(error: FaceError) -> dict[str, Any]:
-        return {"statusCode": error.status, "headers": {"Content-Type": JSON, **error.headers},
-                "body": json.dumps(error.body), "isBase64Encoded": False, "cookies": []}
+        return {
+            "statusCode": error.status,
+            "headers": {"Content-Type": JSON, **error.headers},
+            "body": json.dumps(error.body),
+            "isBase64Encoded": False,
+            "cookies": [],
+        }
 
 
 # Where documented_body() leaves the schemas of a body's models for the document generator to put in components.
@@ -408,9 +441,13 @@ def documented_body(model: type[BaseModel], media_type: str = JSON) -> dict[str,
     validate before it): the body's model in the OpenAPI document all the same."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     nested = schema.pop("$defs", {})
-    return {"requestBody": {"required": True,
-                            "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}},
-            BODY_SCHEMAS: {model.__name__: schema, **nested}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+        },
+        BODY_SCHEMAS: {model.__name__: schema, **nested},
+    }
 
 
 def _answer_invalid(error: RequestValidationError) -> bool:
@@ -445,8 +482,14 @@ def face_resolver(errors: type[FaceError]) -> APIGatewayHttpResolver:
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[Any]:
         if _answer_invalid(error):
-            logger.error("an answer does not match its model", extra={"problems": [
-                (".".join(map(str, problem.get("loc", ()))), problem.get("type")) for problem in error.errors()]})
+            logger.error(
+                "an answer does not match its model",
+                extra={
+                    "problems": [
+                        (".".join(map(str, problem.get("loc", ()))), problem.get("type")) for problem in error.errors()
+                    ]
+                },
+            )
             return errors.internal().response()
         return errors.invalid_request(app.current_event, field_problems(error.errors())).response()
 
@@ -463,8 +506,9 @@ def face_resolver(errors: type[FaceError]) -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _internal(error: Exception) -> Response[Any]:
         if is_transient(error):
-            logger.warning("AWS dependency unavailable", extra={"error": type(error).__name__,
-                                                                 "code": _error_code(error)})
+            logger.warning(
+                "AWS dependency unavailable", extra={"error": type(error).__name__, "code": _error_code(error)}
+            )
             return errors.busy().response()
         logger.exception("unhandled error", extra={"error": type(error).__name__})
         return errors.internal().response()

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
 _CONNECT_TIMEOUT_SECONDS = 2
 _READ_TIMEOUT_SECONDS = 5
 _ATTEMPTS = 4  # the first and three retries
-_CONFIG = Config(connect_timeout=_CONNECT_TIMEOUT_SECONDS, read_timeout=_READ_TIMEOUT_SECONDS,
-                 retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"})
+_CONFIG = Config(
+    connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=_READ_TIMEOUT_SECONDS,
+    retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"},
+)
 # The longest one call can take before it answers or raises: every attempt waiting out both timeouts, and standard
 # mode's backoff before each retry (at most 2**n seconds before the n+1-th, n from 0).
 LONGEST_CALL_SECONDS: int = _ATTEMPTS * (_CONNECT_TIMEOUT_SECONDS + _READ_TIMEOUT_SECONDS) + sum(
-    1 << n for n in range(_ATTEMPTS - 1))
+    1 << n for n in range(_ATTEMPTS - 1)
+)
 
 
 @cache

@@ -46,8 +46,13 @@ class IdempotencyInProgress(IdempotencyRefused):
     """A request with the same key is still being processed; retry shortly."""
 
 
-def run_once(kind: str, scope: str, request: IdempotentRequest | None, payload: Mapping[str, Any],
-             action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def run_once(
+    kind: str,
+    scope: str,
+    request: IdempotentRequest | None,
+    payload: Mapping[str, Any],
+    action: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
     """Run `action` once per (kind, scope, key); with no key, just run it."""
     if request is None:
         return action()
@@ -65,18 +70,28 @@ def run_once(kind: str, scope: str, request: IdempotentRequest | None, payload: 
     )
 
     persistence = DynamoDBPersistenceLayer(
-        table_name=get_settings().table_name, key_attr="pk", sort_key_attr="sk",
-        static_pk_value=items.idempotency_partition(kind), expiry_attr="expiresAt",
+        table_name=get_settings().table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value=items.idempotency_partition(kind),
+        expiry_attr="expiresAt",
         # The one client the store does not own: Powertools' persistence layer makes its own calls.
         boto3_client=aws.dynamodb(),
     )
-    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
-                               expires_after_seconds=KEY_LIFETIME_SECONDS, use_local_cache=False)
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        expires_after_seconds=KEY_LIFETIME_SECONDS,
+        use_local_cache=False,
+    )
     if request.lambda_context is not None:
         config.register_lambda_context(request.lambda_context)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence,  # type: ignore[untyped-decorator]
-                         config=config)
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=persistence,  # type: ignore[untyped-decorator]
+        config=config,
+    )
     def once(request: dict[str, Any]) -> dict[str, Any]:
         return action()
 

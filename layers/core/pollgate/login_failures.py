@@ -41,8 +41,9 @@ class LoginFailures:
 class FailedLogins:
     """The failure counts of one face's names."""
 
-    def __init__(self, key: Callable[[str], Key], lock_for: Callable[[int], float] = lock_seconds,
-                 table: Table | None = None) -> None:
+    def __init__(
+        self, key: Callable[[str], Key], lock_for: Callable[[int], float] = lock_seconds, table: Table | None = None
+    ) -> None:
         self.key = key
         self.lock_for = lock_for
         self.table = table or Table()
@@ -55,14 +56,21 @@ class FailedLogins:
 
     def record(self, name: str, now: float) -> LoginFailures:
         """Count one more failure atomically (concurrent guesses cannot share a count) and set the lock."""
-        item = self.table.update(self.key(name), "ADD #count :one SET expiresAt = :forget", names={"#count": "count"},
-                                 values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS})
+        item = self.table.update(
+            self.key(name),
+            "ADD #count :one SET expiresAt = :forget",
+            names={"#count": "count"},
+            values={":one": 1, ":forget": int(now) + FAILURE_MEMORY_SECONDS},
+        )
         count = int(item["count"])
         wait = self.lock_for(count)
         locked_until = math.ceil(now + wait) if wait else 0  # no lock at all before FREE_FAILURES
         forget = max(int(now) + FAILURE_MEMORY_SECONDS, locked_until)
-        self.table.update(self.key(name), "SET lockedUntil = :until, expiresAt = :forget",
-                          values={":until": locked_until, ":forget": forget})
+        self.table.update(
+            self.key(name),
+            "SET lockedUntil = :until, expiresAt = :forget",
+            values={":until": locked_until, ":forget": forget},
+        )
         return LoginFailures(count, float(locked_until))
 
     def clear(self, name: str) -> None:

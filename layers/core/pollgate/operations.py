@@ -98,19 +98,22 @@ class OperationStore:
         item = self.table.get(items.operation(operation_id), consistent=consistent)
         return Operation.from_item(item) if item else None
 
-    def finish(self, operation_id: str, status: FinalStatus, result: Mapping[str, Any],
-               reason: str | None = None) -> bool:
+    def finish(
+        self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None
+    ) -> bool:
         """Move Pending -> status. False when it had already finished (the first outcome stands)."""
         write = self.finish_write(operation_id, status, result, reason)
-        finished = self.table.update(write.key, write.expression, condition=write.condition, names=write.names,
-                                     values=write.values)
+        finished = self.table.update(
+            write.key, write.expression, condition=write.condition, names=write.names, values=write.values
+        )
         if finished is None:
             return False
         observability.operation_finished(status, str(finished.get("createdAt", "")))
         return True
 
-    def finish_write(self, operation_id: str, status: FinalStatus, result: Mapping[str, Any],
-                     reason: str | None = None) -> Update:
+    def finish_write(
+        self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None
+    ) -> Update:
         """The conditional update that finishes an operation, for `finish` or a transaction; once a transaction
         with it commits, count it with `observability.operation_finished` (finish() counts its own)."""
         settings = get_settings()
@@ -124,13 +127,16 @@ class OperationStore:
             ":until": available_until,
             ":expires": available_until + settings.tombstone_seconds,
         }
-        expression = ("SET #status = :status, #result = :result, updatedAt = :now, availableUntil = :until, "
-                      "expiresAt = :expires")
+        expression = (
+            "SET #status = :status, #result = :result, updatedAt = :now, availableUntil = :until, expiresAt = :expires"
+        )
         if reason:
             expression += ", #reason = :reason"
             values[":reason"] = reason
         return Update(
-            items.operation(operation_id), expression + " REMOVE duePk, dueAt", condition="#status = :pending",
+            items.operation(operation_id),
+            expression + " REMOVE duePk, dueAt",
+            condition="#status = :pending",
             names={"#status": "status", "#result": "result", **({"#reason": "reason"} if reason else {})},
             values=values,
         )
@@ -138,18 +144,28 @@ class OperationStore:
     def mark_start_failed(self, operation_id: str) -> None:
         """A StartExecution failed: make the operation due now, so the sweeper re-drives it at once (unless it
         finished meanwhile)."""
-        self.table.update_if(items.operation(operation_id), "SET dueAt = :now", condition="#status = :pending",
-                             names={"#status": "status"}, values={":now": clock.iso(), ":pending": "Pending"})
+        self.table.update_if(
+            items.operation(operation_id),
+            "SET dueAt = :now",
+            condition="#status = :pending",
+            names={"#status": "status"},
+            values={":now": clock.iso(), ":pending": "Pending"},
+        )
 
     def claim_restart(self, operation: Operation, workflow: Workflow) -> bool:
         """Take one re-drive of a stuck operation; only one sweeper wins each attempt."""
         due = clock.epoch() + workflow.due_after_seconds(get_settings())
         return self.table.update_if(
-            items.operation(operation.id), "SET startAttempts = :next, dueAt = :due",
+            items.operation(operation.id),
+            "SET startAttempts = :next, dueAt = :due",
             condition="#status = :pending AND startAttempts = :seen",
             names={"#status": "status"},
-            values={":next": operation.start_attempts + 1, ":seen": operation.start_attempts,
-                    ":pending": "Pending", ":due": clock.iso(due)},
+            values={
+                ":next": operation.start_attempts + 1,
+                ":seen": operation.start_attempts,
+                ":pending": "Pending",
+                ":due": clock.iso(due),
+            },
         )
 
     def stuck(self, *, limit: int = 100) -> Iterator[Operation]:
@@ -196,8 +212,13 @@ def new_polling_id() -> str:
     return str(uuid.uuid4())
 
 
-def submit_operation(workflow: Workflow, tenant: str, work: Mapping[str, Any], store: OperationStore | None = None,
-                     operation_id: str | None = None) -> Operation:
+def submit_operation(
+    workflow: Workflow,
+    tenant: str,
+    work: Mapping[str, Any],
+    store: OperationStore | None = None,
+    operation_id: str | None = None,
+) -> Operation:
     store = store or OperationStore()
     operation = store.create(operation_id or new_polling_id(), workflow, tenant, work)
     observability.operation_submitted()
@@ -217,11 +238,15 @@ def start_workflow(operation: Operation, workflow: Workflow, store: OperationSto
         )
     except (ClientError, BotoCoreError) as error:
         if _may_have_started(error):
-            logger.warning("workflow start unconfirmed; the sweeper re-drives it after its deadline",
-                           extra={"pollingId": operation.id, "error": type(error).__name__})
+            logger.warning(
+                "workflow start unconfirmed; the sweeper re-drives it after its deadline",
+                extra={"pollingId": operation.id, "error": type(error).__name__},
+            )
             return False
-        logger.warning("workflow did not start; the sweeper will re-drive it",
-                       extra={"pollingId": operation.id, "error": type(error).__name__})
+        logger.warning(
+            "workflow did not start; the sweeper will re-drive it",
+            extra={"pollingId": operation.id, "error": type(error).__name__},
+        )
         try:
             store.mark_start_failed(operation.id)
         except (ClientError, BotoCoreError):
@@ -231,8 +256,9 @@ def start_workflow(operation: Operation, workflow: Workflow, store: OperationSto
 
 
 # Step Functions' own faults: it may have started the execution before failing to answer.
-_SERVER_FAULTS = frozenset({"InternalFailure", "InternalServerError", "ServiceUnavailable",
-                            "ServiceUnavailableException"})
+_SERVER_FAULTS = frozenset(
+    {"InternalFailure", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException"}
+)
 
 
 def _may_have_started(error: ClientError | BotoCoreError) -> bool:

@@ -31,8 +31,9 @@ def _unb64(text: str) -> bytes:
 
 def hash_secret(secret: str, *, n: int = SCRYPT_N) -> str:
     salt = secrets.token_bytes(_SALT_BYTES)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM,
-                            dklen=_KEY_BYTES)
+    digest = hashlib.scrypt(
+        secret.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=_KEY_BYTES
+    )
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -42,8 +43,9 @@ def verify_secret(secret: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = _unb64(digest)
-        actual = hashlib.scrypt(secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+        actual = hashlib.scrypt(
+            secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM, dklen=len(expected)
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)

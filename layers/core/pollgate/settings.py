@@ -23,14 +23,23 @@ class Settings(BaseModel):
     # gives both the state machine and these. Past it (and its start) the sweeper re-drives the operation; after
     # max_start_attempts it fails it. Unset: the longest any Express workflow runs, so none is re-driven early.
     uai_status_log_deadline_seconds: int = Field(
-        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
-        alias="UAI_STATUS_LOG_DEADLINE_SECONDS")
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        ge=1,
+        le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="UAI_STATUS_LOG_DEADLINE_SECONDS",
+    )
     thingspace_device_action_deadline_seconds: int = Field(
-        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
-        alias="THINGSPACE_DEVICE_ACTION_DEADLINE_SECONDS")
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        ge=1,
+        le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="THINGSPACE_DEVICE_ACTION_DEADLINE_SECONDS",
+    )
     webhook_recovery_deadline_seconds: int = Field(
-        default=EXPRESS_WORKFLOW_LIMIT_SECONDS, ge=1, le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
-        alias="WEBHOOK_RECOVERY_DEADLINE_SECONDS")
+        default=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        ge=1,
+        le=EXPRESS_WORKFLOW_LIMIT_SECONDS,
+        alias="WEBHOOK_RECOVERY_DEADLINE_SECONDS",
+    )
     webhook_recovery_state_machine_arn: str = Field(default="", alias="WEBHOOK_RECOVERY_STATE_MACHINE_ARN")
     max_start_attempts: int = Field(default=3, ge=1, alias="MAX_START_ATTEMPTS")
     retry_after_seconds: int = Field(default=1, ge=1, alias="RETRY_AFTER_SECONDS")
@@ -54,7 +63,8 @@ class Settings(BaseModel):
     # ThingSpace: the device-action workflow, and which provisioning backend applies transitions ("table" keeps
     # device state in the table; "http" calls a carrier system at THINGSPACE_BACKEND_URL).
     thingspace_device_action_state_machine_arn: str = Field(
-        default="", alias="THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN")
+        default="", alias="THINGSPACE_DEVICE_ACTION_STATE_MACHINE_ARN"
+    )
     thingspace_backend: str = Field(default="table", pattern="^(table|http)$", alias="THINGSPACE_BACKEND")
     thingspace_backend_url: str = Field(default="", alias="THINGSPACE_BACKEND_URL")
     # Densify: the secret that signs API tokens (HS256), and the UTC hour of the nightly push of subscriptions.

@@ -132,15 +132,16 @@ class Table:
         self.name = name or get_settings().table_name
 
     def get(self, key: Key, *, consistent: bool = False) -> Item | None:
-        answer = aws.dynamodb().get_item(TableName=self.name, Key=to_attributes(key.attributes()),
-                                         ConsistentRead=consistent)
+        answer = aws.dynamodb().get_item(
+            TableName=self.name, Key=to_attributes(key.attributes()), ConsistentRead=consistent
+        )
         return from_attributes(answer["Item"]) if "Item" in answer else None
 
     def get_many(self, keys: Sequence[Key], *, consistent: bool = False) -> list[Item]:
         """The items that exist of `keys` (BatchGetItem, in DynamoDB's order: callers that care sort them)."""
         found: list[Item] = []
         for start in range(0, len(keys), BATCH_GET_SIZE):
-            page = [to_attributes(key.attributes()) for key in keys[start:start + BATCH_GET_SIZE]]
+            page = [to_attributes(key.attributes()) for key in keys[start : start + BATCH_GET_SIZE]]
             pending: dict[str, Any] = {self.name: {"Keys": page, "ConsistentRead": consistent}}
 
             def send(request: dict[str, Any]) -> dict[str, Any]:
@@ -151,50 +152,101 @@ class Table:
             _until_processed(send, pending)
         return found
 
-    def put(self, key: Key, attributes: Mapping[str, Any], *, condition: str | None = None,
-            names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> bool:
+    def put(
+        self,
+        key: Key,
+        attributes: Mapping[str, Any],
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Write the whole item; False when `condition` did not hold (nothing written)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_attributes({**attributes, **key.attributes()})}
         _add_expression(kwargs, condition, names, values)
         return _unless_condition_fails(lambda: aws.dynamodb().put_item(**kwargs)) is not None
 
     @overload
-    def update(self, key: Key, expression: str, *, condition: None = None, names: Mapping[str, str] | None = None,
-               values: Mapping[str, Any] | None = None) -> Item: ...
+    def update(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Item: ...
 
     @overload
-    def update(self, key: Key, expression: str, *, condition: str, names: Mapping[str, str] | None = None,
-               values: Mapping[str, Any] | None = None) -> Item | None: ...
+    def update(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Item | None: ...
 
-    def update(self, key: Key, expression: str, *, condition: str | None = None,
-               names: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None) -> Item | None:
+    def update(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Item | None:
         """The item as the update left it; None when `condition` did not hold (nothing written)."""
         kwargs = self._update_call(key, expression, condition, names, values, returning="ALL_NEW")
         answer = _unless_condition_fails(lambda: aws.dynamodb().update_item(**kwargs))
         return None if answer is None else from_attributes(answer.get("Attributes", {}))
 
-    def update_if(self, key: Key, expression: str, *, condition: str, names: Mapping[str, str] | None = None,
-                  values: Mapping[str, Any] | None = None) -> bool:
+    def update_if(
+        self,
+        key: Key,
+        expression: str,
+        *,
+        condition: str,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether `condition` held and the update was made; reads nothing back (the smallest answer)."""
         kwargs = self._update_call(key, expression, condition, names, values, returning="NONE")
         return _unless_condition_fails(lambda: aws.dynamodb().update_item(**kwargs)) is not None
 
-    def delete(self, key: Key, *, condition: str | None = None, names: Mapping[str, str] | None = None,
-               values: Mapping[str, Any] | None = None) -> bool:
+    def delete(
+        self,
+        key: Key,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> bool:
         """False when `condition` did not hold (nothing deleted)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_attributes(key.attributes())}
         _add_expression(kwargs, condition, names, values)
         return _unless_condition_fails(lambda: aws.dynamodb().delete_item(**kwargs)) is not None
 
-    def query(self, pk: str, sk_prefix: str = "", *, consistent: bool = False, limit: int | None = None,
-              descending: bool = False, start_at: str | None = None) -> Iterator[Item]:
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str = "",
+        *,
+        consistent: bool = False,
+        limit: int | None = None,
+        descending: bool = False,
+        start_at: str | None = None,
+    ) -> Iterator[Item]:
         """The partition's items whose sk begins with `sk_prefix`, in sk order; with `start_at` (an sk with that
         prefix), only it and those after it, ascending (a page that goes on where the last one ended)."""
         if start_at is not None:
             kwargs: dict[str, Any] = {
-                "TableName": self.name, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
-                "ExpressionAttributeValues": to_attributes({":pk": pk, ":start": start_at,
-                                                            ":end": sk_prefix + "\U0010ffff"}),
+                "TableName": self.name,
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :start AND :end",
+                "ExpressionAttributeValues": to_attributes(
+                    {":pk": pk, ":start": start_at, ":end": sk_prefix + "\U0010ffff"}
+                ),
                 "ConsistentRead": consistent,
             }
             yield from self._paginate(kwargs, limit)
@@ -233,19 +285,33 @@ class Table:
     def write_batch(self, puts: Iterable[tuple[Key, Mapping[str, Any]]] = (), deletes: Iterable[Key] = ()) -> None:
         """Unconditional puts and deletes, 25 a call (BatchWriteItem); not atomic: a failure may leave a part."""
         requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": to_attributes({**attributes, **key.attributes()})}} for key, attributes in puts]
+            {"PutRequest": {"Item": to_attributes({**attributes, **key.attributes()})}} for key, attributes in puts
+        ]
         requests += [{"DeleteRequest": {"Key": to_attributes(key.attributes())}} for key in deletes]
         for start in range(0, len(requests), BATCH_WRITE_SIZE):
+
             def send(request: dict[str, Any]) -> dict[str, Any]:
                 answer = aws.dynamodb().batch_write_item(RequestItems=request)
                 return dict(answer.get("UnprocessedItems") or {})
 
-            _until_processed(send, {self.name: requests[start:start + BATCH_WRITE_SIZE]})
+            _until_processed(send, {self.name: requests[start : start + BATCH_WRITE_SIZE]})
 
-    def _update_call(self, key: Key, expression: str, condition: str | None, names: Mapping[str, str] | None,
-                     values: Mapping[str, Any] | None, *, returning: str) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Key": to_attributes(key.attributes()),
-                                  "UpdateExpression": expression, "ReturnValues": returning}
+    def _update_call(
+        self,
+        key: Key,
+        expression: str,
+        condition: str | None,
+        names: Mapping[str, str] | None,
+        values: Mapping[str, Any] | None,
+        *,
+        returning: str,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(key.attributes()),
+            "UpdateExpression": expression,
+            "ReturnValues": returning,
+        }
         _add_expression(kwargs, condition, names, values)
         return kwargs
 
@@ -274,8 +340,9 @@ class Table:
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
-def _add_expression(kwargs: dict[str, Any], condition: str | None, names: Mapping[str, str] | None,
-                    values: Mapping[str, Any] | None) -> None:
+def _add_expression(
+    kwargs: dict[str, Any], condition: str | None, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+) -> None:
     if condition:
         kwargs["ConditionExpression"] = condition
     if names:

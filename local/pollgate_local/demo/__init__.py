@@ -62,8 +62,9 @@ class DemoContext:
     def invoke(self, logical_id: str, event: Any) -> Any:
         return self.stack.invoke(logical_id, event)
 
-    def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         answer = call(self.base_url, method, path, body, headers)
         return answer.status, answer.body
 

@@ -27,10 +27,13 @@ DOWNSIZE: dict[str, Any] = {
     "tagReferences": [{"tagID": "Environment", "operator": "=", "values": ["prod"]}],
     "suppressionReferences": [{"suppressionID": "Excluded By Owner", "operator": "=", "values": ["true"]}],
     "returnStructure": {
-        "properties": [{"propertyID": "currentType", "useAlias": True},
-                       {"propertyID": "recommendedType", "useAlias": True},
-                       {"propertyID": "savingsEstimate", "useAlias": True}],
-        "tags": [{"tagID": "Business Unit", "useAlias": True}]},
+        "properties": [
+            {"propertyID": "currentType", "useAlias": True},
+            {"propertyID": "recommendedType", "useAlias": True},
+            {"propertyID": "savingsEstimate", "useAlias": True},
+        ],
+        "tags": [{"tagID": "Business Unit", "useAlias": True}],
+    },
     "schedule": {"dayofWeek": [1, 3, 5]},
 }
 CONTAINERS: dict[str, Any] = {

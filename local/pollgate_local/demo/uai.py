@@ -17,19 +17,28 @@ KEY_PATH = "/flexnet/operations/api/updates/update-authorization-key"
 STATUS_LOG_PATH = "/uai/2.0/updates/statusLog"
 TOKEN_HOURS = 12
 REPORT: dict[str, Any] = {
-    "id": "demo-device-1", "idType": "STRING", "language": 1033, "packageId": "demo-package", "platform": "WIN64",
-    "statusCode": 2, "statusReason": "Download complete", "timeStamp": "2026-01-01T12:00:00Z",
-    "updateId": "demo-update", "updateName": "Demo security update",
+    "id": "demo-device-1",
+    "idType": "STRING",
+    "language": 1033,
+    "packageId": "demo-package",
+    "platform": "WIN64",
+    "statusCode": 2,
+    "statusReason": "Download complete",
+    "timeStamp": "2026-01-01T12:00:00Z",
+    "updateId": "demo-update",
+    "updateName": "Demo security update",
 }
 
 
 def seed(ctx: DemoContext) -> list[str]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_der = private.public_key().public_bytes(serialization.Encoding.DER,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     public_b64 = base64.b64encode(public_der).decode()
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     ctx.state_dir.mkdir(parents=True, exist_ok=True)
     key_file = ctx.state_dir / "uai-device-key.pem"
     key_file.write_bytes(pem)
@@ -39,8 +48,7 @@ def seed(ctx: DemoContext) -> list[str]:
     status, body = ctx.request("PUT", KEY_PATH, {"publicKey": public_b64}, admin)
     if status != 200:
         raise RuntimeError(f"uploading the demo key answered {status}: {body}")
-    token = jwt.encode({"sub": "demo-device-1", "exp": int(time.time()) + TOKEN_HOURS * 3600}, pem,
-                       algorithm="RS256")
+    token = jwt.encode({"sub": "demo-device-1", "exp": int(time.time()) + TOKEN_HOURS * 3600}, pem, algorithm="RS256")
     device = {"Authorization": f"Bearer {token}"}
     status, body = ctx.request("POST", STATUS_LOG_PATH, REPORT, device)
     if status != 202:

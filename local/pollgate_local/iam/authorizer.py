@@ -66,15 +66,26 @@ class UsageRecord:
     def unused_grants(self, *, include_managed: bool = False) -> list[Grant]:
         """The template's grants no call used (AWS managed policies left out unless asked: SAM adds those)."""
         with self._lock:
-            return sorted((grant for key, grant in self._grants.items() if key not in self._used and grant.effect ==
-                           "Allow" and (include_managed or not grant.managed)), key=lambda g: g.key)
+            return sorted(
+                (
+                    grant
+                    for key, grant in self._grants.items()
+                    if key not in self._used and grant.effect == "Allow" and (include_managed or not grant.managed)
+                ),
+                key=lambda g: g.key,
+            )
 
 
 class Authorizer:
     """Checks requests against a PolicySet and refuses them the way AWS does."""
 
-    def __init__(self, policies: PolicySet, on_denied: Callable[[Denial], None] | None = None, *,
-                 usage: UsageRecord | None = None) -> None:
+    def __init__(
+        self,
+        policies: PolicySet,
+        on_denied: Callable[[Denial], None] | None = None,
+        *,
+        usage: UsageRecord | None = None,
+    ) -> None:
         self.policies = policies
         self.usage = usage or UsageRecord()
         self._on_denied = on_denied
@@ -93,8 +104,9 @@ class Authorizer:
             self.usage.record(principal.logical_id, allowed_by, (action, resource))
         return self._denied(denial)
 
-    def check(self, access_key_id: str | None, method: str, url: str, headers: Mapping[str, str],
-              body: bytes | str | None) -> Denial | None:
+    def check(
+        self, access_key_id: str | None, method: str, url: str, headers: Mapping[str, str], body: bytes | str | None
+    ) -> Denial | None:
         refusal = self.authorize(access_key_id, method, url, headers, body)
         return refusal.denial if refusal else None
 
@@ -103,14 +115,16 @@ class Authorizer:
         principal = self.policies.principal_for_access_key(access_key_id) if access_key_id else None
         return None if principal is None else self.evaluate(principal, "lambda:InvokeFunction", function_arn)
 
-    def authorize(self, access_key_id: str | None, method: str, url: str, headers: Mapping[str, str],
-                  body: bytes | str | None) -> Refusal | None:
+    def authorize(
+        self, access_key_id: str | None, method: str, url: str, headers: Mapping[str, str], body: bytes | str | None
+    ) -> Refusal | None:
         """None when the request may go on; else the answer AWS would give it."""
         principal = self.policies.principal_for_access_key(access_key_id) if access_key_id else None
         return None if principal is None else self.authorize_as(principal, method, url, headers, body)
 
-    def authorize_as(self, principal: Principal, method: str, url: str, headers: Mapping[str, str],
-                     body: bytes | str | None) -> Refusal | None:
+    def authorize_as(
+        self, principal: Principal, method: str, url: str, headers: Mapping[str, str], body: bytes | str | None
+    ) -> Refusal | None:
         call = describe(method, url, headers, body, secret_arns=self.policies.secret_arns)
         self.usage.called(principal.logical_id)
         decided: list[tuple[Need, list[Grant]]] = []
@@ -166,4 +180,3 @@ class Authorizer:
             return answer(environ, start_response)
 
         return checked
-

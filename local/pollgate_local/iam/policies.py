@@ -61,8 +61,11 @@ class Principal:
 
     def environment(self) -> dict[str, str]:
         """The variables that make boto3 sign as this principal (what Lambda puts in a function's sandbox)."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
-                "AWS_SESSION_TOKEN": self.session_token}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_SESSION_TOKEN": self.session_token,
+        }
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,12 @@ class PolicyTemplate:
     @classmethod
     def translate(cls, template_dict: Mapping[str, Any], parameter_values: Mapping[str, Any]) -> PolicyTemplate:
         """The SAM transform of `template_dict` (as SamLocalStackProvider gives it), as CloudFormation would run it."""
-        validator = SamTemplateValidator(copy.deepcopy(dict(template_dict)), _BundledManagedPolicies(),
-                                         region=REGION, parameter_overrides=dict(parameter_values))
+        validator = SamTemplateValidator(
+            copy.deepcopy(dict(template_dict)),
+            _BundledManagedPolicies(),
+            region=REGION,
+            parameter_overrides=dict(parameter_values),
+        )
         translated: dict[str, Any] = yaml_parse(validator.get_translated_template_if_valid())
         parameters = SamBaseProvider._get_parameter_values(dict(template_dict), dict(parameter_values))
         return cls(translated, parameters)
@@ -126,8 +133,9 @@ class PolicyTemplate:
         resolver = IntrinsicResolver(template=self._translated, symbol_resolver=table)
 
         def resolved(value: Any, where: str) -> Any:
-            return resolver.intrinsic_property_resolver(copy.deepcopy(value), ignore_errors=False,
-                                                        parent_function=where)
+            return resolver.intrinsic_property_resolver(
+                copy.deepcopy(value), ignore_errors=False, parent_function=where
+            )
 
         principals: dict[str, Principal] = {}
         grants: dict[str, tuple[Grant, ...]] = {}
@@ -144,8 +152,9 @@ class PolicyTemplate:
             found: list[Grant] = []
             docs: list[tuple[str, Any]] = []
             for policy in policies:
-                document = _managed_document(resolved(policy.document, role), problems) if policy.managed \
-                    else policy.document
+                document = (
+                    _managed_document(resolved(policy.document, role), problems) if policy.managed else policy.document
+                )
                 if document is None:
                     continue
                 name = str(resolved(policy.name, role)) if policy.managed else policy.name
@@ -153,21 +162,31 @@ class PolicyTemplate:
                 docs.append((name, resolved(document, role)))
             grants[logical_id] = tuple(found)
             documents[logical_id] = tuple(docs)
-        problems += [f"{name} has no local symbol (policies of {', '.join(sorted(users))})"
-                     for name, users in unnamed.items()]
+        problems += [
+            f"{name} has no local symbol (policies of {', '.join(sorted(users))})" for name, users in unnamed.items()
+        ]
         if problems:
             raise PolicyError("the local IAM check cannot evaluate: " + "; ".join(sorted(set(problems))))
-        secret_arns = tuple(str(value["Ref"]) for logical_id, value in symbols.items()
-                            if _resource_type(self._translated, logical_id) == "AWS::SecretsManager::Secret"
-                            and isinstance(value, Mapping) and "Ref" in value)
+        secret_arns = tuple(
+            str(value["Ref"])
+            for logical_id, value in symbols.items()
+            if _resource_type(self._translated, logical_id) == "AWS::SecretsManager::Secret"
+            and isinstance(value, Mapping)
+            and "Ref" in value
+        )
         return PolicySet(principals, grants, documents, secret_arns)
 
 
 class PolicySet:
     """Every principal of the stack, its credentials and its grants; JSON round-trips to another process."""
 
-    def __init__(self, principals: Mapping[str, Principal], grants: Mapping[str, Sequence[Grant]],
-                 documents: Mapping[str, Sequence[tuple[str, Any]]], secret_arns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        principals: Mapping[str, Principal],
+        grants: Mapping[str, Sequence[Grant]],
+        documents: Mapping[str, Sequence[tuple[str, Any]]],
+        secret_arns: Sequence[str] = (),
+    ) -> None:
         self._principals = dict(principals)
         self._grants = {logical_id: tuple(found) for logical_id, found in grants.items()}
         self._documents = {logical_id: tuple(docs) for logical_id, docs in documents.items()}
@@ -178,8 +197,12 @@ class PolicySet:
             self._by_role.setdefault(principal.role_arn, principal)
 
     @classmethod
-    def from_template(cls, template_dict: Mapping[str, Any], parameter_values: Mapping[str, Any],
-                      symbols: Mapping[str, Mapping[str, Any]]) -> PolicySet:
+    def from_template(
+        cls,
+        template_dict: Mapping[str, Any],
+        parameter_values: Mapping[str, Any],
+        symbols: Mapping[str, Mapping[str, Any]],
+    ) -> PolicySet:
         return PolicyTemplate.translate(template_dict, parameter_values).resolve(symbols)
 
     @property
@@ -207,12 +230,14 @@ class PolicySet:
         return self._documents.get(logical_id, ())
 
     def to_json(self) -> str:
-        return json.dumps({
-            "principals": [asdict(p) for p in self._principals.values()],
-            "grants": {logical_id: [asdict(g) for g in found] for logical_id, found in self._grants.items()},
-            "documents": {logical_id: [list(doc) for doc in docs] for logical_id, docs in self._documents.items()},
-            "secret_arns": list(self.secret_arns),
-        })
+        return json.dumps(
+            {
+                "principals": [asdict(p) for p in self._principals.values()],
+                "grants": {logical_id: [asdict(g) for g in found] for logical_id, found in self._grants.items()},
+                "documents": {logical_id: [list(doc) for doc in docs] for logical_id, docs in self._documents.items()},
+                "secret_arns": list(self.secret_arns),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> PolicySet:
@@ -240,7 +265,8 @@ def _roles_of(translated: dict[str, Any]) -> Iterator[tuple[str, tuple[str, tupl
             for role in props.get("Roles") or []:
                 if isinstance(role, dict) and "Ref" in role:
                     extra.setdefault(role["Ref"], []).append(
-                        _Policy(str(props.get("PolicyName") or logical_id), props.get("PolicyDocument"), False))
+                        _Policy(str(props.get("PolicyName") or logical_id), props.get("PolicyDocument"), False)
+                    )
     for logical_id, resource in resources.items():
         role_property = _ROLE_PROPERTY.get(str(resource.get("Type")))
         if role_property is None:
@@ -248,16 +274,20 @@ def _roles_of(translated: dict[str, Any]) -> Iterator[tuple[str, tuple[str, tupl
         reference = (resource.get("Properties") or {}).get(role_property)
         role = _role_logical_id(reference)
         if role is None or (resources.get(role) or {}).get("Type") != "AWS::IAM::Role":
-            raise PolicyError(f"{logical_id}: {role_property} {reference!r} is not a role of the template, so its "
-                              f"permissions are unknown locally")
+            raise PolicyError(
+                f"{logical_id}: {role_property} {reference!r} is not a role of the template, so its "
+                f"permissions are unknown locally"
+            )
         props = resources[role].get("Properties") or {}
-        policies = [_Policy(str(p.get("PolicyName")), p.get("PolicyDocument"), False)
-                    for p in props.get("Policies") or []]
+        policies = [
+            _Policy(str(p.get("PolicyName")), p.get("PolicyDocument"), False) for p in props.get("Policies") or []
+        ]
         for arn in props.get("ManagedPolicyArns") or []:
             customer = resources.get(arn["Ref"]) if isinstance(arn, dict) and "Ref" in arn else None
             if customer is not None and customer.get("Type") == "AWS::IAM::ManagedPolicy":
-                policies.append(_Policy(str(arn["Ref"]), (customer.get("Properties") or {}).get("PolicyDocument"),
-                                        False))
+                policies.append(
+                    _Policy(str(arn["Ref"]), (customer.get("Properties") or {}).get("PolicyDocument"), False)
+                )
             else:
                 policies.append(_Policy(arn, arn, True))
         yield logical_id, (role, tuple(policies + extra.get(role, [])))
@@ -323,8 +353,9 @@ def _listed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _grants(principal: str, policy: str, document: Any, managed: bool, resolved: Any,
-            problems: list[str]) -> Iterator[Grant]:
+def _grants(
+    principal: str, policy: str, document: Any, managed: bool, resolved: Any, problems: list[str]
+) -> Iterator[Grant]:
     """One Grant per (action, resource) of each statement; NotAction / NotResource statements stay whole."""
     if not isinstance(document, dict):
         problems.append(f"{principal} {policy}: a policy document that is not an object")
@@ -341,19 +372,39 @@ def _grants(principal: str, policy: str, document: Any, managed: bool, resolved:
                         problems.append(f"{principal} {policy}: resource {written!r} resolves to {resource!r}")
                         continue
                     one = {"Effect": effect, "Action": str(action), "Resource": resource}
-                    yield Grant(principal, policy, effect, str(action), resource, json.dumps(written, sort_keys=True),
-                                managed, json.dumps(one))
+                    yield Grant(
+                        principal,
+                        policy,
+                        effect,
+                        str(action),
+                        resource,
+                        json.dumps(written, sort_keys=True),
+                        managed,
+                        json.dumps(one),
+                    )
         else:
             whole = resolved(statement, principal)
             actions = whole.get("Action") or {"NotAction": whole.get("NotAction")}
             resources = whole.get("Resource") or {"NotResource": whole.get("NotResource")}
-            yield Grant(principal, policy, effect, json.dumps(actions), json.dumps(resources),
-                        json.dumps(statement.get("Resource") or statement.get("NotResource"), sort_keys=True),
-                        managed, json.dumps(whole))
+            yield Grant(
+                principal,
+                policy,
+                effect,
+                json.dumps(actions),
+                json.dumps(resources),
+                json.dumps(statement.get("Resource") or statement.get("NotResource"), sort_keys=True),
+                managed,
+                json.dumps(whole),
+            )
 
 
 def _new_principal(logical_id: str, role_arn: str) -> Principal:
     """Fresh credentials, as STS gives an assumed role: an ASIA key id, a secret and a session token."""
     key_id = "ASIA" + "".join(secrets.choice(_ACCESS_KEY_ALPHABET) for _ in range(16))
-    return Principal(logical_id=logical_id, role_arn=role_arn, access_key_id=key_id,
-                     secret_access_key=secrets.token_urlsafe(30)[:40], session_token=secrets.token_urlsafe(96))
+    return Principal(
+        logical_id=logical_id,
+        role_arn=role_arn,
+        access_key_id=key_id,
+        secret_access_key=secrets.token_urlsafe(30)[:40],
+        session_token=secrets.token_urlsafe(96),
+    )

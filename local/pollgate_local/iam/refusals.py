@@ -38,8 +38,11 @@ class Denial:
         # SQS names the action in lower case in its refusals (sqs:sendmessage).
         action = self.action.lower() if self.action.startswith("sqs:") else self.action
         target = "" if self.resource == "*" else f" on resource: {self.resource}"
-        reason = ("with an explicit deny in an identity-based policy" if self.explicit
-                  else f"because no identity-based policy allows the {action} action")
+        reason = (
+            "with an explicit deny in an identity-based policy"
+            if self.explicit
+            else f"because no identity-based policy allows the {action} action"
+        )
         return f"User: {self.principal.arn} is not authorized to perform: {action}{target} {reason}"
 
     def log_line(self) -> str:
@@ -62,20 +65,30 @@ def refuse(call: Call, denial: Denial, method: str = "POST") -> Refusal:
     request_id = str(uuid.uuid4())
     message = denial.message()
     if call.protocol == "rest-xml":
-        body = b"" if method == "HEAD" else (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
-            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId>"
-            f"<HostId>{uuid.uuid4().hex}</HostId></Error>").encode()
+        body = (
+            b""
+            if method == "HEAD"
+            else (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId>"
+                f"<HostId>{uuid.uuid4().hex}</HostId></Error>"
+            ).encode()
+        )
         headers = {"Content-Type": "application/xml", "x-amz-request-id": request_id}
         return Refusal(denial, call.protocol, 403, headers, body)
     if call.protocol == "query":
-        body = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                f"<Message>{escape(message)}</Message><Detail/></Error><RequestId>{request_id}</RequestId>"
-                "</ErrorResponse>").encode()
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(message)}</Message><Detail/></Error><RequestId>{request_id}</RequestId>"
+            "</ErrorResponse>"
+        ).encode()
         return Refusal(denial, call.protocol, 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body)
     if call.protocol == "rest-json":
-        headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id,
-                   "x-amzn-ErrorType": "AccessDeniedException"}
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": "AccessDeniedException",
+        }
         return Refusal(denial, call.protocol, 403, headers, json.dumps({"Type": "User", "Message": message}).encode())
     error = {"__type": _ACCESS_DENIED_TYPE, "message": message}
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": "AccessDeniedException"}
@@ -86,8 +99,9 @@ def refuse(call: Call, denial: Denial, method: str = "POST") -> Refusal:
     if call.protocol == "smithy-rpc-v2-cbor":
         headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
         return Refusal(denial, call.protocol, status, headers, _cbor(error))
-    headers["Content-Type"] = "application/x-amz-json-1.1" if call.service == "secretsmanager" \
-        else "application/x-amz-json-1.0"
+    headers["Content-Type"] = (
+        "application/x-amz-json-1.1" if call.service == "secretsmanager" else "application/x-amz-json-1.0"
+    )
     return Refusal(denial, "json", status, headers, json.dumps(error).encode())
 
 
@@ -96,10 +110,11 @@ def _cbor(error: dict[str, str]) -> bytes:
     from botocore.model import ShapeResolver
     from botocore.serialize import CBORSerializer
 
-    shapes: dict[str, Any] = {"Strings": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}},
-                              "S": {"type": "string"}}
+    shapes: dict[str, Any] = {
+        "Strings": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}},
+        "S": {"type": "string"},
+    }
     serializer: Any = CBORSerializer()
     encoded = bytearray()
     serializer._serialize_data_item(encoded, error, ShapeResolver(shapes).get_shape_by_name("Strings"))
     return bytes(encoded)
-

@@ -36,9 +36,16 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_requ
 # The SigV4 signing name -> the IAM action prefix, where they differ.
 _ACTION_PREFIX = {"monitoring": "cloudwatch"}
 # X-Amz-Target prefixes -> IAM action prefix, for requests without a credential scope.
-_TARGET_PREFIX = {"DynamoDB_20120810": "dynamodb", "AmazonSQS": "sqs", "AWSStepFunctions": "states",
-                  "secretsmanager": "secretsmanager", "GraniteServiceVersion20100801": "cloudwatch",
-                  "Logs_20140328": "logs", "AWSEvents": "events", "TrentService": "kms"}
+_TARGET_PREFIX = {
+    "DynamoDB_20120810": "dynamodb",
+    "AmazonSQS": "sqs",
+    "AWSStepFunctions": "states",
+    "secretsmanager": "secretsmanager",
+    "GraniteServiceVersion20100801": "cloudwatch",
+    "Logs_20140328": "logs",
+    "AWSEvents": "events",
+    "TrentService": "kms",
+}
 _S3_VIRTUAL_HOST = re.compile(r"^(?P<bucket>.+?)\.(?:s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com|localhost)$")
 _LAMBDA_INVOKE = re.compile(r"^/[0-9-]+/functions/(?P<function>[^/]+)/invocations$")
 _CBOR_OPERATION = re.compile(r"^/service/[^/]+/operation/(?P<operation>[^/]+)$")
@@ -76,8 +83,14 @@ def needs_body(method: str, url: str, headers: Mapping[str, Any]) -> bool:
     return service != "lambda"
 
 
-def describe(method: str, url: str, headers: Mapping[str, Any], body: bytes | str | None = b"", *,
-             secret_arns: Sequence[str] = ()) -> Call:
+def describe(
+    method: str,
+    url: str,
+    headers: Mapping[str, Any],
+    body: bytes | str | None = b"",
+    *,
+    secret_arns: Sequence[str] = (),
+) -> Call:
     """The actions and resources `method url` with these headers and body needs (secret_arns: the known secrets,
     to name a secret given by name or partial ARN by its full ARN)."""
     lowered = _lowered(headers)
@@ -128,8 +141,7 @@ def _service_from_host(host: str) -> str:
     return labels[0] if host.endswith(".amazonaws.com") else ""
 
 
-def _rpc_request(headers: Mapping[str, Any], path: str, query: str,
-                 body: bytes) -> tuple[str, str, dict[str, Any]]:
+def _rpc_request(headers: Mapping[str, Any], path: str, query: str, body: bytes) -> tuple[str, str, dict[str, Any]]:
     """(protocol, operation, parameters) of a JSON, smithy CBOR or query-protocol request."""
     target = headers.get("x-amz-target")
     if target:
@@ -153,8 +165,12 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ DynamoDB
-_TRANSACT_WRITE_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
-                           "ConditionCheck": "dynamodb:ConditionCheckItem"}
+_TRANSACT_WRITE_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
 
 
 def _table_arn(name: Any, region: str) -> str:
@@ -185,8 +201,11 @@ def _dynamodb_needs(operation: str, params: dict[str, Any], region: str) -> Iter
 
 
 # ------------------------------------------------------------------------------------------------ SQS
-_SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
-              "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 
 
 def _sqs_needs(operation: str, params: dict[str, Any], region: str) -> tuple[Need, ...]:
@@ -235,30 +254,56 @@ def _secret_arn(operation: str, params: dict[str, Any], region: str, known: Sequ
 
 
 # ------------------------------------------------------------------------------------------------ S3
-_S3_OBJECT_ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject", "POST": "s3:PutObject",
-                      "DELETE": "s3:DeleteObject"}
-_S3_OBJECT_SUBRESOURCES = {("GET", "tagging"): "s3:GetObjectTagging", ("PUT", "tagging"): "s3:PutObjectTagging",
-                           ("DELETE", "tagging"): "s3:DeleteObjectTagging", ("GET", "acl"): "s3:GetObjectAcl",
-                           ("PUT", "acl"): "s3:PutObjectAcl", ("GET", "uploadId"): "s3:ListMultipartUploadParts",
-                           ("DELETE", "uploadId"): "s3:AbortMultipartUpload", ("POST", "restore"): "s3:RestoreObject",
-                           ("GET", "attributes"): "s3:GetObjectAttributes"}
-_S3_BUCKET_SUBRESOURCES = {("GET", "location"): "s3:GetBucketLocation", ("GET", "versions"): "s3:ListBucketVersions",
-                           ("GET", "uploads"): "s3:ListBucketMultipartUploads"}
-_S3_LISTING_PARAMETERS = {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after",
-                          "encoding-type", "fetch-owner", "marker", "x-id"}
+_S3_OBJECT_ACTIONS = {
+    "GET": "s3:GetObject",
+    "HEAD": "s3:GetObject",
+    "PUT": "s3:PutObject",
+    "POST": "s3:PutObject",
+    "DELETE": "s3:DeleteObject",
+}
+_S3_OBJECT_SUBRESOURCES = {
+    ("GET", "tagging"): "s3:GetObjectTagging",
+    ("PUT", "tagging"): "s3:PutObjectTagging",
+    ("DELETE", "tagging"): "s3:DeleteObjectTagging",
+    ("GET", "acl"): "s3:GetObjectAcl",
+    ("PUT", "acl"): "s3:PutObjectAcl",
+    ("GET", "uploadId"): "s3:ListMultipartUploadParts",
+    ("DELETE", "uploadId"): "s3:AbortMultipartUpload",
+    ("POST", "restore"): "s3:RestoreObject",
+    ("GET", "attributes"): "s3:GetObjectAttributes",
+}
+_S3_BUCKET_SUBRESOURCES = {
+    ("GET", "location"): "s3:GetBucketLocation",
+    ("GET", "versions"): "s3:ListBucketVersions",
+    ("GET", "uploads"): "s3:ListBucketMultipartUploads",
+}
+_S3_LISTING_PARAMETERS = {
+    "list-type",
+    "prefix",
+    "delimiter",
+    "max-keys",
+    "continuation-token",
+    "start-after",
+    "encoding-type",
+    "fetch-owner",
+    "marker",
+    "x-id",
+}
 
 
 def _s3_needs(method: str, parts: Any, headers: Mapping[str, Any], body: bytes) -> Iterator[Need]:
     bucket, key = _s3_bucket_and_key(parts)
     query = parse_qs(parts.query, keep_blank_values=True)
-    subresources = [name for name in query if name not in _S3_LISTING_PARAMETERS and name != "versionId"
-                    and name != "partNumber"]
+    subresources = [
+        name for name in query if name not in _S3_LISTING_PARAMETERS and name != "versionId" and name != "partNumber"
+    ]
     if not bucket:
         yield "s3:ListAllMyBuckets", "*"
     elif key:
         resource = f"arn:aws:s3:::{bucket}/{key}"
-        found = next((_S3_OBJECT_SUBRESOURCES[(method, s)] for s in subresources
-                      if (method, s) in _S3_OBJECT_SUBRESOURCES), None)
+        found = next(
+            (_S3_OBJECT_SUBRESOURCES[(method, s)] for s in subresources if (method, s) in _S3_OBJECT_SUBRESOURCES), None
+        )
         yield found or _S3_OBJECT_ACTIONS.get(method, f"s3:{method}Object"), resource
         source = headers.get("x-amz-copy-source")
         if method == "PUT" and source:
@@ -268,8 +313,9 @@ def _s3_needs(method: str, parts: Any, headers: Mapping[str, Any], body: bytes) 
             yield "s3:DeleteObject", f"arn:aws:s3:::{bucket}/{deleted}"
     else:
         resource = f"arn:aws:s3:::{bucket}"
-        found = next((_S3_BUCKET_SUBRESOURCES[(method, s)] for s in subresources
-                      if (method, s) in _S3_BUCKET_SUBRESOURCES), None)
+        found = next(
+            (_S3_BUCKET_SUBRESOURCES[(method, s)] for s in subresources if (method, s) in _S3_BUCKET_SUBRESOURCES), None
+        )
         if found:
             yield found, resource
         elif subresources:

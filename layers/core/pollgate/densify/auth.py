@@ -110,8 +110,13 @@ def verify_token(authorization: str | None) -> Caller:
     if token is None:
         raise unauthorized()
     try:
-        claims = jwt.decode(token, signing_key(), algorithms=["HS256"], issuer=TOKEN_ISSUER,
-                            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False})
+        claims = jwt.decode(
+            token,
+            signing_key(),
+            algorithms=["HS256"],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
+        )
     except jwt.InvalidTokenError:
         raise unauthorized() from None
     expires, user = claims.get("exp"), claims.get("sub")

@@ -11,8 +11,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def java_date(at: float) -> str:
     moment = datetime.fromtimestamp(at, tz=UTC)
-    return (f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day:02d} "
-            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} UTC {moment.year}")
+    return (
+        f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} UTC {moment.year}"
+    )
 
 
 def epoch_of_iso(text: str) -> float:

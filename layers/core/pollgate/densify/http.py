@@ -24,7 +24,7 @@ class DensifyError(FaceError):
     documented_body = ErrorBody
     documented_statuses = {
         400: "Invalid request, a field named in the message; or an on-demand result over its limit, or larger than "
-             "one response can carry (6 MiB; compressed when the client accepts gzip)",
+        "one response can carry (6 MiB; compressed when the client accepts gzip)",
         401: "Unauthorized: no token, a bad or expired one, or a failed login",
         404: "No such subscription (or one the caller may not see), platform type or route",
         413: "The body is larger than 1 MiB",

@@ -35,8 +35,10 @@ class AuthorizeRequest(BaseModel):
 class _Reference(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    operator: Operator = Field(description='"=" any of the values, "[]" an inclusive range [low, high], '
-                                           '"like" a pattern (% any run, _ one character; no wildcard = contains)')
+    operator: Operator = Field(
+        description='"=" any of the values, "[]" an inclusive range [low, high], '
+        '"like" a pattern (% any run, _ one character; no wildcard = contains)'
+    )
     values: list[FilterValue] = Field(min_length=1, max_length=MAX_VALUES)
 
     @model_validator(mode="after")
@@ -83,7 +85,8 @@ class Schedule(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     dayofWeek: list[Annotated[int, Field(strict=True, ge=1, le=7)]] = Field(
-        min_length=1, max_length=7, description="days to push on, 1 = Monday ... 7 = Sunday")
+        min_length=1, max_length=7, description="days to push on, 1 = Monday ... 7 = Sunday"
+    )
 
     @field_validator("dayofWeek")
     @classmethod
@@ -125,8 +128,9 @@ class SubscriptionBody(BaseModel):
 
     subscriptionName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     description: str = Field(default="", max_length=1024)
-    owner: str | None = Field(default=None, max_length=128,
-                              description='"" = global (admins only); omitted = the caller')
+    owner: str | None = Field(
+        default=None, max_length=128, description='"" = global (admins only); omitted = the caller'
+    )
     outputType: Literal["application/json"] = "application/json"
     active: Literal["true", "false"] = "true"
     webhook: Webhook | None = None
@@ -149,8 +153,9 @@ class SubscriptionRefItem(BaseModel):
     subscriptionRef: str = Field(min_length=1, max_length=64)
 
 
-class SubscriptionRefs(RootModel[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]
-                                     | SubscriptionRefItem]]):
+class SubscriptionRefs(
+    RootModel[list[Annotated[str, StringConstraints(min_length=1, max_length=64)] | SubscriptionRefItem]]
+):
     """The body of a bulk delete: subscriptionRefs, as strings or as {"subscriptionRef"} objects."""
 
     def refs(self) -> list[str]:
@@ -165,6 +170,7 @@ class ErrorBody(BaseModel):
 
 
 # ------------------------------------------------------------------------------------------------ answers
+
 
 class ApiToken(BaseModel):
     apiToken: str = Field(description="HS256 token, valid 60 minutes: send it as Authorization: Bearer <token>")
@@ -184,7 +190,8 @@ class WebhookView(BaseModel):
     uri: str
     authType: Literal["basic", "bearer"] | None = left_out_when_none()
     signingSecret: str | None = left_out_when_none(
-        description="ours: shown only to whoever may change the subscription")
+        description="ours: shown only to whoever may change the subscription"
+    )
     active: Literal["true", "false"] = Field(description='"false" once the receiver answered 410')
 
 
@@ -225,7 +232,8 @@ class ResultsDocument(BaseModel):
     count: int
     results: list[dict[str, str | int | float | bool | None]] = Field(
         description="One object per matching system, keyed as returnStructure says (property and tag IDs or aliases; "
-                    '"divider" between them when asked for)')
+        '"divider" between them when asked for)'
+    )
 
 
 class SubscriptionStatus(BaseModel):
@@ -241,11 +249,13 @@ class ResentDelivery(BaseModel):
 
 # ------------------------------------------------------------------------------ webhook tools (ours, not the vendor's)
 
+
 class RotatedSecret(BaseModel):
     subscriptionRef: str
     signingSecret: str = Field(description="The new Standard Webhooks secret: every push from now on is signed with it")
     previousSecretValidUntil: str = Field(
-        description="Until then (ISO 8601, 24 h) pushes carry a second signature made with the replaced secret")
+        description="Until then (ISO 8601, 24 h) pushes carry a second signature made with the replaced secret"
+    )
     status: int = 200
 
 

@@ -26,8 +26,11 @@ SAMPLE_RECORDS = Path(__file__).with_name("sample_records.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pollgate.densify.operator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pollgate.densify.operator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     add_user = commands.add_parser("add-user", help="create a user (or --replace its password)")
     add_user.add_argument("--user", required=True)

@@ -48,8 +48,9 @@ PAGE_SIZE = 100  # subscriptions read per BatchGetItem
 
 
 class Enqueue(Protocol):
-    def __call__(self, *, owner_kind: str, owner_id: str, tenant: str, target: Any, payload: Mapping[str, Any],
-                 event_type: str) -> str: ...
+    def __call__(
+        self, *, owner_kind: str, owner_id: str, tenant: str, target: Any, payload: Mapping[str, Any], event_type: str
+    ) -> str: ...
 
 
 def _engine_enqueue() -> Enqueue:
@@ -79,8 +80,14 @@ class SchedulerReport:
     delivery_ids: list[str] = field(default_factory=list)
 
 
-def run_scheduler(*, limit: int = 1000, store: SubscriptionStore | None = None, records: RecordStore | None = None,
-                  enqueue: Enqueue | None = None, workers: int = SCHEDULER_WORKERS) -> SchedulerReport:
+def run_scheduler(
+    *,
+    limit: int = 1000,
+    store: SubscriptionStore | None = None,
+    records: RecordStore | None = None,
+    enqueue: Enqueue | None = None,
+    workers: int = SCHEDULER_WORKERS,
+) -> SchedulerReport:
     """Push up to `limit` due subscriptions. The due index is read a page at a time and each page's pushes start
     at once, so the first results go out while later pages are still being read."""
     store, records = store or SubscriptionStore(), records or RecordStore()
@@ -126,26 +133,36 @@ def _pages(refs: Iterator[str], size: int) -> Iterator[list[str]]:
         yield page
 
 
-def _push_one(store: SubscriptionStore, subscription: Subscription, record_set: RecordSet, enqueue: Enqueue,
-              now: float) -> str:
+def _push_one(
+    store: SubscriptionStore, subscription: Subscription, record_set: RecordSet, enqueue: Enqueue, now: float
+) -> str:
     """Enqueue one push; answers its delivery id, or "" when it could not be made (recorded on the status)."""
     from pollgate.webhooks import PayloadTooLarge, WebhookTarget
 
     matched = record_set.select(subscription.definition)
     if len(matched) > MAX_LIMIT:
         reason = f"The return count of {len(matched)} has exceeded object return limit of {MAX_LIMIT}."
-        store.record_trigger(subscription.ref, last_triggered=scheduled_failure(now),
-                             webhook_status=webhook_failure(reason, now))
+        store.record_trigger(
+            subscription.ref, last_triggered=scheduled_failure(now), webhook_status=webhook_failure(reason, now)
+        )
         return ""
     webhook = subscription.definition["webhook"]
     target = WebhookTarget(url=webhook["uri"], secret=subscription.signing_secret, auth_header=auth_header(webhook))
     try:
-        return enqueue(owner_kind=OWNER_KIND, owner_id=subscription.ref, tenant=TENANT, target=target,
-                       payload=results_document(subscription, record_set, matched, divider=False),
-                       event_type=EVENT_TYPE)
+        return enqueue(
+            owner_kind=OWNER_KIND,
+            owner_id=subscription.ref,
+            tenant=TENANT,
+            target=target,
+            payload=results_document(subscription, record_set, matched, divider=False),
+            event_type=EVENT_TYPE,
+        )
     except (PayloadTooLarge, ValueError) as error:
-        store.record_trigger(subscription.ref, last_triggered=scheduled_failure(now),
-                             webhook_status=webhook_failure(f"The push could not be sent: {error}.", now))
+        store.record_trigger(
+            subscription.ref,
+            last_triggered=scheduled_failure(now),
+            webhook_status=webhook_failure(f"The push could not be sent: {error}.", now),
+        )
         return ""
     except (ClientError, BotoCoreError):
         # Not pushed and not the subscription's fault: due again now, so the next run tries it again.
@@ -155,6 +172,7 @@ def _push_one(store: SubscriptionStore, subscription: Subscription, record_set: 
 
 
 # ---------------------------------------------------------------------------------------------- outcomes
+
 
 class Outcome(Protocol):
     """The fields of the engine's DeliveryOutcome this face reads."""
@@ -202,17 +220,26 @@ def record_outcome(outcome: Outcome, store: SubscriptionStore | None = None) -> 
     at = epoch_of_iso(outcome.at)
     reason = describe(outcome)
     if outcome.succeeded:
-        store.record_trigger(outcome.owner_id, last_triggered=scheduled_success(at),
-                             webhook_status=webhook_success(reason, at), outcome_at=outcome.at)
+        store.record_trigger(
+            outcome.owner_id,
+            last_triggered=scheduled_success(at),
+            webhook_status=webhook_success(reason, at),
+            outcome_at=outcome.at,
+        )
     elif outcome.final:
-        store.record_trigger(outcome.owner_id, last_triggered=scheduled_failure(at),
-                             webhook_status=webhook_failure(reason, at),
-                             disable_webhook=outcome.gone or bool(outcome.disable_reason), outcome_at=outcome.at)
+        store.record_trigger(
+            outcome.owner_id,
+            last_triggered=scheduled_failure(at),
+            webhook_status=webhook_failure(reason, at),
+            disable_webhook=outcome.gone or bool(outcome.disable_reason),
+            outcome_at=outcome.at,
+        )
     else:
         store.record_trigger(outcome.owner_id, webhook_status=webhook_failure(reason, at), outcome_at=outcome.at)
 
 
 # ---------------------------------------------------------------------------------------------- deliveries
+
 
 class DeliveryList(BaseModel):
     """A subscription's push attempts, as the webhook engine recorded them (ours, not the vendor's)."""
@@ -220,17 +247,23 @@ class DeliveryList(BaseModel):
     attempts: list[AttemptRecord] = Field(description="Every recorded push attempt, newest first")
 
 
-def list_deliveries(platform: str, ref: str, caller: Caller, *, limit: int = 100,
-                    store: SubscriptionStore | None = None) -> DeliveryList:
+def list_deliveries(
+    platform: str, ref: str, caller: Caller, *, limit: int = 100, store: SubscriptionStore | None = None
+) -> DeliveryList:
     from pollgate.webhooks import list_attempts
 
     subscription = visible(ref, platform, caller, store)
     return DeliveryList(attempts=list_attempts(OWNER_KIND, subscription.ref, TENANT, limit))
 
 
-def resend(platform: str, ref: str, delivery_id: str, caller: Caller,
-           store: SubscriptionStore | None = None,
-           list_attempts: Callable[..., list[Any]] | None = None) -> str:
+def resend(
+    platform: str,
+    ref: str,
+    delivery_id: str,
+    caller: Caller,
+    store: SubscriptionStore | None = None,
+    list_attempts: Callable[..., list[Any]] | None = None,
+) -> str:
     """Send a failed push again (a new delivery of the same document); only finished, failed ones qualify."""
     from pollgate.webhooks import DeliveryNotFound, resend_delivery
     from pollgate.webhooks import list_attempts as engine_list_attempts
@@ -238,8 +271,11 @@ def resend(platform: str, ref: str, delivery_id: str, caller: Caller,
     subscription = visible(ref, platform, caller, store)
     if not subscription.changeable_by(caller):
         raise Invalid("Only administrators can re-send pushes of global subscriptions.")
-    attempts = [a for a in (list_attempts or engine_list_attempts)(OWNER_KIND, subscription.ref, TENANT, 1000)
-                if a.deliveryId == delivery_id]
+    attempts = [
+        a
+        for a in (list_attempts or engine_list_attempts)(OWNER_KIND, subscription.ref, TENANT, 1000)
+        if a.deliveryId == delivery_id
+    ]
     if not attempts:
         raise NotFound(f"Delivery {delivery_id} was not found.")
     if any(a.statusCode is not None and 200 <= a.statusCode < 300 and a.error is None for a in attempts):

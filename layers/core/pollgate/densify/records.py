@@ -75,12 +75,12 @@ class RecordStore:
         item = self.table.get(items.catalogue(platform))
         if item is None:
             return Catalogue()
-        return Catalogue(item.get("properties", {}), item.get("tags", {}), item.get("suppressions", {}),
-                         float(item["lastRefreshed"]))
+        return Catalogue(
+            item.get("properties", {}), item.get("tags", {}), item.get("suppressions", {}), float(item["lastRefreshed"])
+        )
 
     def systems(self, platform: str) -> list[dict[str, Any]]:
-        return [json.loads(item["record"])
-                for item in self.table.query(items.records(platform), items.RECORD_PREFIX)]
+        return [json.loads(item["record"]) for item in self.table.query(items.records(platform), items.RECORD_PREFIX)]
 
     def publish(self, platform: str, document: RecordsDocument) -> int:
         """Replace the platform's records with the document's; answers how many systems were published."""
@@ -88,22 +88,29 @@ class RecordStore:
         if len(set(ids)) != len(ids):
             raise ValueError("system ids must be unique within a platform")
         keep = {items.record(platform, system_id) for system_id in ids}
-        stored = (Key(item["pk"], item["sk"])
-                  for item in self.table.query(items.records(platform), items.RECORD_PREFIX))
+        stored = (
+            Key(item["pk"], item["sk"]) for item in self.table.query(items.records(platform), items.RECORD_PREFIX)
+        )
         self.table.write_batch(
-            puts=[(items.record(platform, system.id), {"record": system.model_dump_json()})
-                  for system in document.systems],
+            puts=[
+                (items.record(platform, system.id), {"record": system.model_dump_json()}) for system in document.systems
+            ],
             deletes=[key for key in stored if key not in keep],
         )
-        self.table.put(items.catalogue(platform), {
-            "properties": {entry.id: entry.alias or entry.id for entry in document.properties},
-            "tags": {entry.id: entry.alias or entry.id for entry in document.tags},
-            "suppressions": {entry.id: entry.alias or entry.id for entry in document.suppressions},
-            "lastRefreshed": clock.epoch(),
-        })
+        self.table.put(
+            items.catalogue(platform),
+            {
+                "properties": {entry.id: entry.alias or entry.id for entry in document.properties},
+                "tags": {entry.id: entry.alias or entry.id for entry in document.tags},
+                "suppressions": {entry.id: entry.alias or entry.id for entry in document.suppressions},
+                "lastRefreshed": clock.epoch(),
+            },
+        )
         return len(ids)
 
+
 # ------------------------------------------------------------------------------------------------ filters
+
 
 def matches(reference: Mapping[str, Any], value: Any) -> bool:
     """Does one system's value satisfy one filter reference ({operator, values})?"""
@@ -176,15 +183,18 @@ def selected(system: Mapping[str, Any], definition: Mapping[str, Any]) -> bool:
     for reference in definition.get("tagReferences", []):
         if not matches(reference, tags.get(reference["tagID"])):
             return False
-    return not any(matches(reference, suppressions.get(reference["suppressionID"]))
-                   for reference in definition.get("suppressionReferences", []))
+    return not any(
+        matches(reference, suppressions.get(reference["suppressionID"]))
+        for reference in definition.get("suppressionReferences", [])
+    )
 
 
 DIVIDER = "------------------------"
 
 
-def shape(system: Mapping[str, Any], definition: Mapping[str, Any], catalogue: Catalogue, *,
-          divider: bool) -> dict[str, Any]:
+def shape(
+    system: Mapping[str, Any], definition: Mapping[str, Any], catalogue: Catalogue, *, divider: bool
+) -> dict[str, Any]:
     """One system in the results, keyed as returnStructure says (ID, or alias when useAlias); without a
     returnStructure, every property and tag by ID. The divider separates properties from tags."""
     properties, tags = system.get("properties", {}), system.get("tags", {})
@@ -192,8 +202,11 @@ def shape(system: Mapping[str, Any], definition: Mapping[str, Any], catalogue: C
     out: dict[str, Any] = {}
     if structure.get("properties") or structure.get("tags"):
         for wanted in structure.get("properties", []):
-            key = catalogue.properties.get(wanted["propertyID"], wanted["propertyID"]) if wanted.get("useAlias") \
+            key = (
+                catalogue.properties.get(wanted["propertyID"], wanted["propertyID"])
+                if wanted.get("useAlias")
                 else wanted["propertyID"]
+            )
             out[key] = properties.get(wanted["propertyID"])
         if divider:
             out["divider"] = DIVIDER
@@ -216,8 +229,10 @@ def unknown_fields(definition: Mapping[str, Any], catalogue: Catalogue) -> list[
     named: Iterable[tuple[str, str, dict[str, str]]] = [
         *((r["propertyID"], "propertyID", catalogue.properties) for r in definition.get("propertyReferences", [])),
         *((r["tagID"], "tagID", catalogue.tags) for r in definition.get("tagReferences", [])),
-        *((r["suppressionID"], "suppressionID", catalogue.suppressions)
-          for r in definition.get("suppressionReferences", [])),
+        *(
+            (r["suppressionID"], "suppressionID", catalogue.suppressions)
+            for r in definition.get("suppressionReferences", [])
+        ),
         *((r["propertyID"], "propertyID", catalogue.properties) for r in structure.get("properties", [])),
         *((r["tagID"], "tagID", catalogue.tags) for r in structure.get("tags", [])),
     ]

@@ -48,16 +48,20 @@ def webhook_failure(reason: str, at: float) -> str:
 
 
 def over_limit_message(count: int, limit: int) -> str:
-    return (f"On-Demand Failure. The return count of {count} has exceeded object return limit of {limit}. "
-            f"Refine the subscription's filters or raise limit (at most {MAX_LIMIT}).")
+    return (
+        f"On-Demand Failure. The return count of {count} has exceeded object return limit of {limit}. "
+        f"Refine the subscription's filters or raise limit (at most {MAX_LIMIT})."
+    )
 
 
 def too_large_message(error: TooLarge, subject: str = "The answer") -> str:
     """Why an answer cannot be returned: its size, the limit, and whether compression would help."""
     if error.compressed:
         return f"{subject} is {error.size} bytes compressed, more than the {error.limit} bytes one response can carry."
-    return (f"{subject} is {error.size} bytes, more than the {error.limit} bytes one response can carry: send "
-            f"Accept-Encoding: gzip to have it compressed.")
+    return (
+        f"{subject} is {error.size} bytes, more than the {error.limit} bytes one response can carry: send "
+        f"Accept-Encoding: gzip to have it compressed."
+    )
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,15 @@ class RecordSet:
         return [system for system in self.systems if selected(system, definition)]
 
 
-def results_document(subscription: Subscription, record_set: RecordSet, matched: list[dict[str, Any]], *,
-                     divider: bool) -> dict[str, Any]:
+def results_document(
+    subscription: Subscription, record_set: RecordSet, matched: list[dict[str, Any]], *, divider: bool
+) -> dict[str, Any]:
     return {
         "subscription": subscription.header(record_set.catalogue.last_refreshed),
         "count": len(matched),
-        "results": [shape(system, subscription.definition, record_set.catalogue, divider=divider)
-                    for system in matched],
+        "results": [
+            shape(system, subscription.definition, record_set.catalogue, divider=divider) for system in matched
+        ],
     }
 
 
@@ -119,10 +125,17 @@ def parse_divider(text: str | None) -> bool:
     return text.lower() == "true"
 
 
-def on_demand_results(platform: str, ref: str, caller: Caller, *, divider: bool, limit: int,
-                      returnable: Callable[[ResultsDocument], None] = lambda _: None,
-                      store: SubscriptionStore | None = None,
-                      records: RecordStore | None = None) -> ResultsDocument:
+def on_demand_results(
+    platform: str,
+    ref: str,
+    caller: Caller,
+    *,
+    divider: bool,
+    limit: int,
+    returnable: Callable[[ResultsDocument], None] = lambda _: None,
+    store: SubscriptionStore | None = None,
+    records: RecordStore | None = None,
+) -> ResultsDocument:
     """The current results whatever `active`, `webhook` and `schedule` say; stamps lastTriggered either way.
 
     `returnable` raises TooLarge for a document too large to answer (pollgate.api.answer_check): that is an

@@ -16,6 +16,7 @@ from pollgate.settings import get_settings
 
 ALL_DAYS = (1, 2, 3, 4, 5, 6, 7)
 
+
 def days_of(schedule: Mapping[str, Any] | None) -> tuple[int, ...]:
     days = (schedule or {}).get("dayofWeek") or ALL_DAYS
     return tuple(int(day) for day in days)

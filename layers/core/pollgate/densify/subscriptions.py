@@ -74,17 +74,29 @@ class Subscription:
     @property
     def pushes(self) -> bool:
         """Scheduled pushes happen only for an active subscription with a webhook that has not answered 410."""
-        return self.definition.get("active") == "true" and bool(self.definition.get("webhook")) \
+        return (
+            self.definition.get("active") == "true"
+            and bool(self.definition.get("webhook"))
             and not self.webhook_disabled
+        )
 
     @classmethod
     def from_item(cls, item: Item) -> Subscription:
         return cls(
-            ref=item["ref"], platform=item["platform"], owner=item.get("owner", ""), name=item["name"],
-            definition=json.loads(item["definition"]), created=float(item["created"]), created_by=item["createdBy"],
-            updated=float(item["updated"]), updated_by=item["updatedBy"], version=int(item["version"]),
-            signing_secret=item.get("signingSecret", ""), last_triggered=item.get("lastTriggered", ""),
-            webhook_status=item.get("webHookStatus", ""), webhook_disabled=bool(item.get("webhookDisabled", False)),
+            ref=item["ref"],
+            platform=item["platform"],
+            owner=item.get("owner", ""),
+            name=item["name"],
+            definition=json.loads(item["definition"]),
+            created=float(item["created"]),
+            created_by=item["createdBy"],
+            updated=float(item["updated"]),
+            updated_by=item["updatedBy"],
+            version=int(item["version"]),
+            signing_secret=item.get("signingSecret", ""),
+            last_triggered=item.get("lastTriggered", ""),
+            webhook_status=item.get("webHookStatus", ""),
+            webhook_disabled=bool(item.get("webhookDisabled", False)),
             previous_signing_secret=item.get("previousSigningSecret") or "",
             previous_secret_until=float(item["previousSecretUntil"]) if item.get("previousSecretUntil") else None,
         )
@@ -107,9 +119,12 @@ class Subscription:
     def header(self, last_refreshed: float | None) -> dict[str, Any]:
         """The `subscription` block of a results document."""
         return {
-            "name": self.name, "description": self.definition.get("description", ""),
-            "created": java_date(self.created), "createdBy": self.created_by,
-            "updated": java_date(self.updated), "updatedBy": self.updated_by,
+            "name": self.name,
+            "description": self.definition.get("description", ""),
+            "created": java_date(self.created),
+            "createdBy": self.created_by,
+            "updated": java_date(self.updated),
+            "updatedBy": self.updated_by,
             "lastRefreshed": java_date(last_refreshed) if last_refreshed is not None else "",
             "owner": self.owner,
         }
@@ -125,8 +140,10 @@ class SubscriptionStore:
 
     def many(self, refs: Sequence[str]) -> list[Subscription]:
         """The subscriptions of `refs` that exist, in the order of `refs` (one BatchGetItem per 100)."""
-        found = {item["ref"]: Subscription.from_item(item)
-                 for item in self.table.get_many([items.subscription(ref) for ref in refs])}
+        found = {
+            item["ref"]: Subscription.from_item(item)
+            for item in self.table.get_many([items.subscription(ref) for ref in refs])
+        }
         return [found[ref] for ref in refs if ref in found]
 
     def refs_named(self, pk: str, sk_prefix: str) -> Iterator[tuple[str, str]]:
@@ -147,8 +164,10 @@ class SubscriptionStore:
 
     def items_of(self, subscription: Subscription) -> list[tuple[Key, dict[str, Any]]]:
         """The subscription's two items, as `Table.write_batch` takes them (for bulk loads, e.g. the benchmark's)."""
-        return [(write.key, dict(write.attributes))
-                for write in (self._put_sub(subscription, condition=None), self._put_name(subscription))]
+        return [
+            (write.key, dict(write.attributes))
+            for write in (self._put_sub(subscription, condition=None), self._put_name(subscription))
+        ]
 
     def replace(self, old: Subscription, new: Subscription) -> None:
         """The definition changes; lastTriggered and webHookStatus stay as the latest outcome left them (an
@@ -164,13 +183,25 @@ class SubscriptionStore:
     def delete(self, subscriptions: Sequence[Subscription]) -> None:
         writes: list[Write] = []
         for subscription in subscriptions:
-            writes.append(Delete(items.subscription(subscription.ref), condition="version = :seen",
-                                 values={":seen": subscription.version}))
+            writes.append(
+                Delete(
+                    items.subscription(subscription.ref),
+                    condition="version = :seen",
+                    values={":seen": subscription.version},
+                )
+            )
             writes.append(Delete(items.name(subscription.platform, subscription.owner, subscription.name)))
         self._transact(writes, [s.name for s in subscriptions for _ in (0, 1)])
 
-    def record_trigger(self, ref: str, *, last_triggered: str | None = None, webhook_status: str | None = None,
-                       disable_webhook: bool = False, outcome_at: str | None = None) -> None:
+    def record_trigger(
+        self,
+        ref: str,
+        *,
+        last_triggered: str | None = None,
+        webhook_status: str | None = None,
+        disable_webhook: bool = False,
+        outcome_at: str | None = None,
+    ) -> None:
         """Stamp lastTriggered / webHookStatus; a disabled webhook also leaves the push schedule. With
         `outcome_at` (a delivery attempt's ISO time) the stamp applies only if no later attempt was recorded."""
         sets: list[str] = []
@@ -199,37 +230,56 @@ class SubscriptionStore:
         before the rotation cannot write the old secret back. False when it changed since it was read."""
         return self.table.update_if(
             items.subscription(subscription.ref),
-            "SET signingSecret = :new, previousSigningSecret = :old, previousSecretUntil = :until, "
-            "#version = :next",
-            condition="#version = :seen", names={"#version": "version"},
-            values={":new": new_secret, ":old": subscription.signing_secret, ":until": previous_until,
-                    ":next": subscription.version + 1, ":seen": subscription.version})
+            "SET signingSecret = :new, previousSigningSecret = :old, previousSecretUntil = :until, #version = :next",
+            condition="#version = :seen",
+            names={"#version": "version"},
+            values={
+                ":new": new_secret,
+                ":old": subscription.signing_secret,
+                ":until": previous_until,
+                ":next": subscription.version + 1,
+                ":seen": subscription.version,
+            },
+        )
 
     def claim_push(self, subscription: Subscription, next_at: float, now: float) -> bool:
         """Take a due push: move dueAt on to `next_at`, unless it changed since it was read or another run took it."""
         return self.table.update_if(
-            items.subscription(subscription.ref), "SET dueAt = :next",
+            items.subscription(subscription.ref),
+            "SET dueAt = :next",
             condition="version = :version AND dueAt <= :now",
-            values={":next": clock.iso(next_at), ":version": subscription.version, ":now": clock.iso(now)})
+            values={":next": clock.iso(next_at), ":version": subscription.version, ":now": clock.iso(now)},
+        )
 
     def unschedule(self, subscription: Subscription) -> None:
         """Off the push schedule (unless it changed since it was read)."""
-        self.table.update_if(items.subscription(subscription.ref), "REMOVE duePk, dueAt",
-                             condition="version = :version", values={":version": subscription.version})
+        self.table.update_if(
+            items.subscription(subscription.ref),
+            "REMOVE duePk, dueAt",
+            condition="version = :version",
+            values={":version": subscription.version},
+        )
 
     def due_again(self, ref: str, at: float) -> None:
         self.table.update(items.subscription(ref), "SET dueAt = :now", values={":now": clock.iso(at)})
 
     def _subscription_attributes(self, subscription: Subscription) -> dict[str, Any]:
         attributes: dict[str, Any] = {
-            "ref": subscription.ref, "platform": subscription.platform,
-            "owner": subscription.owner, "name": subscription.name,
+            "ref": subscription.ref,
+            "platform": subscription.platform,
+            "owner": subscription.owner,
+            "name": subscription.name,
             # One JSON string: never queried inside, and far cheaper to read and write than a nested map.
             "definition": json.dumps(subscription.definition, separators=(",", ":")),
-            "created": subscription.created, "createdBy": subscription.created_by, "updated": subscription.updated,
-            "updatedBy": subscription.updated_by, "version": subscription.version,
-            "signingSecret": subscription.signing_secret, "lastTriggered": subscription.last_triggered or None,
-            "webHookStatus": subscription.webhook_status or None, "webhookDisabled": subscription.webhook_disabled,
+            "created": subscription.created,
+            "createdBy": subscription.created_by,
+            "updated": subscription.updated,
+            "updatedBy": subscription.updated_by,
+            "version": subscription.version,
+            "signingSecret": subscription.signing_secret,
+            "lastTriggered": subscription.last_triggered or None,
+            "webHookStatus": subscription.webhook_status or None,
+            "webhookDisabled": subscription.webhook_disabled,
         }
         if subscription.pushes:
             attributes["duePk"] = due_partition(items.DUE_CATEGORY, subscription.ref)
@@ -237,18 +287,26 @@ class SubscriptionStore:
         return attributes
 
     def _put_sub(self, subscription: Subscription, *, condition: str | None) -> Put:
-        return Put(items.subscription(subscription.ref), self._subscription_attributes(subscription),
-                   condition=condition)
+        return Put(
+            items.subscription(subscription.ref), self._subscription_attributes(subscription), condition=condition
+        )
 
     def _update_sub(self, subscription: Subscription, *, seen_version: int) -> Update:
         values: dict[str, Any] = {
-            ":seen": seen_version, ":name": subscription.name, ":owner": subscription.owner,
+            ":seen": seen_version,
+            ":name": subscription.name,
+            ":owner": subscription.owner,
             ":definition": json.dumps(subscription.definition, separators=(",", ":")),
-            ":updated": subscription.updated, ":by": subscription.updated_by, ":version": subscription.version,
-            ":secret": subscription.signing_secret, ":disabled": subscription.webhook_disabled,
+            ":updated": subscription.updated,
+            ":by": subscription.updated_by,
+            ":version": subscription.version,
+            ":secret": subscription.signing_secret,
+            ":disabled": subscription.webhook_disabled,
         }
-        expression = ("SET #name = :name, #owner = :owner, #definition = :definition, #updated = :updated, "
-                      "updatedBy = :by, #version = :version, signingSecret = :secret, webhookDisabled = :disabled")
+        expression = (
+            "SET #name = :name, #owner = :owner, #definition = :definition, #updated = :updated, "
+            "updatedBy = :by, #version = :version, signingSecret = :secret, webhookDisabled = :disabled"
+        )
         if subscription.pushes:
             values[":duePk"] = due_partition(items.DUE_CATEGORY, subscription.ref)
             values[":dueAt"] = clock.iso(schedule.first_due(clock.epoch(), subscription.definition.get("schedule")))
@@ -256,28 +314,40 @@ class SubscriptionStore:
         else:
             expression += " REMOVE duePk, dueAt"
         return Update(
-            items.subscription(subscription.ref), expression, condition="version = :seen",
+            items.subscription(subscription.ref),
+            expression,
+            condition="version = :seen",
             # name, owner, definition, updated and version are all DynamoDB reserved words.
-            names={"#name": "name", "#owner": "owner", "#definition": "definition", "#updated": "updated",
-                   "#version": "version"},
+            names={
+                "#name": "name",
+                "#owner": "owner",
+                "#definition": "definition",
+                "#updated": "updated",
+                "#version": "version",
+            },
             values=values,
         )
 
     def _put_name(self, subscription: Subscription) -> Put:
-        return Put(items.name(subscription.platform, subscription.owner, subscription.name),
-                   {"ref": subscription.ref, "platform": subscription.platform}, condition="attribute_not_exists(pk)")
+        return Put(
+            items.name(subscription.platform, subscription.owner, subscription.name),
+            {"ref": subscription.ref, "platform": subscription.platform},
+            condition="attribute_not_exists(pk)",
+        )
 
     def _transact(self, writes: list[Write], names: list[str]) -> None:
         try:
             self.table.transact(*writes)
         except TransactionCancelled as cancelled:
             for index, write in enumerate(writes):
-                if cancelled.condition_failed(index) and isinstance(write, Put) \
-                        and write.key.sk.startswith(items.NAME_PREFIX):
+                if (
+                    cancelled.condition_failed(index)
+                    and isinstance(write, Put)
+                    and write.key.sk.startswith(items.NAME_PREFIX)
+                ):
                     raise Conflict(f"A subscription named {names[index]} already exists.") from None
             if cancelled.refused:
-                raise Conflict("The subscription was changed by another request; read it and retry.") \
-                    from None
+                raise Conflict("The subscription was changed by another request; read it and retry.") from None
             raise
 
 
@@ -287,13 +357,13 @@ def _looks_like_ref(ref: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------- logic
 
+
 def _resolve_owner(body: SubscriptionBody, caller: Caller, default: str) -> str:
     owner = default if body.owner is None else body.owner.strip()
     if owner == "" and not caller.admin:
-        raise Invalid("Only administrators can define global subscriptions (owner \"\").")
+        raise Invalid('Only administrators can define global subscriptions (owner "").')
     if owner not in {"", caller.user} and not caller.admin:
-        raise Invalid(f"owner must be your own user name ({caller.user}) or \"\" for a global "
-                                "subscription.")
+        raise Invalid(f'owner must be your own user name ({caller.user}) or "" for a global subscription.')
     return owner
 
 
@@ -309,9 +379,13 @@ def _check_fields(platform: str, definition: Mapping[str, Any], catalogue: Catal
         raise Invalid(f"Unknown {platform} field: {', '.join(unknown[:5])}.")
 
 
-def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], caller: Caller,
-                         store: SubscriptionStore | None = None,
-                         records: RecordStore | None = None) -> list[Subscription]:
+def create_subscriptions(
+    platform: str,
+    bodies: Sequence[SubscriptionBody],
+    caller: Caller,
+    store: SubscriptionStore | None = None,
+    records: RecordStore | None = None,
+) -> list[Subscription]:
     """All or nothing: every item is validated and every name checked before anything is written, and the
     writes are one transaction."""
     store, records = store or SubscriptionStore(), records or RecordStore()
@@ -333,11 +407,21 @@ def create_subscriptions(platform: str, bodies: Sequence[SubscriptionBody], call
         if key in seen:
             raise Invalid(f"A subscription named {body.subscriptionName} appears twice in the request.")
         seen.add(key)
-        created.append(Subscription(
-            ref=str(uuid.uuid4()), platform=platform, owner=owner, name=body.subscriptionName, definition=definition,
-            created=now, created_by=caller.user, updated=now, updated_by=caller.user, version=1,
-            signing_secret=_new_signing_secret(),
-        ))
+        created.append(
+            Subscription(
+                ref=str(uuid.uuid4()),
+                platform=platform,
+                owner=owner,
+                name=body.subscriptionName,
+                definition=definition,
+                created=now,
+                created_by=caller.user,
+                updated=now,
+                updated_by=caller.user,
+                version=1,
+                signing_secret=_new_signing_secret(),
+            )
+        )
     store.save_new(created)
     return created
 
@@ -356,9 +440,14 @@ def _changeable(ref: str, platform: str, caller: Caller, store: SubscriptionStor
     return subscription
 
 
-def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller: Caller,
-                         store: SubscriptionStore | None = None,
-                         records: RecordStore | None = None) -> Subscription:
+def replace_subscription(
+    platform: str,
+    ref: str,
+    body: SubscriptionBody,
+    caller: Caller,
+    store: SubscriptionStore | None = None,
+    records: RecordStore | None = None,
+) -> Subscription:
     """Full replace: fields left out take their defaults. A webhook credential left out while the webhook's
     uri and authType are unchanged is kept (the list never shows it, so a GET-then-PUT must not lose it)."""
     store, records = store or SubscriptionStore(), records or RecordStore()
@@ -373,11 +462,21 @@ def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller
             raise Invalid("webhook.authValue is required when webhook.authType is given.")
     _check_fields(platform, definition, records.catalogue(platform))
     new = Subscription(
-        ref=old.ref, platform=old.platform, owner=owner, name=body.subscriptionName, definition=definition,
-        created=old.created, created_by=old.created_by, updated=clock.epoch(), updated_by=caller.user,
-        version=old.version + 1, signing_secret=old.signing_secret or _new_signing_secret(),
+        ref=old.ref,
+        platform=old.platform,
+        owner=owner,
+        name=body.subscriptionName,
+        definition=definition,
+        created=old.created,
+        created_by=old.created_by,
+        updated=clock.epoch(),
+        updated_by=caller.user,
+        version=old.version + 1,
+        signing_secret=old.signing_secret or _new_signing_secret(),
         # A replace is the owner's say-so: a webhook deactivated by a 410 is active again (docs/densify.md).
-        last_triggered=old.last_triggered, webhook_status=old.webhook_status, webhook_disabled=False,
+        last_triggered=old.last_triggered,
+        webhook_status=old.webhook_status,
+        webhook_disabled=False,
     )
     store.replace(old, new)
     if old.webhook_disabled:  # re-enabled: the failures that disabled it no longer count
@@ -388,8 +487,9 @@ def replace_subscription(platform: str, ref: str, body: SubscriptionBody, caller
     return new
 
 
-def delete_subscriptions(platform: str, refs: Sequence[str], caller: Caller,
-                         store: SubscriptionStore | None = None) -> None:
+def delete_subscriptions(
+    platform: str, refs: Sequence[str], caller: Caller, store: SubscriptionStore | None = None
+) -> None:
     """All or nothing: one missing or invisible subscription is a 404 and nothing is deleted."""
     store = store or SubscriptionStore()
     if not refs:
@@ -401,8 +501,15 @@ def delete_subscriptions(platform: str, refs: Sequence[str], caller: Caller,
     store.delete([_changeable(ref, platform, caller, store) for ref in refs])
 
 
-def list_subscriptions(platform: str, caller: Caller, *, kind: str = "all", owner: str | None = None,
-                       ref: str | None = None, store: SubscriptionStore | None = None) -> list[Subscription]:
+def list_subscriptions(
+    platform: str,
+    caller: Caller,
+    *,
+    kind: str = "all",
+    owner: str | None = None,
+    ref: str | None = None,
+    store: SubscriptionStore | None = None,
+) -> list[Subscription]:
     store = store or SubscriptionStore()
     if kind not in {"all", "global", "owner"}:
         raise Invalid("type must be one of all, global, owner.")

@@ -55,40 +55,56 @@ def webhook_target(subscription: Subscription) -> WebhookTarget:
 
 
 def test_payload(subscription: Subscription) -> dict[str, object]:
-    return {"type": TEST_EVENT_TYPE, "test": True, "subscriptionRef": subscription.ref,
-            "subscription": subscription.header(None), "count": 0, "results": []}
+    return {
+        "type": TEST_EVENT_TYPE,
+        "test": True,
+        "subscriptionRef": subscription.ref,
+        "subscription": subscription.header(None),
+        "count": 0,
+        "results": [],
+    }
 
 
-def send_test_event(platform: str, ref: str, caller: Caller,
-                    store: SubscriptionStore | None = None) -> TestEventResult:
+def send_test_event(platform: str, ref: str, caller: Caller, store: SubscriptionStore | None = None) -> TestEventResult:
     """POST a sample payload now (signed, SSRF-guarded, never retried); the attempt is recorded like a push's."""
     store = store or SubscriptionStore()
     subscription = _changeable(ref, platform, caller, store)
-    return engine_send_test_event(owner_kind=OWNER_KIND, owner_id=subscription.ref, tenant=TENANT,
-                                  target=webhook_target(subscription), payload=test_payload(subscription),
-                                  event_type=TEST_EVENT_TYPE, secrets=subscription.signing_secrets(clock.epoch()))
+    return engine_send_test_event(
+        owner_kind=OWNER_KIND,
+        owner_id=subscription.ref,
+        tenant=TENANT,
+        target=webhook_target(subscription),
+        payload=test_payload(subscription),
+        event_type=TEST_EVENT_TYPE,
+        secrets=subscription.signing_secrets(clock.epoch()),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ recovery
+
 
 def recovery_url(platform: str, ref: str, recovery_id: str) -> str:
     return f"/subscriptions/{platform}/{ref}/recoveries/{recovery_id}"
 
 
-def recover(platform: str, ref: str, caller: Caller, request: RecoveryRequest,
-            store: SubscriptionStore | None = None) -> RecoveryView:
+def recover(
+    platform: str, ref: str, caller: Caller, request: RecoveryRequest, store: SubscriptionStore | None = None
+) -> RecoveryView:
     """Submit a recovery of the pushes that failed for good in the window (202 + polling URL)."""
     subscription = _changeable(ref, platform, caller, store or SubscriptionStore())
     operation = submit_recovery(OWNER_KIND, TENANT, subscription.ref, Window.parse(request.since, request.until))
-    return RecoveryView.model_validate({**recovery_view(operation),
-                                        "url": recovery_url(platform, subscription.ref, operation.id)})
+    return RecoveryView.model_validate(
+        {**recovery_view(operation), "url": recovery_url(platform, subscription.ref, operation.id)}
+    )
 
 
-def recovery_status(platform: str, ref: str, recovery_id: str, caller: Caller,
-                    store: SubscriptionStore | None = None) -> RecoveryView:
+def recovery_status(
+    platform: str, ref: str, recovery_id: str, caller: Caller, store: SubscriptionStore | None = None
+) -> RecoveryView:
     subscription = visible(ref, platform, caller, store)
     operation = recovery_of(recovery_id, OWNER_KIND, TENANT, subscription.ref)
     if operation is None:
         raise NotFound(f"Recovery {recovery_id[:64]} was not found.")
-    return RecoveryView.model_validate({**recovery_view(operation),
-                                        "url": recovery_url(platform, subscription.ref, operation.id)})
+    return RecoveryView.model_validate(
+        {**recovery_view(operation), "url": recovery_url(platform, subscription.ref, operation.id)}
+    )

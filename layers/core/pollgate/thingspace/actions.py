@@ -47,8 +47,13 @@ WORKFLOW = Workflow(
 )
 
 
-def submit_device_action(action: DeviceAction, request: DeviceActionRequest, session: Session,
-                         idempotent: IdempotentRequest | None = None, store: OperationStore | None = None) -> str:
+def submit_device_action(
+    action: DeviceAction,
+    request: DeviceActionRequest,
+    session: Session,
+    idempotent: IdempotentRequest | None = None,
+    store: OperationStore | None = None,
+) -> str:
     """Store the request Pending and start its workflow; answer its requestId.
 
     With an Idempotency-Key (ours; scoped to the user), a retried request answers the first requestId and
@@ -63,23 +68,35 @@ def submit_device_action(action: DeviceAction, request: DeviceActionRequest, ses
         "submittedAt": clock.epoch(),
     }
     body = {"action": action.value, **request.model_dump(mode="json", exclude_none=True)}
-    accepted = run_once(KIND, session.username, idempotent, body,
-                        lambda: {"requestId": submit_operation(WORKFLOW, request.accountName, work, store).id})
+    accepted = run_once(
+        KIND,
+        session.username,
+        idempotent,
+        body,
+        lambda: {"requestId": submit_operation(WORKFLOW, request.accountName, work, store).id},
+    )
     return str(accepted["requestId"])
 
 
 STATUS_NAMES: dict[str, Literal["Pending", "Success", "Failed"]] = {
-    "Pending": "Pending", "Succeeded": "Success", "Failed": "Failed",
+    "Pending": "Pending",
+    "Succeeded": "Success",
+    "Failed": "Failed",
 }
 
 
-def request_status(account: str, request_id: str, session: Session,
-                   store: OperationStore | None = None) -> Literal["Pending", "Success", "Failed"]:
+def request_status(
+    account: str, request_id: str, session: Session, store: OperationStore | None = None
+) -> Literal["Pending", "Success", "Failed"]:
     """The status of a single-device request of this account; any other request is not found, as the vendor says."""
     require_account(session, account)
     operation = (store or OperationStore()).get(request_id) if _looks_like_id(request_id) else None
-    if (operation is None or operation.kind != KIND or operation.tenant != account
-            or clock.epoch() >= operation.available_until):
+    if (
+        operation is None
+        or operation.kind != KIND
+        or operation.tenant != account
+        or clock.epoch() >= operation.available_until
+    ):
         raise NotFound(errors.REQUEST_NOT_FOUND.body(request_id[:64], account[:64]))
     devices = len(operation.work.get("devices", []))
     if devices != 1:
@@ -94,6 +111,7 @@ def _looks_like_id(value: str) -> bool:
 # ------------------------------------------------------------------------------------------ per-device results
 
 # ------------------------------------------------------------------------------------------ workflow tasks
+
 
 def _operation(polling_id: str, store: OperationStore) -> Operation:
     operation = store.get(polling_id, consistent=True)
@@ -113,15 +131,22 @@ def transition_for(operation: Operation, index: int) -> DeviceTransition:
 
     ids = operation.work["devices"][index]
     return DeviceTransition(
-        request_id=operation.id, index=index, account=operation.tenant,
+        request_id=operation.id,
+        index=index,
+        account=operation.tenant,
         action=DeviceAction(operation.work["action"]),
         device_ids=tuple((d["kind"], d["id"]) for d in ids),
         options=operation.work.get("options", {}),
     )
 
 
-def apply_device(polling_id: str, index: int, store: OperationStore | None = None,
-                 backend: ProvisioningBackend | None = None, results: DeviceResultStore | None = None) -> str:
+def apply_device(
+    polling_id: str,
+    index: int,
+    store: OperationStore | None = None,
+    backend: ProvisioningBackend | None = None,
+    results: DeviceResultStore | None = None,
+) -> str:
     """Apply the action to one device and record its outcome once. Answers the recorded status."""
     from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
     from pollgate.thingspace.inventory import configured_backend
@@ -136,16 +161,28 @@ def apply_device(polling_id: str, index: int, store: OperationStore | None = Non
         return "Skipped"
     transition = transition_for(operation, index)
     outcome = (backend or configured_backend()).apply(transition)
-    result = DeviceResult(polling_id, index, operation.work["devices"][index], outcome.succeeded, outcome.state,
-                          outcome.error_code, outcome.error_message)
+    result = DeviceResult(
+        polling_id,
+        index,
+        operation.work["devices"][index],
+        outcome.succeeded,
+        outcome.state,
+        outcome.error_code,
+        outcome.error_message,
+    )
     if results.record(result, operation.available_until):
         return "Success" if outcome.succeeded else "Failed"
     first = results.get(polling_id, index)  # a concurrent attempt recorded first: its outcome stands
     return str(first["status"]) if first else "Failed"
 
 
-def finish(polling_id: str, store: OperationStore | None = None, results: DeviceResultStore | None = None,
-           reason: str | None = None, claimant: str | None = None) -> str:
+def finish(
+    polling_id: str,
+    store: OperationStore | None = None,
+    results: DeviceResultStore | None = None,
+    reason: str | None = None,
+    claimant: str | None = None,
+) -> str:
     """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
     # Only this task queues callbacks: the submit function never loads the webhook engine.
     from pollgate.thingspace.callbacks import queue_carrier_service_results
@@ -158,8 +195,12 @@ def finish(polling_id: str, store: OperationStore | None = None, results: Device
     recorded = {int(item["index"]) for item in results.all(polling_id)}
     for index in range(len(operation.work["devices"])):
         if index not in recorded:
-            results.record(DeviceResult(polling_id, index, operation.work["devices"][index], False, None,
-                                        errors.UNEXPECTED.code, why), operation.available_until)
+            results.record(
+                DeviceResult(
+                    polling_id, index, operation.work["devices"][index], False, None, errors.UNEXPECTED.code, why
+                ),
+                operation.available_until,
+            )
     device_results = [DeviceResult.from_item(item) for item in results.all(polling_id)]
     if not operation.finished:
         everything_done = all(result.succeeded for result in device_results)

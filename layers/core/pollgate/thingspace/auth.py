@@ -74,8 +74,10 @@ class CredentialStore:
         self.table.delete(items.client_token(key))  # a new secret ends the token derived from the old one
 
     def add_user(self, username: str, password: str, accounts: Sequence[str]) -> None:
-        self.table.put(items.user(username), {"passwordHash": hash_secret(password), "accounts": sorted(set(accounts)),
-                                              "createdAt": clock.iso()})
+        self.table.put(
+            items.user(username),
+            {"passwordHash": hash_secret(password), "accounts": sorted(set(accounts)), "createdAt": clock.iso()},
+        )
         self.failed_logins.clear(username)
 
     def unlock_user(self, username: str) -> bool:
@@ -94,9 +96,12 @@ class CredentialStore:
         """Record the client's token for this window; False when a concurrent request recorded another first."""
         expires = int(not_after) + _KEEP_AFTER_EXPIRY_SECONDS
         self.table.put(items.bearer(digest), {"clientKey": key, "notAfter": not_after, "expiresAt": expires})
-        return self.table.put(items.client_token(key), {"nonce": nonce, "notAfter": not_after, "expiresAt": expires},
-                              condition="attribute_not_exists(pk) OR nonce = :replacing",
-                              values={":replacing": replacing or "-"})
+        return self.table.put(
+            items.client_token(key),
+            {"nonce": nonce, "notAfter": not_after, "expiresAt": expires},
+            condition="attribute_not_exists(pk) OR nonce = :replacing",
+            values={":replacing": replacing or "-"},
+        )
 
     def bearer(self, digest: str) -> Item | None:
         return self.table.get(items.bearer(digest))
@@ -106,10 +111,16 @@ class CredentialStore:
 
     def open_session(self, digest: str, username: str, accounts: Sequence[str]) -> None:
         now = clock.epoch()
-        if not self.table.put(items.session(digest),
-                              {"username": username, "accounts": list(accounts), "lastUsed": now,
-                               "expiresAt": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
-                              condition="attribute_not_exists(pk)"):
+        if not self.table.put(
+            items.session(digest),
+            {
+                "username": username,
+                "accounts": list(accounts),
+                "lastUsed": now,
+                "expiresAt": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS,
+            },
+            condition="attribute_not_exists(pk)",
+        ):
             raise ValueError("a session token was issued twice")  # 256 random bits: never
 
     def touch_session(self, digest: str) -> Item | None:
@@ -122,10 +133,14 @@ class CredentialStore:
         if now - float(item["lastUsed"]) < SESSION_TOUCH_SECONDS:
             return item
         return self.table.update(
-            items.session(digest), "SET lastUsed = :now, expiresAt = :ttl",
+            items.session(digest),
+            "SET lastUsed = :now, expiresAt = :ttl",
             condition="attribute_exists(pk) AND lastUsed > :cutoff",
-            values={":now": now, ":cutoff": now - SESSION_IDLE_SECONDS,
-                    ":ttl": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS},
+            values={
+                ":now": now,
+                ":cutoff": now - SESSION_IDLE_SECONDS,
+                ":ttl": int(now) + SESSION_IDLE_SECONDS + _KEEP_AFTER_EXPIRY_SECONDS,
+            },
         )
 
     def session(self, digest: str) -> Item | None:
@@ -136,6 +151,7 @@ class CredentialStore:
 
 
 # ------------------------------------------------------------------------------------------ OAuth tokens
+
 
 def basic_credentials(authorization: str | None) -> tuple[str, str]:
     if not authorization or not authorization.strip():
@@ -227,6 +243,7 @@ def verify_bearer(authorization: str | None, store: CredentialStore | None = Non
 
 
 # ------------------------------------------------------------------------------------------ sessions
+
 
 def _lock_seconds(failures: int) -> float:
     """Densify's slow-down, and from the fifth failure in a row the lockout."""

@@ -46,12 +46,26 @@ class CallbackStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
-    def put(self, account: str, name: str, url: str, username: str | None, password: str | None,
-            signing_secret: str, previous: Item | None = None) -> None:
+    def put(
+        self,
+        account: str,
+        name: str,
+        url: str,
+        username: str | None,
+        password: str | None,
+        signing_secret: str,
+        previous: Item | None = None,
+    ) -> None:
         """Register (live again if it was disabled); a rotation's replaced secret, still in its overlap, is kept."""
-        attributes: dict[str, Any] = {"accountName": account, "name": name, "url": url, "username": username,
-                                      "password": password, "signingSecret": signing_secret,
-                                      "registeredAt": clock.iso()}
+        attributes: dict[str, Any] = {
+            "accountName": account,
+            "name": name,
+            "url": url,
+            "username": username,
+            "password": password,
+            "signingSecret": signing_secret,
+            "registeredAt": clock.iso(),
+        }
         if previous and previous.get("previousSigningSecret") and previous.get("previousSecretUntil"):
             attributes["previousSigningSecret"] = previous["previousSigningSecret"]
             attributes["previousSecretUntil"] = previous["previousSecretUntil"]
@@ -63,8 +77,9 @@ class CallbackStore:
         return self.table.update_if(
             items.callback(account, name),
             "SET signingSecret = :new, previousSigningSecret = :old, previousSecretUntil = :until",
-            condition="signingSecret = :old", values={":new": new_secret, ":old": seen_secret,
-                                                      ":until": previous_until})
+            condition="signingSecret = :old",
+            values={":new": new_secret, ":old": seen_secret, ":until": previous_until},
+        )
 
     def get(self, account: str, name: str) -> Item | None:
         """The registration, live or disabled (a re-registration keeps its signing secret either way)."""
@@ -80,8 +95,9 @@ class CallbackStore:
 
     def delete(self, account: str, name: str) -> bool:
         """Remove a live registration; False if there was none."""
-        return self.table.delete(items.callback(account, name),
-                                 condition="attribute_exists(pk) AND attribute_not_exists(disabledAt)")
+        return self.table.delete(
+            items.callback(account, name), condition="attribute_exists(pk) AND attribute_not_exists(disabledAt)"
+        )
 
     def disable(self, account: str, name: str, url: str, reason: str = "") -> bool:
         """Stop delivering to a listener that answered 410 (or failed for days), unless it was re-registered with
@@ -89,20 +105,32 @@ class CallbackStore:
 
         An update, not a delete: the delivery function that calls this needs no right to delete items.
         """
-        return self.table.update_if(items.callback(account, name), "SET disabledAt = :now, disabledReason = :why",
-                                    condition="#url = :url", names={"#url": "url"},
-                                    values={":url": url, ":now": clock.iso(), ":why": reason or "HTTP 410"})
+        return self.table.update_if(
+            items.callback(account, name),
+            "SET disabledAt = :now, disabledReason = :why",
+            condition="#url = :url",
+            names={"#url": "url"},
+            values={":url": url, ":now": clock.iso(), ":why": reason or "HTTP 410"},
+        )
 
 
-def register_callback(account: str, registration: CallbackRegistration, session: Session,
-                      store: CallbackStore | None = None) -> CallbackRegistered:
+def register_callback(
+    account: str, registration: CallbackRegistration, session: Session, store: CallbackStore | None = None
+) -> CallbackRegistered:
     """Register (or replace) the account's listener for one service. The signing secret survives a replace."""
     require_account(session, account)
     store = store or CallbackStore()
     existing = store.get(account, registration.name)
     secret = str(existing["signingSecret"]) if existing else new_signing_secret()
-    store.put(account, registration.name, registration.url, registration.username, registration.password, secret,
-              previous=existing)
+    store.put(
+        account,
+        registration.name,
+        registration.url,
+        registration.username,
+        registration.password,
+        secret,
+        previous=existing,
+    )
     if existing and existing.get("disabledAt"):
         reset_endpoint_health(OWNER_KIND, account, registration.name, store.table)  # registering again re-enables
     # signingSecret is ours: the vendor signs nothing; receivers verify our Standard Webhooks signature with it.
@@ -111,9 +139,12 @@ def register_callback(account: str, registration: CallbackRegistration, session:
 
 def list_callbacks(account: str, session: Session, store: CallbackStore | None = None) -> list[CallbackView]:
     require_account(session, account)
-    return [CallbackView(accountName=account, serviceName=item["name"], url=item["url"],
-                         username=item.get("username") or None)
-            for item in (store or CallbackStore()).all(account)]
+    return [
+        CallbackView(
+            accountName=account, serviceName=item["name"], url=item["url"], username=item.get("username") or None
+        )
+        for item in (store or CallbackStore()).all(account)
+    ]
 
 
 def delete_callback(account: str, name: str, session: Session, store: CallbackStore | None = None) -> CallbackDeleted:
@@ -142,8 +173,12 @@ def carrier_service_body(operation: Operation, result: DeviceResult) -> dict[str
 
 def listener_secrets(registration: Item, now: float) -> list[str]:
     until = registration.get("previousSecretUntil")
-    return live_secrets(str(registration["signingSecret"]), registration.get("previousSigningSecret"),
-                        float(until) if until else None, now)
+    return live_secrets(
+        str(registration["signingSecret"]),
+        registration.get("previousSigningSecret"),
+        float(until) if until else None,
+        now,
+    )
 
 
 def listener_signing_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
@@ -172,8 +207,9 @@ class CallbackClaimHeld(Exception):
     workflow does), and take over once its claim has lapsed if it never queued it."""
 
 
-def queue_carrier_service_results(operation: Operation, device_results: Sequence[DeviceResult],
-                                  results: DeviceResultStore, claimant: str) -> int:
+def queue_carrier_service_results(
+    operation: Operation, device_results: Sequence[DeviceResult], results: DeviceResultStore, claimant: str
+) -> int:
     """Queue each device's result for the account's CarrierService listener, once. Answers how many were queued.
 
     Each device's callback is claimed by one attempt (`claimant`) before it is queued, so a slow attempt and its
@@ -192,9 +228,14 @@ def queue_carrier_service_results(operation: Operation, device_results: Sequence
             continue
         # Kept under the listener (its deliveries list), about one device result (its subject).
         delivery_id = enqueue_delivery(
-            owner_kind=OWNER_KIND, owner_id=CARRIER_SERVICE, tenant=operation.tenant,
-            target=target, payload=carrier_service_body(operation, result), event_type=EVENT_TYPE,
-            schedule=THINGSPACE_SCHEDULE, subject=f"{operation.id}:{result.index}",
+            owner_kind=OWNER_KIND,
+            owner_id=CARRIER_SERVICE,
+            tenant=operation.tenant,
+            target=target,
+            payload=carrier_service_body(operation, result),
+            event_type=EVENT_TYPE,
+            schedule=THINGSPACE_SCHEDULE,
+            subject=f"{operation.id}:{result.index}",
         )
         results.callback_queued(operation.id, result.index, delivery_id, target.url)
         queued += 1

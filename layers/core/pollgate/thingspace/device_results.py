@@ -25,8 +25,15 @@ class DeviceResult:
 
     @classmethod
     def from_item(cls, item: Item) -> DeviceResult:
-        return cls(item["requestId"], int(item["index"]), item["deviceIds"], item["status"] == "Success",
-                   item.get("state"), item.get("faultCode"), item.get("faultMessage"))
+        return cls(
+            item["requestId"],
+            int(item["index"]),
+            item["deviceIds"],
+            item["status"] == "Success",
+            item.get("state"),
+            item.get("faultCode"),
+            item.get("faultMessage"),
+        )
 
     def summary(self) -> dict[str, Any]:
         body: dict[str, Any] = {"deviceIds": self.device_ids, "status": "Success" if self.succeeded else "Failed"}
@@ -43,12 +50,20 @@ class DeviceResultStore:
 
     def record(self, result: DeviceResult, expires_at: int) -> bool:
         """Keep the first outcome of a device; False when one was already recorded."""
-        attributes = {"requestId": result.request_id, "index": result.index, "deviceIds": result.device_ids,
-                      "status": "Success" if result.succeeded else "Failed", "state": result.state,
-                      "faultCode": result.fault_code, "faultMessage": result.fault_message, "recordedAt": clock.iso(),
-                      "expiresAt": expires_at}
-        return self.table.put(items.device_result(result.request_id, result.index), attributes,
-                              condition="attribute_not_exists(pk)")
+        attributes = {
+            "requestId": result.request_id,
+            "index": result.index,
+            "deviceIds": result.device_ids,
+            "status": "Success" if result.succeeded else "Failed",
+            "state": result.state,
+            "faultCode": result.fault_code,
+            "faultMessage": result.fault_message,
+            "recordedAt": clock.iso(),
+            "expiresAt": expires_at,
+        }
+        return self.table.put(
+            items.device_result(result.request_id, result.index), attributes, condition="attribute_not_exists(pk)"
+        )
 
     def get(self, request_id: str, index: int) -> Item | None:
         return self.table.get(items.device_result(request_id, index), consistent=True)
@@ -56,8 +71,9 @@ class DeviceResultStore:
     def all(self, request_id: str) -> list[Item]:
         return list(self.table.query(items.request_results(request_id), items.DEVICE_PREFIX, consistent=True))
 
-    def claim_callback(self, request_id: str, index: int, claimant: str,
-                       seconds: float) -> Literal["mine", "queued", "held"]:
+    def claim_callback(
+        self, request_id: str, index: int, claimant: str, seconds: float
+    ) -> Literal["mine", "queued", "held"]:
         """Take the right to queue this device's callback for `seconds`.
 
         "queued": someone already queued it; "held": another attempt holds a live claim (it may still be
@@ -65,9 +81,10 @@ class DeviceResultStore:
         """
         now = clock.epoch()
         if self.table.update_if(
-            items.device_result(request_id, index), "SET callbackClaim = :me, callbackClaimUntil = :until",
+            items.device_result(request_id, index),
+            "SET callbackClaim = :me, callbackClaimUntil = :until",
             condition="attribute_exists(pk) AND attribute_not_exists(callbackDeliveryId) AND "
-                      "(attribute_not_exists(callbackClaim) OR callbackClaim = :me OR callbackClaimUntil < :now)",
+            "(attribute_not_exists(callbackClaim) OR callbackClaim = :me OR callbackClaimUntil < :now)",
             values={":me": claimant, ":until": now + seconds, ":now": now},
         ):
             return "mine"
@@ -75,9 +92,11 @@ class DeviceResultStore:
         return "queued" if item is None or item.get("callbackDeliveryId") else "held"
 
     def callback_queued(self, request_id: str, index: int, delivery_id: str, url: str) -> None:
-        self.table.update(items.device_result(request_id, index),
-                          "SET callbackDeliveryId = :id, callbackUrl = :url, callbackStatus = :queued",
-                          values={":id": delivery_id, ":url": url, ":queued": "Queued"})
+        self.table.update(
+            items.device_result(request_id, index),
+            "SET callbackDeliveryId = :id, callbackUrl = :url, callbackStatus = :queued",
+            values={":id": delivery_id, ":url": url, ":queued": "Queued"},
+        )
 
     def callback_attempted(self, request_id: str, index: int, status: str, attempt: int, at: str) -> None:
         """Record an attempt's outcome, unless a later attempt's is recorded already (outcomes arrive at least
@@ -87,6 +106,6 @@ class DeviceResultStore:
             items.device_result(request_id, index),
             "SET callbackStatus = :status, callbackAttempts = :attempt, callbackAt = :at",
             condition="attribute_exists(pk) AND (attribute_not_exists(callbackAttempts) OR callbackAt < :at "
-                      "OR (callbackAt = :at AND callbackAttempts <= :attempt))",
+            "OR (callbackAt = :at AND callbackAttempts <= :attempt))",
             values={":status": status, ":attempt": attempt, ":at": at},
         )

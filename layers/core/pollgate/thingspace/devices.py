@@ -21,19 +21,25 @@ from pollgate.thingspace.models import (
 )
 
 
-def list_devices(request: DeviceListRequest, session: Session,
-                 backend: ProvisioningBackend | None = None) -> DeviceList:
+def list_devices(
+    request: DeviceListRequest, session: Session, backend: ProvisioningBackend | None = None
+) -> DeviceList:
     require_account(session, request.accountName)
     after = request.largestDeviceIdSeen if request.largestDeviceIdSeen is not None else request.lastSeenDeviceId
     wanted = (request.deviceId.kind.value, request.deviceId.id) if request.deviceId is not None else None
-    page = (backend or configured_backend()).list_devices(request.accountName, wanted, after,
-                                                          request.maxNumberOfDevices)
+    page = (backend or configured_backend()).list_devices(
+        request.accountName, wanted, after, request.maxNumberOfDevices
+    )
     state = request.currentState.lower() if request.currentState else None
-    listed = [ListedDevice(accountName=request.accountName,
-                           deviceIds=[DeviceId(id=value, kind=DeviceIdKind(kind))
-                                      for kind, value in sorted(device.ids.items())],
-                           carrierInformations=[CarrierInformation(state=device.state)],
-                           createdAt=device.created_at)
-              for device in page.devices if state is None or device.state == state]
+    listed = [
+        ListedDevice(
+            accountName=request.accountName,
+            deviceIds=[DeviceId(id=value, kind=DeviceIdKind(kind)) for kind, value in sorted(device.ids.items())],
+            carrierInformations=[CarrierInformation(state=device.state)],
+            createdAt=device.created_at,
+        )
+        for device in page.devices
+        if state is None or device.state == state
+    ]
     last = page.devices[-1].number if page.has_more and page.devices else None
     return DeviceList(devices=listed, hasMoreData=page.has_more, lastSeenDeviceId=last)

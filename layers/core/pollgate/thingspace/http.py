@@ -24,8 +24,15 @@ class ThingSpaceError(FaceError):
 
     # The M2M services answer every refusal 400 (their errorCode says which); only the API gateway in front of
     # them answers 401, for the OAuth credential.
-    statuses = {Unauthenticated: 400, errors.GatewayFault: 401, NotFound: 400, Expired: 400, Conflict: 400,
-                Invalid: 400, ServiceFault: 500}
+    statuses = {
+        Unauthenticated: 400,
+        errors.GatewayFault: 401,
+        NotFound: 400,
+        Expired: 400,
+        Conflict: 400,
+        Invalid: 400,
+        ServiceFault: 500,
+    }
     documented_body = ErrorBody
     documented_statuses = {
         400: "INPUT_INVALID.* or REQUEST_FAILED.* (errorCode); the token endpoint: an OAuth error",
@@ -67,8 +74,9 @@ class ThingSpaceError(FaceError):
     @classmethod
     def rejected(cls, status: int, problem: str) -> ThingSpaceError:
         """Refused before parsing (413, 431, 400) or AWS unavailable (503): the vendor's body shape either way."""
-        return cls.vendor(errors.SERVICE_UNAVAILABLE if status == 503 else errors.REQUEST_REJECTED, problem,
-                          status=status)
+        return cls.vendor(
+            errors.SERVICE_UNAVAILABLE if status == 503 else errors.REQUEST_REJECTED, problem, status=status
+        )
 
     @classmethod
     def idempotency_body(cls, refusal: IdempotencyRefused) -> dict[str, str]:

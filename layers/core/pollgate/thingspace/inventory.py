@@ -104,8 +104,9 @@ class ProvisioningBackend(Protocol):
 
 def _device_state(item: Item) -> DeviceState:
     key = str(item["deviceKey"])
-    return DeviceState(int(key) if key.isdigit() else 0, dict(item.get("ids") or {}), str(item["state"]),
-                       item.get("createdAt"))
+    return DeviceState(
+        int(key) if key.isdigit() else 0, dict(item.get("ids") or {}), str(item["state"]), item.get("createdAt")
+    )
 
 
 class InventoryStore:
@@ -125,14 +126,28 @@ class InventoryStore:
         if not ids:
             raise ValueError("a device needs at least one id")
         kinds = {DeviceIdKind(kind.lower()).value: value for kind, value in ids.items()}
-        number = int(self.table.update(items.device_counter(account), "ADD #last :one", names={"#last": "last"},
-                                       values={":one": 1})["last"])
+        number = int(
+            self.table.update(
+                items.device_counter(account), "ADD #last :one", names={"#last": "last"}, values={":one": 1}
+            )["last"]
+        )
         device_key = items.device_key(number)  # a number lost to a refused transaction is never given again
-        device = Put(items.device(account, device_key), {"deviceKey": device_key, "ids": kinds, "state": state,
-                                                         "transitions": 0, "createdAt": clock.iso()},
-                     condition="attribute_not_exists(pk)")
-        self.table.transact(device, *[Put(items.device_id(account, kind, value), {"deviceKey": device_key},
-                                          condition="attribute_not_exists(pk)") for kind, value in kinds.items()])
+        device = Put(
+            items.device(account, device_key),
+            {"deviceKey": device_key, "ids": kinds, "state": state, "transitions": 0, "createdAt": clock.iso()},
+            condition="attribute_not_exists(pk)",
+        )
+        self.table.transact(
+            device,
+            *[
+                Put(
+                    items.device_id(account, kind, value),
+                    {"deviceKey": device_key},
+                    condition="attribute_not_exists(pk)",
+                )
+                for kind, value in kinds.items()
+            ],
+        )
         return device_key
 
     def device(self, account: str, device_key: str) -> Item | None:
@@ -153,8 +168,15 @@ class InventoryStore:
 
     def page(self, account: str, after: int, limit: int) -> tuple[list[Item], bool]:
         """Up to `limit` devices numbered above `after`, oldest first, and whether more follow."""
-        found = list(self.table.query(items.account_partition(account), items.DEVICE_PREFIX, consistent=True,
-                                      limit=limit + 1, start_at=items.DEVICE_PREFIX + items.device_key(after + 1)))
+        found = list(
+            self.table.query(
+                items.account_partition(account),
+                items.DEVICE_PREFIX,
+                consistent=True,
+                limit=limit + 1,
+                start_at=items.DEVICE_PREFIX + items.device_key(after + 1),
+            )
+        )
         return found[:limit], len(found) > limit
 
     def move(self, account: str, device_key: str, allowed_from: frozenset[str], to: str, request_key: str) -> bool:
@@ -211,14 +233,18 @@ class HttpBackend:
         self.timeout = timeout
 
     def apply(self, transition: DeviceTransition) -> TransitionOutcome:
-        body = json.dumps({
-            "requestId": transition.request_id,
-            "accountName": transition.account,
-            "deviceIds": [{"id": value, "kind": kind} for kind, value in transition.device_ids],
-            "options": dict(transition.options),
-        }).encode()
+        body = json.dumps(
+            {
+                "requestId": transition.request_id,
+                "accountName": transition.account,
+                "deviceIds": [{"id": value, "kind": kind} for kind, value in transition.device_ids],
+                "options": dict(transition.options),
+            }
+        ).encode()
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            f"{self.base_url}/{transition.action.value}", data=body, method="POST",
+            f"{self.base_url}/{transition.action.value}",
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json", "Idempotency-Key": transition.key},
         )
         try:
@@ -233,7 +259,6 @@ class HttpBackend:
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise BackendUnavailable(type(error).__name__) from None
 
-
     def list_devices(self, account: str, device_id: tuple[str, str] | None, after: int, limit: int) -> DevicePage:
         """POST <base>/list {accountName, deviceId?, lastSeenDeviceId, maxNumberOfDevices} ->
         {devices: [{number, deviceIds: [{id, kind}], state, createdAt?}], hasMoreData}."""
@@ -241,16 +266,26 @@ class HttpBackend:
         if device_id is not None:
             query["deviceId"] = {"kind": device_id[0], "id": device_id[1]}
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            f"{self.base_url}/list", data=json.dumps(query).encode(), method="POST",
-            headers={"Content-Type": "application/json"})
+            f"{self.base_url}/list",
+            data=json.dumps(query).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 answer = _json(response.read())
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise BackendUnavailable(type(error).__name__) from None
         try:
-            devices = [DeviceState(int(d.get("number", 0)), {i["kind"]: i["id"] for i in d["deviceIds"]},
-                                   str(d["state"]), d.get("createdAt")) for d in answer.get("devices", [])]
+            devices = [
+                DeviceState(
+                    int(d.get("number", 0)),
+                    {i["kind"]: i["id"] for i in d["deviceIds"]},
+                    str(d["state"]),
+                    d.get("createdAt"),
+                )
+                for d in answer.get("devices", [])
+            ]
         except (KeyError, TypeError, ValueError):
             raise BackendUnavailable("the backend's device list is not readable") from None
         return DevicePage(devices, bool(answer.get("hasMoreData")))

@@ -46,26 +46,32 @@ def parse_limit(text: str | None) -> int:
     return int(text)
 
 
-def list_deliveries(account: str, service: str, session: Session, *, limit: int = 100,
-                    store: CallbackStore | None = None) -> ListenerDeliveries:
+def list_deliveries(
+    account: str, service: str, session: Session, *, limit: int = 100, store: CallbackStore | None = None
+) -> ListenerDeliveries:
     """The listener's attempts, newest first; a disabled listener's too (its owner wants to know why)."""
     registration = _registration(account, service, session, store or CallbackStore())
     return ListenerDeliveries(
-        accountName=account, serviceName=service, active=not registration.get("disabledAt"),
+        accountName=account,
+        serviceName=service,
+        active=not registration.get("disabledAt"),
         disabledReason=registration.get("disabledReason") if registration.get("disabledAt") else None,
-        attempts=list_attempts(OWNER_KIND, service, account, limit))
+        attempts=list_attempts(OWNER_KIND, service, account, limit),
+    )
 
 
-def resend(account: str, service: str, delivery_id: str, session: Session,
-           store: CallbackStore | None = None) -> ListenerResent:
+def resend(
+    account: str, service: str, delivery_id: str, session: Session, store: CallbackStore | None = None
+) -> ListenerResent:
     """Send a callback that failed for good again: a new delivery with the original's webhook-id, to the listener
     as registered now."""
     store = store or CallbackStore()
     registration = _registration(account, service, session, store)
     if registration.get("disabledAt"):
         raise _field_invalid("serviceName", "the listener is disabled; register it again first")
-    attempts = [a for a in list_attempts(OWNER_KIND, service, account, MAX_ATTEMPTS_LISTED)
-                if a.deliveryId == delivery_id]
+    attempts = [
+        a for a in list_attempts(OWNER_KIND, service, account, MAX_ATTEMPTS_LISTED) if a.deliveryId == delivery_id
+    ]
     if not attempts:
         raise NotFound(errors.DELIVERY_NOT_FOUND.body(delivery_id[:64], service[:64]))
     if any(a.statusCode is not None and 200 <= a.statusCode < 300 and a.error is None for a in attempts):
@@ -79,39 +85,62 @@ def resend(account: str, service: str, delivery_id: str, session: Session,
     return ListenerResent(accountName=account, serviceName=service, deliveryId=new_id, resentFrom=delivery_id)
 
 
-def rotate_secret(account: str, service: str, session: Session,
-                  store: CallbackStore | None = None) -> ListenerSecretRotated:
+def rotate_secret(
+    account: str, service: str, session: Session, store: CallbackStore | None = None
+) -> ListenerSecretRotated:
     store = store or CallbackStore()
     registration = _registration(account, service, session, store)
     new_secret = new_signing_secret()
     until = clock.epoch() + ROTATION_OVERLAP_SECONDS
     if not store.rotate(account, service, str(registration["signingSecret"]), new_secret, until):
         raise _field_invalid("serviceName", "the listener changed meanwhile; rotate again")
-    return ListenerSecretRotated(accountName=account, serviceName=service, signingSecret=new_secret,
-                                 previousSecretValidUntil=clock.iso(until))
+    return ListenerSecretRotated(
+        accountName=account, serviceName=service, signingSecret=new_secret, previousSecretValidUntil=clock.iso(until)
+    )
 
 
 def send_test(account: str, service: str, session: Session, store: CallbackStore | None = None) -> ListenerTestSent:
     """POST a sample callback now, once, signed as callbacks are; recorded with the listener's deliveries."""
     registration = _registration(account, service, session, store or CallbackStore())
-    payload = {"type": TEST_EVENT_TYPE, "test": True, "accountName": account, "serviceName": service,
-               "requestId": "00000000-0000-0000-0000-000000000000", "deviceIds": [], "status": "Success"}
-    sent = send_test_event(owner_kind=OWNER_KIND, owner_id=service, tenant=account, target=_target(registration),
-                           payload=payload, event_type=TEST_EVENT_TYPE,
-                           secrets=listener_secrets(registration, clock.epoch()))
-    return ListenerTestSent(accountName=account, serviceName=service, deliveryId=sent.delivery_id,
-                            succeeded=sent.succeeded, statusCode=sent.status_code, error=sent.error,
-                            durationMs=sent.duration_ms)
+    payload = {
+        "type": TEST_EVENT_TYPE,
+        "test": True,
+        "accountName": account,
+        "serviceName": service,
+        "requestId": "00000000-0000-0000-0000-000000000000",
+        "deviceIds": [],
+        "status": "Success",
+    }
+    sent = send_test_event(
+        owner_kind=OWNER_KIND,
+        owner_id=service,
+        tenant=account,
+        target=_target(registration),
+        payload=payload,
+        event_type=TEST_EVENT_TYPE,
+        secrets=listener_secrets(registration, clock.epoch()),
+    )
+    return ListenerTestSent(
+        accountName=account,
+        serviceName=service,
+        deliveryId=sent.delivery_id,
+        succeeded=sent.succeeded,
+        statusCode=sent.status_code,
+        error=sent.error,
+        durationMs=sent.duration_ms,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ recovery
+
 
 def recovery_url(account: str, service: str, recovery_id: str) -> str:
     return f"/api/m2m/v1/callbacks/{account}/name/{service}/recoveries/{recovery_id}"
 
 
-def recover(account: str, service: str, request: RecoveryRequest, session: Session,
-            store: CallbackStore | None = None) -> RecoveryView:
+def recover(
+    account: str, service: str, request: RecoveryRequest, session: Session, store: CallbackStore | None = None
+) -> RecoveryView:
     """Submit a recovery of the callbacks that failed for good in the window (202 + polling URL)."""
     _registration(account, service, session, store or CallbackStore())
     try:
@@ -120,15 +149,18 @@ def recover(account: str, service: str, request: RecoveryRequest, session: Sessi
         field = "until" if "until" in str(refusal.body.get("message", "")).split(" ")[0] else "since"
         raise _field_invalid(field, str(refusal.body.get("message", ""))) from None
     operation = submit_recovery(OWNER_KIND, account, service, window)
-    return RecoveryView.model_validate({**recovery_view(operation),
-                                        "url": recovery_url(account, service, operation.id)})
+    return RecoveryView.model_validate(
+        {**recovery_view(operation), "url": recovery_url(account, service, operation.id)}
+    )
 
 
-def recovery_status(account: str, service: str, recovery_id: str, session: Session,
-                    store: CallbackStore | None = None) -> RecoveryView:
+def recovery_status(
+    account: str, service: str, recovery_id: str, session: Session, store: CallbackStore | None = None
+) -> RecoveryView:
     _registration(account, service, session, store or CallbackStore())
     operation = recovery_of(recovery_id, OWNER_KIND, account, service)
     if operation is None:
         raise NotFound(errors.RECOVERY_NOT_FOUND.body(recovery_id[:64], service[:64]))
-    return RecoveryView.model_validate({**recovery_view(operation),
-                                        "url": recovery_url(account, service, operation.id)})
+    return RecoveryView.model_validate(
+        {**recovery_view(operation), "url": recovery_url(account, service, operation.id)}
+    )

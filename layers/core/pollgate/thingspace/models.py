@@ -85,10 +85,12 @@ class DeviceListRequest(BaseModel):
     deviceId: DeviceId | None = None
     currentState: str | None = Field(default=None, max_length=32, description="Only devices in this state")
     maxNumberOfDevices: int = Field(default=500, ge=1, le=MAX_DEVICES_LISTED)
-    lastSeenDeviceId: int = Field(default=0, ge=0, le=10**12,
-                                  description="The previous page's lastSeenDeviceId: the page after it")
-    largestDeviceIdSeen: int | None = Field(default=None, ge=0, le=10**12,
-                                            description="The same as lastSeenDeviceId (the name the vendor's SDK uses)")
+    lastSeenDeviceId: int = Field(
+        default=0, ge=0, le=10**12, description="The previous page's lastSeenDeviceId: the page after it"
+    )
+    largestDeviceIdSeen: int | None = Field(
+        default=None, ge=0, le=10**12, description="The same as lastSeenDeviceId (the name the vendor's SDK uses)"
+    )
 
 
 class CarrierInformation(BaseModel):
@@ -119,8 +121,15 @@ class RequestStatus(BaseModel):
 
 
 CallbackServiceName = Literal[
-    "CarrierService", "DeviceDiagnostics", "DeviceProfileService", "DeviceUsage", "EnhancedConnectivityService",
-    "ExternalProvisioningChanges", "PromoChanges", "SMSDeliveryConfirmation", "SMSDelivery",
+    "CarrierService",
+    "DeviceDiagnostics",
+    "DeviceProfileService",
+    "DeviceUsage",
+    "EnhancedConnectivityService",
+    "ExternalProvisioningChanges",
+    "PromoChanges",
+    "SMSDeliveryConfirmation",
+    "SMSDelivery",
 ]
 
 
@@ -216,6 +225,7 @@ class CallbackDeleted(BaseModel):
 
 # ------------------------------------------------------------------- a listener's deliveries and secret (ours)
 
+
 class ListenerDeliveries(BaseModel):
     """A listener's callback attempts, as the webhook engine recorded them (ours, not the vendor's)."""
 
@@ -238,7 +248,8 @@ class ListenerSecretRotated(BaseModel):
     serviceName: str
     signingSecret: str = Field(description="The new Standard Webhooks secret: every callback is signed with it now")
     previousSecretValidUntil: str = Field(
-        description="Until then (ISO 8601, 24 h) callbacks carry a second signature made with the replaced secret")
+        description="Until then (ISO 8601, 24 h) callbacks carry a second signature made with the replaced secret"
+    )
 
 
 class ListenerTestSent(BaseModel):

@@ -37,19 +37,29 @@ def _device_ids(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pollgate.thingspace.operator", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pollgate.thingspace.operator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     client = commands.add_parser("add-client", help="an OAuth client key and secret")
     client.add_argument("--key", required=True)
-    add_secret_option(client, "secret", description="read the client secret from the first line of standard input "
-                      "(else one is generated and printed once)")
+    add_secret_option(
+        client,
+        "secret",
+        description="read the client secret from the first line of standard input "
+        "(else one is generated and printed once)",
+    )
     account = commands.add_parser("add-account", help="an account")
     account.add_argument("--name", required=True)
     user = commands.add_parser("add-user", help="an M2M user of one or more accounts")
     user.add_argument("--username", required=True)
-    add_secret_option(user, "password", description="read the password from the first line of standard input "
-                      "(else one is generated and printed once)")
+    add_secret_option(
+        user,
+        "password",
+        description="read the password from the first line of standard input (else one is generated and printed once)",
+    )
     user.add_argument("--account", action="append", required=True)
     unlock = commands.add_parser("unlock-user", help="clear a lockout after failed logins")
     unlock.add_argument("--username", required=True)

@@ -63,9 +63,16 @@ def _verify(token: str, header: dict[str, Any], keys: list[PublicKey]) -> Device
     for key in named or keys:
         try:
             claims = jwt.decode(
-                token, key.rsa(), algorithms=["RS256"],
-                options={"require": ["exp"], "verify_exp": False, "verify_aud": False, "verify_iat": False,
-                         "verify_nbf": False},  # exp and nbf are checked below, as numbers PyJWT may not handle
+                token,
+                key.rsa(),
+                algorithms=["RS256"],
+                options={
+                    "require": ["exp"],
+                    "verify_exp": False,
+                    "verify_aud": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },  # exp and nbf are checked below, as numbers PyJWT may not handle
             )
         except jwt.InvalidSignatureError:
             continue

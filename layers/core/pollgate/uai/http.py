@@ -21,7 +21,7 @@ class UaiError(FaceError):
     documented_body = Outcome
     documented_statuses = {
         400: "The body or a field is invalid (key request.bodyInvalid, request.fieldInvalid), or the request is "
-             "not UTF-8, not valid base64 or nested too deep (request.unreadable)",
+        "not UTF-8, not valid base64 or nested too deep (request.unreadable)",
         401: "No token, or a bad, expired or unverifiable one; the key names the cause (auth.*)",
         404: "No such polling ID, key or route",
         409: "A request with this Idempotency-Key is still in progress; retry after Retry-After",
@@ -63,21 +63,39 @@ class UaiError(FaceError):
 
 
 # A request refused before it was read, or not served (FaceError.rejected), by its status.
-_REJECTIONS = {413: messages.REQUEST_TOO_LARGE, 431: messages.HEADERS_TOO_LARGE, 400: messages.REQUEST_UNREADABLE,
-               415: messages.MEDIA_TYPE_UNSUPPORTED, 503: messages.SERVICE_BUSY}
+_REJECTIONS = {
+    413: messages.REQUEST_TOO_LARGE,
+    431: messages.HEADERS_TOO_LARGE,
+    400: messages.REQUEST_UNREADABLE,
+    415: messages.MEDIA_TYPE_UNSUPPORTED,
+    503: messages.SERVICE_BUSY,
+}
 
 # The routes' `responses=`: the face's errors and each route's success (its model is the return annotation's).
-_POLL_HEADERS = {"Location": {"description": "The url to poll", "schema": {"type": "string"}},
-                 "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}}}
-ACCEPTED = UaiError.responses({202: {
-    "description": "Accepted: poll the url (also in Location) after Retry-After seconds", "headers": _POLL_HEADERS}})
+_POLL_HEADERS = {
+    "Location": {"description": "The url to poll", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before polling", "schema": {"type": "string"}},
+}
+ACCEPTED = UaiError.responses(
+    {
+        202: {
+            "description": "Accepted: poll the url (also in Location) after Retry-After seconds",
+            "headers": _POLL_HEADERS,
+        }
+    }
+)
 OUTCOME = UaiError.responses(description="Done: the outcome of the request")
 ANSWER = UaiError.responses()
-POLLED = UaiError.responses({
-    200: {"description": "Done: the outcome of the request", "content": {JSON: {"model": Outcome}}},
-    202: {"description": "Still processing: poll the url again", "headers": _POLL_HEADERS,
-          "content": {JSON: {"model": PollingUrl}}},
-})
+POLLED = UaiError.responses(
+    {
+        200: {"description": "Done: the outcome of the request", "content": {JSON: {"model": Outcome}}},
+        202: {
+            "description": "Still processing: poll the url again",
+            "headers": _POLL_HEADERS,
+            "content": {JSON: {"model": PollingUrl}},
+        },
+    }
+)
 
 
 def resolver() -> APIGatewayHttpResolver:

@@ -59,8 +59,11 @@ class PublicKey:
     @classmethod
     def from_item(cls, item: Item) -> PublicKey:
         return cls(
-            key_id=item["keyId"], der_b64=item["publicKey"], uploaded_at=item["uploadedAt"],
-            revoked=bool(item.get("revoked", False)), not_after=item.get("notAfter"),
+            key_id=item["keyId"],
+            der_b64=item["publicKey"],
+            uploaded_at=item["uploadedAt"],
+            revoked=bool(item.get("revoked", False)),
+            not_after=item.get("notAfter"),
         )
 
 
@@ -91,8 +94,10 @@ class KeyStore:
         self.table = table or Table()
 
     def all(self, *, consistent: bool = False) -> list[PublicKey]:
-        return [PublicKey.from_item(item)
-                for item in self.table.query(items.KEYS_PARTITION, items.KEY_PREFIX, consistent=consistent)]
+        return [
+            PublicKey.from_item(item)
+            for item in self.table.query(items.KEYS_PARTITION, items.KEY_PREFIX, consistent=consistent)
+        ]
 
     def upload(self, der_b64: str, *, revoke_others: bool = False) -> PublicKey:
         key_id, canonical = parse_public_key(der_b64)
@@ -101,8 +106,10 @@ class KeyStore:
         if key_id in existing and existing[key_id].state(now) == "revoked":
             raise Conflict(KEY_REVOKED_REUPLOAD.render(key_id))
         if key_id not in existing or existing[key_id].not_after is not None:
-            self.table.put(items.public_key(key_id), {"keyId": key_id, "publicKey": canonical,
-                                                      "uploadedAt": clock.iso(now), "revoked": False})
+            self.table.put(
+                items.public_key(key_id),
+                {"keyId": key_id, "publicKey": canonical, "uploadedAt": clock.iso(now), "revoked": False},
+            )
         grace_end = now + get_settings().key_rotation_grace_seconds
         for other in existing.values():
             if other.key_id == key_id or other.state(now) == "revoked":
@@ -110,14 +117,19 @@ class KeyStore:
             if revoke_others:
                 self.revoke(other.key_id)
             elif other.not_after is None:
-                self.table.update(items.public_key(other.key_id), "SET notAfter = :end",
-                                  values={":end": int(grace_end)})
+                self.table.update(
+                    items.public_key(other.key_id), "SET notAfter = :end", values={":end": int(grace_end)}
+                )
         _cache.invalidate()
         return PublicKey(key_id, canonical, clock.iso(now), False, None)
 
     def revoke(self, key_id: str) -> None:
-        if not self.table.update_if(items.public_key(key_id), "SET revoked = :yes, revokedAt = :now",
-                                    condition="attribute_exists(pk)", values={":yes": True, ":now": clock.iso()}):
+        if not self.table.update_if(
+            items.public_key(key_id),
+            "SET revoked = :yes, revokedAt = :now",
+            condition="attribute_exists(pk)",
+            values={":yes": True, ":now": clock.iso()},
+        ):
             raise NotFound(KEY_NOT_FOUND.render(key_id))
         _cache.invalidate()
 
@@ -163,7 +175,11 @@ def invalidate_key_cache() -> None:
 def list_key_views(store: KeyStore | None = None) -> list[KeyView]:
     now = clock.epoch()
     return [
-        KeyView(keyId=key.key_id, state=key.state(now), uploadedAt=key.uploaded_at,
-                notAfter=clock.iso(key.not_after) if key.not_after is not None else None)
+        KeyView(
+            keyId=key.key_id,
+            state=key.state(now),
+            uploadedAt=key.uploaded_at,
+            notAfter=clock.iso(key.not_after) if key.not_after is not None else None,
+        )
         for key in (store or KeyStore()).all(consistent=True)
     ]

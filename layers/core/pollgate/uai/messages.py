@@ -40,7 +40,8 @@ TOKEN_EXPIRED = MessageKey("auth.tokenExpired", "The JWT has expired.")
 TOKEN_NO_EXP = MessageKey("auth.expMissing", "The JWT has no exp claim.")
 TOKEN_EXP_INVALID = MessageKey("auth.expInvalid", "The JWT's exp claim must be a finite number of seconds.")
 TOKEN_LIFETIME_TOO_LONG = MessageKey(
-    "auth.lifetimeTooLong", "The JWT expires more than {0} seconds from now; issue shorter-lived tokens.")
+    "auth.lifetimeTooLong", "The JWT expires more than {0} seconds from now; issue shorter-lived tokens."
+)
 TOKEN_NOT_YET_VALID = MessageKey("auth.notYetValid", "The JWT is not valid yet (nbf is in the future).")
 ALGORITHM_REJECTED = MessageKey("auth.algorithmRejected", "The JWT must be signed with RS256, not {0}.")
 SIGNATURE_INVALID = MessageKey("auth.signatureInvalid", "The JWT signature is invalid.")

@@ -9,8 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 # The vendor's device ID types; "" for an anonymous device.
 IdType = Literal[
-    "", "UNKNOWN", "STRING", "ETHERNET", "FLEXID9", "FLEXID10", "VM_UUID", "INTERNET", "INTERNET6", "USER",
-    "TOLERANT", "EXTENDED", "PUBLISHER_DEFINED", "CONTAINER_ID",
+    "",
+    "UNKNOWN",
+    "STRING",
+    "ETHERNET",
+    "FLEXID9",
+    "FLEXID10",
+    "VM_UUID",
+    "INTERNET",
+    "INTERNET6",
+    "USER",
+    "TOLERANT",
+    "EXTENDED",
+    "PUBLISHER_DEFINED",
+    "CONTAINER_ID",
 ]
 
 
@@ -28,13 +40,19 @@ class StatusLogRequest(BaseModel):
     platform: str = Field(min_length=1, max_length=64, description="e.g. WIN64")
     publisherName: str = Field(default="", max_length=256)
     statusCode: int = Field(
-        strict=True, ge=0, le=8,
+        strict=True,
+        ge=0,
+        le=8,
         description="0 download started, 1 download completed, 2 download failed, 3 install started, "
-                    "4 install completed, 8 message delivered.",
+        "4 install completed, 8 message delivered.",
     )
     statusReason: str = Field(default="", max_length=100)
-    timeStamp: str = Field(min_length=1, max_length=64, description="ISO-8601 time of the event on the device.",
-                           json_schema_extra={"format": "date-time"})
+    timeStamp: str = Field(
+        min_length=1,
+        max_length=64,
+        description="ISO-8601 time of the event on the device.",
+        json_schema_extra={"format": "date-time"},
+    )
     updateId: str = Field(min_length=1, max_length=256)
     updateName: str = Field(min_length=1, max_length=256)
     deviceClass: Literal["client", "server", "served"] = "client"

@@ -34,8 +34,12 @@ def status_log_url(polling_id: str) -> str:
     return f"{STATUS_LOG_PATH}/{polling_id}"
 
 
-def submit_status_log(report: StatusLogRequest, token: DeviceToken, idempotent: IdempotentRequest | None = None,
-                      store: OperationStore | None = None) -> str:
+def submit_status_log(
+    report: StatusLogRequest,
+    token: DeviceToken,
+    idempotent: IdempotentRequest | None = None,
+    store: OperationStore | None = None,
+) -> str:
     """Record the report as a Pending operation, start the workflow that logs it; answer its polling ID.
 
     With an Idempotency-Key, a retry of the same report answers the first polling ID; the key is scoped to
@@ -44,8 +48,9 @@ def submit_status_log(report: StatusLogRequest, token: DeviceToken, idempotent: 
     body = report.model_dump(mode="json")
     work = {"report": body, "keyId": token.key_id}
     scope = f"{token.key_id}\n{token.claims.get('sub', '')}\n{report.idType}\n{report.id}"
-    accepted = run_once(KIND, scope, idempotent, body,
-                        lambda: {"pollingId": submit_operation(WORKFLOW, TENANT, work, store).id})
+    accepted = run_once(
+        KIND, scope, idempotent, body, lambda: {"pollingId": submit_operation(WORKFLOW, TENANT, work, store).id}
+    )
     return str(accepted["pollingId"])
 
 

@@ -48,8 +48,10 @@ def handle_record(record: SQSRecord) -> None:
     try:
         handle_message(DeliveryMessage.from_json(record.body))
     except Exception:
-        logger.exception("webhook record failed; it is retried within seconds",
-                         extra={"messageId": record.message_id, "receiveCount": _receive_count(record)})
+        logger.exception(
+            "webhook record failed; it is retried within seconds",
+            extra={"messageId": record.message_id, "receiveCount": _receive_count(record)},
+        )
         _retry_soon(record)
         raise
 
@@ -67,11 +69,15 @@ def _retry_soon(record: SQSRecord) -> None:
         return
     try:
         aws.client("sqs").change_message_visibility(
-            QueueUrl=queue_url, ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=retry_visibility(_receive_count(record)))
+            QueueUrl=queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=retry_visibility(_receive_count(record)),
+        )
     except (ClientError, BotoCoreError) as error:  # then the queue's own visibility timeout applies
-        logger.warning("could not shorten a failed record's visibility",
-                       extra={"messageId": record.message_id, "error": type(error).__name__})
+        logger.warning(
+            "could not shorten a failed record's visibility",
+            extra={"messageId": record.message_id, "error": type(error).__name__},
+        )
 
 
 def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None = None) -> PartialItemFailureResponse:
@@ -80,8 +86,9 @@ def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None 
     store.connect()
     aws.client("sqs")
     records = event.get("Records") or []
-    with ThreadPoolExecutor(max_workers=max(1, min(len(records), MAX_BATCH_SIZE)),
-                            thread_name_prefix="webhook") as threads:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(len(records), MAX_BATCH_SIZE)), thread_name_prefix="webhook"
+    ) as threads:
 
         async def on_thread(record: SQSRecord) -> None:
             # In the invocation's context (Powertools Logger's thread-safe keys, the local runtime's caller
@@ -91,6 +98,6 @@ def process_delivery_batch(event: dict[str, Any], context: LambdaContext | None 
 
         # Report every failed record, even when all failed: the answer's shape stays the same and SQS retries each.
         processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return async_process_partial_response(event=event, record_handler=on_thread, processor=processor,
-                                              context=context)
-
+        return async_process_partial_response(
+            event=event, record_handler=on_thread, processor=processor, context=context
+        )

@@ -59,8 +59,15 @@ LATE_ATTEMPT_SECONDS = 30.0
 # A queue message may arrive this early (DelaySeconds is whole seconds) and still count as on time.
 EARLY_TOLERANCE_SECONDS = 1.0
 
-_SIGNATURE_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length",
-                      "host", "connection"}
+_SIGNATURE_HEADERS = {
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "connection",
+}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 OutcomeHandler = Callable[[DeliveryOutcome], None]
@@ -93,8 +100,10 @@ def signing_secrets(ref: DeliveryRef, enqueued_with: str) -> list[str]:
         try:
             found = resolver(ref.tenant, ref.owner_id)
         except Exception:  # the secret given at enqueue still signs: a receiver may refuse it, we do not fail
-            logger.exception("secret resolver failed; signing with the secret given at enqueue",
-                             extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id})
+            logger.exception(
+                "secret resolver failed; signing with the secret given at enqueue",
+                extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id},
+            )
             found = None
         if found:
             return list(found)
@@ -112,9 +121,19 @@ def new_delivery_id() -> str:
 
 # ----------------------------------------------------------------------------------------- enqueue
 
-def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: WebhookTarget,
-                     payload: Mapping[str, Any], event_type: str, schedule: RetrySchedule = SVIX_SCHEDULE,
-                     store: DeliveryStore | None = None, subject: str = "") -> str:
+
+def enqueue_delivery(
+    *,
+    owner_kind: str,
+    owner_id: str,
+    tenant: str,
+    target: WebhookTarget,
+    payload: Mapping[str, Any],
+    event_type: str,
+    schedule: RetrySchedule = SVIX_SCHEDULE,
+    store: DeliveryStore | None = None,
+    subject: str = "",
+) -> str:
     """Record a delivery (its id is the `webhook-id` header) and hand it to the delivery queue; returns the id.
 
     Never blocks on the receiver: the POST happens in the delivery consumer. A URL the SSRF guard refuses is
@@ -126,13 +145,26 @@ def enqueue_delivery(*, owner_kind: str, owner_id: str, tenant: str, target: Web
     body = _json_body(payload)
     if len(subject) > 256:
         raise ValueError("a delivery's subject is at most 256 characters")
-    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()), target, body, event_type,
-                    schedule, store or DeliveryStore(), subject=subject)
+    return _enqueue(
+        DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id()),
+        target,
+        body,
+        event_type,
+        schedule,
+        store or DeliveryStore(),
+        subject=subject,
+    )
 
 
-def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: str,
-                    store: DeliveryStore | None = None, target: WebhookTarget | None = None,
-                    new_id: str | None = None) -> str:
+def resend_delivery(
+    owner_kind: str,
+    owner_id: str,
+    tenant: str,
+    delivery_id: str,
+    store: DeliveryStore | None = None,
+    target: WebhookTarget | None = None,
+    new_id: str | None = None,
+) -> str:
     """A new delivery (new id, fresh schedule) of the same payload to the same target (or `target`, the owner's
     current one), sent with the original's `webhook-id` so receivers de-duplicate it; returns its id. Its attempts
     are recorded with `resentFrom`."""
@@ -140,9 +172,17 @@ def resend_delivery(owner_kind: str, owner_id: str, tenant: str, delivery_id: st
     original = store.get(DeliveryRef(owner_kind, tenant, owner_id, delivery_id))
     if original is None:
         raise DeliveryNotFound(delivery_id)
-    return _enqueue(DeliveryRef(owner_kind, tenant, owner_id, new_id or new_delivery_id()), target or original.target,
-                    store.body(original), original.event_type, original.schedule, store, resent_from=delivery_id,
-                    message_id=original.webhook_id, subject=original.subject)
+    return _enqueue(
+        DeliveryRef(owner_kind, tenant, owner_id, new_id or new_delivery_id()),
+        target or original.target,
+        store.body(original),
+        original.event_type,
+        original.schedule,
+        store,
+        resent_from=delivery_id,
+        message_id=original.webhook_id,
+        subject=original.subject,
+    )
 
 
 # A test event's one POST: short enough for the API function that waits for it (10 s timeout).
@@ -160,9 +200,17 @@ class TestEventResult:
     duration_ms: int
 
 
-def send_test_event(*, owner_kind: str, owner_id: str, tenant: str, target: WebhookTarget,
-                    payload: Mapping[str, Any], event_type: str, secrets: Sequence[str] | None = None,
-                    store: DeliveryStore | None = None) -> TestEventResult:
+def send_test_event(
+    *,
+    owner_kind: str,
+    owner_id: str,
+    tenant: str,
+    target: WebhookTarget,
+    payload: Mapping[str, Any],
+    event_type: str,
+    secrets: Sequence[str] | None = None,
+    store: DeliveryStore | None = None,
+) -> TestEventResult:
     """POST a sample payload now, once (no retries), and record it like any delivery: a delivery with one attempt,
     listed with the owner's others. The owner's outcome handler is not told (a test changes no status)."""
     if not event_type.endswith(TEST_EVENT_SUFFIX):
@@ -171,58 +219,112 @@ def send_test_event(*, owner_kind: str, owner_id: str, tenant: str, target: Webh
     body = _json_body(payload)
     secret_key(target.secret)
     ref = DeliveryRef(owner_kind, tenant, owner_id, new_delivery_id())
-    delivery = store.create(ref, event_type=event_type, target=target, body=body, schedule=RetrySchedule(()),
-                            due_at=clock.epoch() + DUE_GRACE_SECONDS)
+    delivery = store.create(
+        ref,
+        event_type=event_type,
+        target=target,
+        body=body,
+        schedule=RetrySchedule(()),
+        due_at=clock.epoch() + DUE_GRACE_SECONDS,
+    )
     token = store.claim(delivery, lease_seconds=LEASE_SECONDS, grace_seconds=DUE_GRACE_SECONDS)
     if token is None:  # a new random id nobody else knows: never
         raise RuntimeError(f"could not claim test delivery {ref.delivery_id}")
     started_at = clock.iso()
-    result = deliver_once(target, body, ref.delivery_id, timeout=TEST_EVENT_TIMEOUT_SECONDS,
-                          secrets=secrets or [target.secret])
+    result = deliver_once(
+        target, body, ref.delivery_id, timeout=TEST_EVENT_TIMEOUT_SECONDS, secrets=secrets or [target.secret]
+    )
     succeeded: bool = result.succeeded
     record = AttemptRecord(
-        deliveryId=ref.delivery_id, attempt=1, at=started_at, url=target.url, statusCode=result.status_code,
-        error=result.error, durationMs=result.duration_ms, responseBody=result.body, final=True,
-        eventType=event_type, webhookId=ref.delivery_id,
+        deliveryId=ref.delivery_id,
+        attempt=1,
+        at=started_at,
+        url=target.url,
+        statusCode=result.status_code,
+        error=result.error,
+        durationMs=result.duration_ms,
+        responseBody=result.body,
+        final=True,
+        eventType=event_type,
+        webhookId=ref.delivery_id,
     )
     store.add_attempt(delivery, record)
     state: DeliveryState = "succeeded" if succeeded else "gone" if result.status_code == 410 else "failed"
     outcome = DeliveryOutcome(
-        delivery_id=ref.delivery_id, owner_kind=owner_kind, owner_id=owner_id, tenant=tenant, attempt=1,
-        succeeded=succeeded, final=True, gone=result.status_code == 410, status_code=result.status_code,
-        error=result.error, at=started_at, event_type=event_type)
-    store.move_on(delivery, token, 1, state=state, next_attempt_at=None, due_at=clock.epoch(),
-                  outcome=_outcome_to_keep(outcome), handled=True)
-    logger.info("webhook test event", extra={"deliveryId": ref.delivery_id, "statusCode": result.status_code,
-                                             "error": result.error})
+        delivery_id=ref.delivery_id,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        tenant=tenant,
+        attempt=1,
+        succeeded=succeeded,
+        final=True,
+        gone=result.status_code == 410,
+        status_code=result.status_code,
+        error=result.error,
+        at=started_at,
+        event_type=event_type,
+    )
+    store.move_on(
+        delivery,
+        token,
+        1,
+        state=state,
+        next_attempt_at=None,
+        due_at=clock.epoch(),
+        outcome=_outcome_to_keep(outcome),
+        handled=True,
+    )
+    logger.info(
+        "webhook test event",
+        extra={"deliveryId": ref.delivery_id, "statusCode": result.status_code, "error": result.error},
+    )
     return TestEventResult(ref.delivery_id, succeeded, result.status_code, result.error, result.duration_ms)
 
 
-def list_attempts(owner_kind: str, owner_id: str, tenant: str, limit: int = 100,
-                  store: DeliveryStore | None = None) -> list[AttemptRecord]:
+def list_attempts(
+    owner_kind: str, owner_id: str, tenant: str, limit: int = 100, store: DeliveryStore | None = None
+) -> list[AttemptRecord]:
     """Every recorded attempt of this owner's deliveries, newest first (one query)."""
     return (store or DeliveryStore()).attempts(owner_kind, tenant, owner_id, limit=max(1, min(limit, 1000)))
 
 
-def _enqueue(ref: DeliveryRef, target: WebhookTarget, body: bytes, event_type: str, schedule: RetrySchedule,
-             store: DeliveryStore, resent_from: str | None = None, message_id: str = "", subject: str = "") -> str:
+def _enqueue(
+    ref: DeliveryRef,
+    target: WebhookTarget,
+    body: bytes,
+    event_type: str,
+    schedule: RetrySchedule,
+    store: DeliveryStore,
+    resent_from: str | None = None,
+    message_id: str = "",
+    subject: str = "",
+) -> str:
     secret_key(target.secret)  # raises ValueError now rather than on every attempt
     if target.auth_header is not None:
         name, value = target.auth_header
         if not _HEADER_NAME.match(name) or name.lower() in _SIGNATURE_HEADERS or "\r" in value or "\n" in value:
             raise ValueError(f"{name!r} cannot be a webhook's auth header")
     # Due a grace period from now: the queue message comes first, the retrier only if it was lost.
-    store.create(ref, event_type=event_type, target=target, body=body, schedule=schedule,
-                 due_at=clock.epoch() + DUE_GRACE_SECONDS, resent_from=resent_from, message_id=message_id,
-                 subject=subject)
+    store.create(
+        ref,
+        event_type=event_type,
+        target=target,
+        body=body,
+        schedule=schedule,
+        due_at=clock.epoch() + DUE_GRACE_SECONDS,
+        resent_from=resent_from,
+        message_id=message_id,
+        subject=subject,
+    )
     send_to_queue(ref, attempt=1, delay=0)
     return ref.delivery_id
 
 
 def _json_body(payload: Mapping[str, Any]) -> bytes:
     try:
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=_json_default).encode()
+        return json.dumps(
+            payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+        ).encode()
     except TypeError as error:
         raise ValueError(f"the payload is not JSON: {error}") from error
 
@@ -237,6 +339,7 @@ def _json_default(value: Any) -> Any:
 
 # ------------------------------------------------------------------------------------------- queue
 
+
 @dataclass(frozen=True)
 class DeliveryMessage:
     """A queue message: make attempt number `attempt` of this delivery (or finish handling it)."""
@@ -245,8 +348,15 @@ class DeliveryMessage:
     attempt: int
 
     def to_json(self) -> str:
-        return json.dumps({"ownerKind": self.ref.owner_kind, "tenant": self.ref.tenant, "ownerId": self.ref.owner_id,
-                           "deliveryId": self.ref.delivery_id, "attempt": self.attempt})
+        return json.dumps(
+            {
+                "ownerKind": self.ref.owner_kind,
+                "tenant": self.ref.tenant,
+                "ownerId": self.ref.owner_id,
+                "deliveryId": self.ref.delivery_id,
+                "attempt": self.attempt,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> DeliveryMessage:
@@ -259,8 +369,9 @@ def send_to_queue(ref: DeliveryRef, *, attempt: int, delay: float) -> bool:
     """Best effort: False (logged) when the message could not be sent; the due index still holds the delivery."""
     queue_url = get_settings().webhook_queue_url
     if not queue_url:
-        logger.error("WEBHOOK_QUEUE_URL is not set; the retrier will pick the delivery up",
-                     extra={"deliveryId": ref.delivery_id})
+        logger.error(
+            "WEBHOOK_QUEUE_URL is not set; the retrier will pick the delivery up", extra={"deliveryId": ref.delivery_id}
+        )
         return False
     try:
         aws.client("sqs").send_message(
@@ -269,16 +380,26 @@ def send_to_queue(ref: DeliveryRef, *, attempt: int, delay: float) -> bool:
             DelaySeconds=max(0, min(MAX_QUEUE_DELAY_SECONDS, math.ceil(delay))),
         )
     except (ClientError, BotoCoreError) as error:
-        logger.warning("could not queue a delivery; the retrier will pick it up",
-                       extra={"deliveryId": ref.delivery_id, "error": type(error).__name__})
+        logger.warning(
+            "could not queue a delivery; the retrier will pick it up",
+            extra={"deliveryId": ref.delivery_id, "error": type(error).__name__},
+        )
         return False
     return True
 
 
 # ----------------------------------------------------------------------------------------- attempt
 
-def deliver_once(target: WebhookTarget, body: bytes, message_id: str, *, timeout: float | None = None,
-                 allow: AllowList | None = None, secrets: Sequence[str] | None = None) -> PostResult:
+
+def deliver_once(
+    target: WebhookTarget,
+    body: bytes,
+    message_id: str,
+    *,
+    timeout: float | None = None,
+    allow: AllowList | None = None,
+    secrets: Sequence[str] | None = None,
+) -> PostResult:
     """Sign (with `secrets`, else the target's secret) and POST once, recording nothing: the primitive every
     attempt uses."""
     settings = get_settings()
@@ -286,7 +407,9 @@ def deliver_once(target: WebhookTarget, body: bytes, message_id: str, *, timeout
     # Signed at send time, every attempt: receivers refuse timestamps more than 5 minutes old.
     headers.update(signature_headers(list(secrets or [target.secret]), message_id, int(clock.epoch()), body))
     return post(
-        target.url, body, headers,
+        target.url,
+        body,
+        headers,
         timeout=settings.webhook_timeout_seconds if timeout is None else timeout,
         allow=allow if allow is not None else AllowList.parse(settings.webhook_allow_hosts),
     )
@@ -323,21 +446,28 @@ def handle_message(message: DeliveryMessage, store: DeliveryStore | None = None)
         return None
     late = -wait
     if late > LATE_ATTEMPT_SECONDS:
-        logger.warning("webhook attempt made late", extra={"deliveryId": delivery.ref.delivery_id,
-                                                           "attempt": message.attempt, "lateSeconds": round(late, 1)})
+        logger.warning(
+            "webhook attempt made late",
+            extra={"deliveryId": delivery.ref.delivery_id, "attempt": message.attempt, "lateSeconds": round(late, 1)},
+        )
     return _attempt(delivery, token, store)
 
 
 def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOutcome | None:
     started_at = clock.iso()
-    result = deliver_once(delivery.target, store.body(delivery), delivery.webhook_id,
-                          secrets=signing_secrets(delivery.ref, delivery.target.secret))
+    result = deliver_once(
+        delivery.target,
+        store.body(delivery),
+        delivery.webhook_id,
+        secrets=signing_secrets(delivery.ref, delivery.target.secret),
+    )
     number = delivery.attempts + 1
     gone = result.status_code == 410
     succeeded: bool = result.succeeded
     disable_reason = _endpoint_health(delivery, succeeded, store)
-    final = succeeded or gone or result.refused or disable_reason is not None \
-        or number >= delivery.schedule.max_attempts
+    final = (
+        succeeded or gone or result.refused or disable_reason is not None or number >= delivery.schedule.max_attempts
+    )
     now = clock.epoch()
     delay = None if final else delivery.schedule.delay_after(number)
     if delay is not None and result.retry_after is not None:
@@ -351,16 +481,36 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
     # delivery stays due (for its handler) until the handler has returned.
     due_at = (next_at + DUE_GRACE_SECONDS) if queued and next_at else (next_at or now + DUE_GRACE_SECONDS)
     record = AttemptRecord(
-        deliveryId=delivery.ref.delivery_id, attempt=number, at=started_at, url=delivery.target.url,
-        statusCode=result.status_code, error=result.error, durationMs=result.duration_ms,
-        responseBody=result.body, nextAttemptAt=clock.iso(next_at) if next_at else None, final=final,
-        eventType=delivery.event_type, webhookId=delivery.webhook_id, resentFrom=delivery.resent_from,
+        deliveryId=delivery.ref.delivery_id,
+        attempt=number,
+        at=started_at,
+        url=delivery.target.url,
+        statusCode=result.status_code,
+        error=result.error,
+        durationMs=result.duration_ms,
+        responseBody=result.body,
+        nextAttemptAt=clock.iso(next_at) if next_at else None,
+        final=final,
+        eventType=delivery.event_type,
+        webhookId=delivery.webhook_id,
+        resentFrom=delivery.resent_from,
     )
     outcome = DeliveryOutcome(
-        delivery_id=delivery.ref.delivery_id, owner_kind=delivery.ref.owner_kind, owner_id=delivery.ref.owner_id,
-        tenant=delivery.ref.tenant, attempt=number, succeeded=succeeded, final=final, gone=gone,
-        status_code=result.status_code, error=result.error, at=started_at, event_type=delivery.event_type,
-        next_attempt_at=record.nextAttemptAt, subject=delivery.subject, url=delivery.target.url,
+        delivery_id=delivery.ref.delivery_id,
+        owner_kind=delivery.ref.owner_kind,
+        owner_id=delivery.ref.owner_id,
+        tenant=delivery.ref.tenant,
+        attempt=number,
+        succeeded=succeeded,
+        final=final,
+        gone=gone,
+        status_code=result.status_code,
+        error=result.error,
+        at=started_at,
+        event_type=delivery.event_type,
+        next_attempt_at=record.nextAttemptAt,
+        subject=delivery.subject,
+        url=delivery.target.url,
         disable_reason=disable_reason,
     )
     store.add_attempt(delivery, record)
@@ -371,15 +521,33 @@ def _attempt(delivery: Delivery, token: str, store: DeliveryStore) -> DeliveryOu
         _call_handler(outcome)
     except OutcomeHandlerFailed as failure:
         handler_failure = failure
-    if not store.move_on(delivery, token, number, state=state, next_attempt_at=next_at, due_at=due_at,
-                         outcome=_outcome_to_keep(outcome), handled=handler_failure is None):
-        logger.warning("lease lost before the attempt was recorded; another consumer owns the delivery",
-                       extra={"deliveryId": delivery.ref.delivery_id, "attempt": number})
+    if not store.move_on(
+        delivery,
+        token,
+        number,
+        state=state,
+        next_attempt_at=next_at,
+        due_at=due_at,
+        outcome=_outcome_to_keep(outcome),
+        handled=handler_failure is None,
+    ):
+        logger.warning(
+            "lease lost before the attempt was recorded; another consumer owns the delivery",
+            extra={"deliveryId": delivery.ref.delivery_id, "attempt": number},
+        )
         return None
     observability.webhook_attempt(succeeded)
-    logger.info("webhook attempt", extra={"deliveryId": delivery.ref.delivery_id, "attempt": number,
-                                          "statusCode": result.status_code, "error": result.error,
-                                          "durationMs": result.duration_ms, "final": final})
+    logger.info(
+        "webhook attempt",
+        extra={
+            "deliveryId": delivery.ref.delivery_id,
+            "attempt": number,
+            "statusCode": result.status_code,
+            "error": result.error,
+            "durationMs": result.duration_ms,
+            "final": final,
+        },
+    )
     # Queued after the owner has heard of this attempt, and queued even when its handler failed.
     if queued and delay is not None:
         send_to_queue(delivery.ref, attempt=number + 1, delay=delay)
@@ -405,8 +573,10 @@ def _endpoint_health(delivery: Delivery, succeeded: bool, store: DeliveryStore) 
         logger.warning("could not keep the endpoint's health", extra={"deliveryId": delivery.ref.delivery_id})
         return None
     if days and now - since >= days * 86_400:
-        return (f"Disabled: every delivery failed for {days:g} days (since {clock.iso(since)}); "
-                "re-enable it by replacing or registering it again.")
+        return (
+            f"Disabled: every delivery failed for {days:g} days (since {clock.iso(since)}); "
+            "re-enable it by replacing or registering it again."
+        )
     return None
 
 
@@ -417,21 +587,32 @@ def reset_endpoint_health(owner_kind: str, tenant: str, owner_id: str, table: Ta
 
 # What an outcome repeats of its delivery: left out of the copy kept on the delivery's state item, which every
 # claim and move rewrites, so that it stays under 1 KB (write units are per started KB).
-_OUTCOME_FIELDS_OF_THE_DELIVERY = ("delivery_id", "owner_kind", "owner_id", "tenant", "event_type", "subject",
-                                   "url")
+_OUTCOME_FIELDS_OF_THE_DELIVERY = ("delivery_id", "owner_kind", "owner_id", "tenant", "event_type", "subject", "url")
 
 
 def _outcome_to_keep(outcome: DeliveryOutcome) -> dict[str, Any]:
-    return {name: value for name, value in dataclasses.asdict(outcome).items()
-            if name not in _OUTCOME_FIELDS_OF_THE_DELIVERY}
+    return {
+        name: value
+        for name, value in dataclasses.asdict(outcome).items()
+        if name not in _OUTCOME_FIELDS_OF_THE_DELIVERY
+    }
 
 
 def _pending_outcome(delivery: Delivery) -> DeliveryOutcome:
     """The outcome kept on the delivery, whole again."""
     ref = delivery.ref
-    return DeliveryOutcome(**{"delivery_id": ref.delivery_id, "owner_kind": ref.owner_kind, "owner_id": ref.owner_id,
-                              "tenant": ref.tenant, "event_type": delivery.event_type, "subject": delivery.subject,
-                              "url": delivery.target.url, **(delivery.last_outcome or {})})
+    return DeliveryOutcome(
+        **{
+            "delivery_id": ref.delivery_id,
+            "owner_kind": ref.owner_kind,
+            "owner_id": ref.owner_id,
+            "tenant": ref.tenant,
+            "event_type": delivery.event_type,
+            "subject": delivery.subject,
+            "url": delivery.target.url,
+            **(delivery.last_outcome or {}),
+        }
+    )
 
 
 def _hand_over(delivery: Delivery, outcome: DeliveryOutcome, store: DeliveryStore) -> None:
@@ -444,14 +625,18 @@ def _call_handler(outcome: DeliveryOutcome) -> None:
     """Raises OutcomeHandlerFailed when the owner's handler raised (no handler: the outcome is recorded only)."""
     handler = outcome_handler(outcome.owner_kind)
     if handler is None:
-        logger.error("no outcome handler registered for this owner kind; outcome recorded only",
-                     extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id})
+        logger.error(
+            "no outcome handler registered for this owner kind; outcome recorded only",
+            extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id},
+        )
         return
     try:
         handler(outcome)
     except Exception as error:
-        logger.exception("outcome handler failed; it will be called again",
-                         extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id})
+        logger.exception(
+            "outcome handler failed; it will be called again",
+            extra={"ownerKind": outcome.owner_kind, "deliveryId": outcome.delivery_id},
+        )
         raise OutcomeHandlerFailed(outcome.delivery_id) from error
 
 
@@ -468,6 +653,7 @@ def _handover_expired(delivery: Delivery) -> bool:
         return at is not None and clock.epoch() - datetime.fromisoformat(at).timestamp() > HANDOVER_GIVE_UP_SECONDS
     except ValueError:
         return True
+
 
 @dataclass
 class RequeueReport:
@@ -488,8 +674,10 @@ def requeue_due_deliveries(*, limit: int = 100, store: DeliveryStore | None = No
             continue
         if delivery.final and (not delivery.outcome_pending or _handover_expired(delivery)):
             if delivery.outcome_pending:
-                logger.error("gave up handing a final outcome to its owner's failing handler",
-                             extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id})
+                logger.error(
+                    "gave up handing a final outcome to its owner's failing handler",
+                    extra={"ownerKind": ref.owner_kind, "deliveryId": ref.delivery_id},
+                )
             store.settle(delivery)  # finished (and handed over, or given up on): out of the index
             report.skipped += 1
             continue

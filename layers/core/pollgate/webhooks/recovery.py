@@ -71,15 +71,22 @@ def _instant(field: str, text: str | None) -> float:
     return when.timestamp()
 
 
-def submit_recovery(owner_kind: str, tenant: str, owner_id: str, window: Window,
-                    store: OperationStore | None = None) -> Operation:
-    work = {"ownerKind": owner_kind, "tenant": tenant, "ownerId": owner_id, "since": window.since,
-            "until": window.until}
+def submit_recovery(
+    owner_kind: str, tenant: str, owner_id: str, window: Window, store: OperationStore | None = None
+) -> Operation:
+    work = {
+        "ownerKind": owner_kind,
+        "tenant": tenant,
+        "ownerId": owner_id,
+        "since": window.since,
+        "until": window.until,
+    }
     return submit_operation(WORKFLOW, tenant, work, store)
 
 
-def recovery_of(polling_id: str, owner_kind: str, tenant: str, owner_id: str,
-                store: OperationStore | None = None) -> Operation | None:
+def recovery_of(
+    polling_id: str, owner_kind: str, tenant: str, owner_id: str, store: OperationStore | None = None
+) -> Operation | None:
     """The recovery with that id of this owner (None for an unknown id, or another owner's)."""
     if not 0 < len(polling_id) <= 64 or not all(c.isalnum() or c == "-" for c in polling_id):
         return None
@@ -92,8 +99,9 @@ def recovery_of(polling_id: str, owner_kind: str, tenant: str, owner_id: str,
     return operation
 
 
-def failed_for_good(owner_kind: str, tenant: str, owner_id: str, window: Window,
-                    store: DeliveryStore | None = None) -> list[str]:
+def failed_for_good(
+    owner_kind: str, tenant: str, owner_id: str, window: Window, store: DeliveryStore | None = None
+) -> list[str]:
     """The ids of the owner's deliveries whose final attempt, made within the window, failed; oldest first."""
     store = store or DeliveryStore()
     # By webhook-id: a message whose re-send succeeded is not re-sent again, and one re-sent and failed again is
@@ -101,8 +109,9 @@ def failed_for_good(owner_kind: str, tenant: str, owner_id: str, window: Window,
     succeeded: set[str] = set()
     failed: dict[str, str] = {}  # webhook-id -> its latest delivery that failed for good, newest first
     start, end = f"{items.ATTEMPT_PREFIX}{window.since}", f"{items.ATTEMPT_PREFIX}{window.until}\uffff"
-    for item in store.table.query(items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX,
-                                  descending=True):
+    for item in store.table.query(
+        items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX, descending=True
+    ):
         if item["sk"] > end:
             continue
         if item["sk"] < start:
@@ -116,8 +125,7 @@ def failed_for_good(owner_kind: str, tenant: str, owner_id: str, window: Window,
             succeeded.add(message)
         elif item.get("final") and message not in succeeded:
             failed.setdefault(message, delivery_id)
-    return [delivery_id for message, delivery_id in reversed(failed.items())
-            if message not in succeeded][:MAX_RESENT]
+    return [delivery_id for message, delivery_id in reversed(failed.items()) if message not in succeeded][:MAX_RESENT]
 
 
 def resend_id(polling_id: str, delivery_id: str) -> str:
@@ -125,8 +133,7 @@ def resend_id(polling_id: str, delivery_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{polling_id}\n{delivery_id}".encode()).hexdigest()[:32]
 
 
-def run_recovery(polling_id: str, store: OperationStore | None = None,
-                 deliveries: DeliveryStore | None = None) -> str:
+def run_recovery(polling_id: str, store: OperationStore | None = None, deliveries: DeliveryStore | None = None) -> str:
     """The workflow's task: re-send what failed for good in the window, once, then finish with the count."""
     store = store or OperationStore()
     operation = store.get(polling_id, consistent=True)
@@ -138,8 +145,7 @@ def run_recovery(polling_id: str, store: OperationStore | None = None,
     owner_kind, tenant, owner_id = str(work["ownerKind"]), str(work["tenant"]), str(work["ownerId"])
     deliveries = deliveries or DeliveryStore(store.table)
     resent: list[str] = []
-    for delivery_id in failed_for_good(owner_kind, tenant, owner_id, Window(work["since"], work["until"]),
-                                       deliveries):
+    for delivery_id in failed_for_good(owner_kind, tenant, owner_id, Window(work["since"], work["until"]), deliveries):
         new_id = resend_id(polling_id, delivery_id)
         try:
             resend_delivery(owner_kind, owner_id, tenant, delivery_id, deliveries, new_id=new_id)
@@ -158,6 +164,12 @@ def run_recovery(polling_id: str, store: OperationStore | None = None,
 def view(operation: Operation) -> dict[str, Any]:
     """A recovery as the faces show it (webhooks.models.RecoveryView)."""
     result = operation.result or {}
-    return {"recoveryId": operation.id, "status": operation.status, "since": operation.work.get("since"),
-            "until": operation.work.get("until"), "resent": result.get("resent"),
-            "deliveryIds": result.get("deliveryIds"), "error": result.get("error") or operation.reason}
+    return {
+        "recoveryId": operation.id,
+        "status": operation.status,
+        "since": operation.work.get("since"),
+        "until": operation.work.get("until"),
+        "resent": result.get("resent"),
+        "deliveryIds": result.get("deliveryIds"),
+        "error": result.get("error") or operation.reason,
+    }

@@ -22,30 +22,44 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Written out, not only `is_global`, because the standard library's answer changed across Python versions.
-_FORBIDDEN_V4 = tuple(ipaddress.IPv4Network(n) for n in (
-    "0.0.0.0/8",  # "this network", 0.0.0.0 included
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # private
-    "100.64.0.0/10",  # carrier-grade NAT
-    "127.0.0.0/8",  # loopback
-    "169.254.0.0/16",  # link-local, the instance metadata service included
-    "192.0.0.0/24", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # IETF assignments, documentation
-    "192.88.99.0/24",  # 6to4 relay anycast
-    "198.18.0.0/15",  # benchmarking
-    "224.0.0.0/4",  # multicast
-    "240.0.0.0/4",  # reserved, broadcast included
-))
-_FORBIDDEN_V6 = tuple(ipaddress.IPv6Network(n) for n in (
-    "::/128", "::1/128",  # unspecified, loopback
-    "::/96",  # IPv4-compatible (deprecated)
-    "64:ff9b:1::/48",  # local-use NAT64
-    "100::/64",  # discard
-    "2001::/23",  # IETF protocol assignments, Teredo included
-    "2001:db8::/32", "3fff::/20",  # documentation (3fff::/20 is newer than some Pythons' tables)
-    "5f00::/16",  # SRv6 segment identifiers
-    "fc00::/7",  # unique local
-    "fe80::/10", "fec0::/10",  # link-local, site-local
-    "ff00::/8",  # multicast
-))
+_FORBIDDEN_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network", 0.0.0.0 included
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",  # private
+        "100.64.0.0/10",  # carrier-grade NAT
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local, the instance metadata service included
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/24",  # IETF assignments, documentation
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "198.18.0.0/15",  # benchmarking
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, broadcast included
+    )
+)
+_FORBIDDEN_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/128",
+        "::1/128",  # unspecified, loopback
+        "::/96",  # IPv4-compatible (deprecated)
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard
+        "2001::/23",  # IETF protocol assignments, Teredo included
+        "2001:db8::/32",
+        "3fff::/20",  # documentation (3fff::/20 is newer than some Pythons' tables)
+        "5f00::/16",  # SRv6 segment identifiers
+        "fc00::/7",  # unique local
+        "fe80::/10",
+        "fec0::/10",  # link-local, site-local
+        "ff00::/8",  # multicast
+    )
+)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 # Labels of an IPv4 address written the way inet_aton also accepts: decimal, octal (leading 0) or hex (0x).
@@ -165,8 +179,7 @@ def _refuse_odd_ipv4_spelling(host: str) -> None:
         try:
             ipaddress.IPv4Address(host)
         except ValueError as error:
-            raise UrlRefused(f"{host} is an IP address in an ambiguous spelling; write it as a dotted quad") \
-                from error
+            raise UrlRefused(f"{host} is an IP address in an ambiguous spelling; write it as a dotted quad") from error
 
 
 def check_url_form(url: str, allow: AllowList = NO_ALLOW_LIST) -> str:
@@ -183,7 +196,8 @@ def check_url_form(url: str, allow: AllowList = NO_ALLOW_LIST) -> str:
         address = None
     if address is None:
         if (host == "localhost" or host.endswith(".localhost")) and not (
-                host in allow.hosts or allow.admits(host, ipaddress.IPv4Address("127.0.0.1"))):
+            host in allow.hosts or allow.admits(host, ipaddress.IPv4Address("127.0.0.1"))
+        ):
             raise UrlRefused(f"{host} is a loopback name")
         return url
     reason = forbidden_reason(address)

@@ -152,9 +152,19 @@ class DeliveryStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
-    def create(self, ref: DeliveryRef, *, event_type: str, target: WebhookTarget, body: bytes,
-               schedule: RetrySchedule, due_at: float, resent_from: str | None = None, message_id: str = "",
-               subject: str = "") -> Delivery:
+    def create(
+        self,
+        ref: DeliveryRef,
+        *,
+        event_type: str,
+        target: WebhookTarget,
+        body: bytes,
+        schedule: RetrySchedule,
+        due_at: float,
+        resent_from: str | None = None,
+        message_id: str = "",
+        subject: str = "",
+    ) -> Delivery:
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the payload is {len(body)} bytes; webhooks carry at most {MAX_BODY_BYTES}")
         compressed = zlib.compress(body, 6)
@@ -162,8 +172,10 @@ class DeliveryStore:
         if len(compressed) > MAX_INLINE_BODY_BYTES:
             bucket = get_settings().webhook_payload_bucket
             if not bucket:
-                raise PayloadTooLarge(f"the payload is {len(compressed)} bytes compressed; at most "
-                                      f"{MAX_INLINE_BODY_BYTES} fit in a delivery record and no payload bucket is set")
+                raise PayloadTooLarge(
+                    f"the payload is {len(compressed)} bytes compressed; at most "
+                    f"{MAX_INLINE_BODY_BYTES} fit in a delivery record and no payload bucket is set"
+                )
             payload_key = f"{PAYLOAD_KEY_PREFIX}{ref.delivery_id}"
             aws.client("s3").put_object(Bucket=bucket, Key=payload_key, Body=compressed)
         now = clock.epoch()
@@ -199,8 +211,9 @@ class DeliveryStore:
         }
         # Content first: a state item (what the queue and the due index lead to) never lacks its content.
         # A crash between the two leaves only content nobody refers to, which expires with the rest.
-        if not self.table.put(ref.content_key, content, condition="attribute_not_exists(pk)") \
-                or not self.table.put(ref.key, state, condition="attribute_not_exists(pk)"):
+        if not self.table.put(ref.content_key, content, condition="attribute_not_exists(pk)") or not self.table.put(
+            ref.key, state, condition="attribute_not_exists(pk)"
+        ):
             raise DeliveryExists(f"delivery {ref.delivery_id} exists already")  # a new random id: never
         return Delivery.from_items({**state, **ref.key.attributes()}, content)
 
@@ -213,8 +226,10 @@ class DeliveryStore:
 
     def get(self, ref: DeliveryRef, *, consistent: bool = True) -> Delivery | None:
         """The delivery, state and content, in one query (they share the key prefix)."""
-        found = {Key(item["pk"], item["sk"]): item
-                 for item in self.table.query(ref.owner, ref.key.sk, consistent=consistent, limit=2)}
+        found = {
+            Key(item["pk"], item["sk"]): item
+            for item in self.table.query(ref.owner, ref.key.sk, consistent=consistent, limit=2)
+        }
         state, content = found.get(ref.key), found.get(ref.content_key)
         if state is not None and content is None and "url" in state:
             content = state  # stored before content had an item of its own: the one item holds both
@@ -231,30 +246,50 @@ class DeliveryStore:
         now = clock.epoch()
         token = uuid.uuid4().hex
         expression = "SET leaseToken = :token, leaseUntil = :until"
-        values: dict[str, Any] = {":token": token, ":until": now + lease_seconds, ":now": now,
-                                  ":scheduled": "scheduled", ":made": delivery.attempts}
+        values: dict[str, Any] = {
+            ":token": token,
+            ":until": now + lease_seconds,
+            ":now": now,
+            ":scheduled": "scheduled",
+            ":made": delivery.attempts,
+        }
         if delivery.due_at is None or delivery.due_at < clock.iso(now + lease_seconds):
             expression += ", duePk = :duePk, dueAt = :dueAt"
             values[":duePk"] = due_partition(DUE_CATEGORY, delivery.ref.delivery_id)
             values[":dueAt"] = clock.iso(now + lease_seconds + grace_seconds)
         claimed = self.table.update_if(
-            delivery.ref.key, expression,
+            delivery.ref.key,
+            expression,
             condition="#state = :scheduled AND attempts = :made "
-                      "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-            names={"#state": "state"}, values=values,
+            "AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            names={"#state": "state"},
+            values=values,
         )
         return token if claimed else None
 
     def add_attempt(self, delivery: Delivery, record: AttemptRecord) -> None:
         """Keep one attempt's record (a POST was made: it is listed even if the delivery is never moved on)."""
         ref = delivery.ref
-        self.table.put(items.delivery_attempt(ref.owner, record.at, ref.delivery_id, record.attempt), {
-            **record.model_dump(),
-            "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
-        })
+        self.table.put(
+            items.delivery_attempt(ref.owner, record.at, ref.delivery_id, record.attempt),
+            {
+                **record.model_dump(),
+                "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
+            },
+        )
 
-    def move_on(self, delivery: Delivery, token: str, attempt: int, *, state: DeliveryState,
-                next_attempt_at: float | None, due_at: float, outcome: Mapping[str, Any], handled: bool) -> bool:
+    def move_on(
+        self,
+        delivery: Delivery,
+        token: str,
+        attempt: int,
+        *,
+        state: DeliveryState,
+        next_attempt_at: float | None,
+        due_at: float,
+        outcome: Mapping[str, Any],
+        handled: bool,
+    ) -> bool:
         """After attempt number `attempt` (its record kept first): its outcome, the next state and due time, the
         lease given up, in one conditional write of the small state item; False when the lease was lost.
 
@@ -266,7 +301,10 @@ class DeliveryStore:
         """
         ref = delivery.ref
         values: dict[str, Any] = {
-            ":attempts": attempt, ":state": state, ":outcome": dict(outcome), ":token": token,
+            ":attempts": attempt,
+            ":state": state,
+            ":outcome": dict(outcome),
+            ":token": token,
             ":now": clock.iso(),
         }
         assignments = ["attempts = :attempts", "#state = :state", "lastOutcome = :outcome", "updatedAt = :now"]
@@ -284,28 +322,43 @@ class DeliveryStore:
             assignments += ["duePk = :duePk", "dueAt = :dueAt"]
             values[":duePk"] = due_partition(DUE_CATEGORY, ref.delivery_id)
             values[":dueAt"] = clock.iso(due_at)
-        return self.table.update_if(ref.key, f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
-                                    condition="leaseToken = :token", names={"#state": "state"}, values=values)
+        return self.table.update_if(
+            ref.key,
+            f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
+            condition="leaseToken = :token",
+            names={"#state": "state"},
+            values=values,
+        )
 
     def mark_handled(self, delivery: Delivery, attempt: int) -> None:
         """The owner's handler returned for `attempt` (unless noted already, or the delivery moved on since); a final
         delivery then leaves the due index for good."""
         expression = "SET outcomeHandled = :n" + (" REMOVE duePk, dueAt" if delivery.final else "")
         self.table.update_if(
-            delivery.ref.key, expression,
+            delivery.ref.key,
+            expression,
             condition="attempts = :n AND (attribute_not_exists(outcomeHandled) OR outcomeHandled < :n)",
             values={":n": attempt},
         )
 
     def postpone(self, delivery: Delivery, seen_due_at: str, until: float) -> bool:
         """The retrier's claim on an overdue delivery: push dueAt on, once, before re-queueing it."""
-        return self.table.update_if(delivery.ref.key, "SET dueAt = :until", condition="dueAt = :seen",
-                                    values={":until": clock.iso(until), ":seen": seen_due_at})
+        return self.table.update_if(
+            delivery.ref.key,
+            "SET dueAt = :until",
+            condition="dueAt = :seen",
+            values={":until": clock.iso(until), ":seen": seen_due_at},
+        )
 
     def settle(self, delivery: Delivery) -> None:
         """Take a final delivery out of the due index (one not final is left as it is)."""
-        self.table.update_if(delivery.ref.key, "REMOVE duePk, dueAt", condition="#state <> :scheduled",
-                             names={"#state": "state"}, values={":scheduled": "scheduled"})
+        self.table.update_if(
+            delivery.ref.key,
+            "REMOVE duePk, dueAt",
+            condition="#state <> :scheduled",
+            names={"#state": "state"},
+            values={":scheduled": "scheduled"},
+        )
 
     def overdue(self, *, limit: int) -> Iterator[DeliveryRef]:
         for key in self.table.due(DUE_CATEGORY, clock.iso(), limit=limit):
@@ -318,17 +371,24 @@ class DeliveryStore:
 
     def note_failure(self, ref: DeliveryRef, at: float) -> float:
         """The endpoint failed at `at`: it has been failing since then unless it was already; answers since when."""
-        item = self.table.update(endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id),
-                                 "SET failingSince = if_not_exists(failingSince, :at)", values={":at": at})
+        item = self.table.update(
+            endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id),
+            "SET failingSince = if_not_exists(failingSince, :at)",
+            values={":at": at},
+        )
         return float(item.get("failingSince", at))
 
     def note_success(self, ref: DeliveryRef) -> None:
-        self.table.update_if(endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id), "REMOVE failingSince",
-                             condition="attribute_exists(failingSince)")
+        self.table.update_if(
+            endpoint_key(ref.owner_kind, ref.tenant, ref.owner_id),
+            "REMOVE failingSince",
+            condition="attribute_exists(failingSince)",
+        )
 
     def attempts(self, owner_kind: str, tenant: str, owner_id: str, *, limit: int) -> list[AttemptRecord]:
         """Newest first."""
-        recorded = self.table.query(items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX,
-                                    limit=limit, descending=True)
+        recorded = self.table.query(
+            items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX, limit=limit, descending=True
+        )
         fields = AttemptRecord.model_fields
         return [AttemptRecord.model_validate({k: v for k, v in item.items() if k in fields}) for item in recorded]

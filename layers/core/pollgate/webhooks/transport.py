@@ -71,8 +71,15 @@ def _tls_context() -> ssl.SSLContext:
     return context
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow: AllowList,
-         tls_context: ssl.SSLContext | None = None) -> PostResult:
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allow: AllowList,
+    tls_context: ssl.SSLContext | None = None,
+) -> PostResult:
     """POST once. Never raises for anything the receiver or the network does; returns what happened."""
     started = time.monotonic()
 
@@ -94,7 +101,9 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
             break
         connection: http.client.HTTPConnection = (
             _PinnedHTTPSConnection(vetted, address, remaining, tls_context or _tls_context())
-            if vetted.scheme == "https" else _PinnedHTTPConnection(vetted, address, remaining))
+            if vetted.scheme == "https"
+            else _PinnedHTTPConnection(vetted, address, remaining)
+        )
         try:
             try:
                 connection.connect()
@@ -115,11 +124,22 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
     return PostResult(None, last_error, elapsed_ms(), "")
 
 
-def _exchange(connection: http.client.HTTPConnection, vetted: VettedUrl, body: bytes, headers: dict[str, str],
-              deadline: float, elapsed_ms: Callable[[], int]) -> PostResult:
+def _exchange(
+    connection: http.client.HTTPConnection,
+    vetted: VettedUrl,
+    body: bytes,
+    headers: dict[str, str],
+    deadline: float,
+    elapsed_ms: Callable[[], int],
+) -> PostResult:
     connection.putrequest("POST", vetted.target, skip_accept_encoding=True)
-    for name, value in {"User-Agent": USER_AGENT, "Content-Type": "application/json",
-                        "Content-Length": str(len(body)), "Connection": "close", **headers}.items():
+    for name, value in {
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        **headers,
+    }.items():
         connection.putheader(name, value)
     connection.endheaders(body)
     _shrink_timeout(connection, deadline)
@@ -130,12 +150,16 @@ def _exchange(connection: http.client.HTTPConnection, vetted: VettedUrl, body: b
     if 300 <= status < 400:
         where = response.getheader("Location", "")
         error = "redirect not followed" + (f" (Location: {where[:200]})" if where else "")
-    return PostResult(status, error, elapsed_ms(), kept.decode("utf-8", errors="replace"),
-                      retry_after=parse_retry_after(response.getheader("Retry-After")))
+    return PostResult(
+        status,
+        error,
+        elapsed_ms(),
+        kept.decode("utf-8", errors="replace"),
+        retry_after=parse_retry_after(response.getheader("Retry-After")),
+    )
 
 
-def _read_kept(response: http.client.HTTPResponse, connection: http.client.HTTPConnection,
-               deadline: float) -> bytes:
+def _read_kept(response: http.client.HTTPResponse, connection: http.client.HTTPConnection, deadline: float) -> bytes:
     """Read at most MAX_KEPT_REPLY_BYTES; the rest is never read (the connection is closed), so a huge or
     endless reply costs neither memory nor time."""
     chunks: list[bytes] = []
