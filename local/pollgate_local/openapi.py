@@ -155,6 +155,22 @@ def _fixed_parameters(template_path: str, handler_path: str) -> dict[str, str] |
     return fixed
 
 
+# Every route sits behind the stage's throttle (and the credential routes behind lower ones of their own): over it,
+# API Gateway answers this itself and no function runs, so no face shapes it.
+GATEWAY_THROTTLED: dict[str, Any] = {
+    "description": "Throttled by API Gateway (the stage's or the route's rate and burst); no function ran.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"message": {"type": "string", "const": "Too Many Requests"}},
+                "required": ["message"],
+            }
+        }
+    },
+}
+
+
 def _tidy(document: dict[str, Any]) -> dict[str, Any]:
     """Powertools' 422 left out, response codes in order, and only the schemas the document still uses."""
     for operations in document.get("paths", {}).values():
@@ -164,6 +180,7 @@ def _tidy(document: dict[str, Any]) -> dict[str, Any]:
                 for code, answer in operation["responses"].items()
                 if _POWERTOOLS_VALIDATION_ERROR not in json.dumps(answer)
             }
+            responses.setdefault("429", GATEWAY_THROTTLED)
             operation["responses"] = dict(sorted(responses.items()))
     schemas = document.get("components", {}).get("schemas", {})
     used: set[str] = set()
