@@ -439,7 +439,7 @@ def thingspace_paths(paths: Paths, receiver: Receiver) -> None:
     )
     assert status == 200 and registered["serviceName"] == "CarrierService", registered
     status, _, listed = paths.call("GET", f"{M2M}/callbacks/{ACCOUNT}", headers=m2m)
-    assert status == 200 and [c["name"] for c in listed] == ["CarrierService"], listed
+    assert status == 200 and [c["serviceName"] for c in listed] == ["CarrierService"], listed
 
     webhook = Webhook(registered["signingSecret"])
     for number, (action, extra) in enumerate(
