@@ -20,13 +20,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Response, has_request_context, make_response, request
+from flask import Response, got_request_exception, has_request_context, make_response, request
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
-from pollgate_local.functions import FunctionError
-from pollgate_local.gateway_limits import GatewayLimits, header_refusing_handler
+from pollgate_local.functions import INTEGRATION_TIMED_OUT, FunctionError
+from pollgate_local.gateway_limits import (
+    INTEGRATION_TIMEOUT_SECONDS,
+    SERVICE_UNAVAILABLE,
+    GatewayLimits,
+    header_refusing_handler,
+)
 from pollgate_local.openapi import add_document_routes
 from pollgate_local.servers import BackgroundServer
 from pollgate_local.stack import LocalStack, TemplateError
@@ -36,6 +41,7 @@ log = logging.getLogger("pollgate_local")
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 RequestLogger = Callable[[str], None]
+UNAVAILABLE = json.dumps(SERVICE_UNAVAILABLE)
 
 
 def _print_line(line: str) -> None:
@@ -63,11 +69,14 @@ class InProcessRunner:
         if function is None:
             raise FunctionNotFound(f"no function {function_name}")
         try:
-            answer: Any = function.invoke(as_http_api_sends_it(json.loads(event)))
+            answer: Any = function.invoke(as_http_api_sends_it(json.loads(event)), timeout=INTEGRATION_TIMEOUT_SECONDS)
         except FunctionError as error:
             log.error("%s failed: %s\n%s", function_name, error, "".join(error.stack_trace))
-            # What the Lambda service hands API Gateway for an unhandled error; SAM answers it with a 5xx.
-            answer = {"errorType": error.error_type, "errorMessage": error.message}
+            if error.error_type == INTEGRATION_TIMED_OUT:
+                answer = {"statusCode": 503, "headers": {"content-type": "application/json"}, "body": UNAVAILABLE}
+            else:
+                # What the Lambda service hands API Gateway for an unhandled error; SAM answers it with a 5xx.
+                answer = {"errorType": error.error_type, "errorMessage": error.message}
         if stdout is not None:
             stdout.write_str(json.dumps(answer))
 
@@ -145,6 +154,8 @@ class LocalHttpApi:
         self._service = LocalApigwService(api, self._runner, port=port, host="127.0.0.1")
         self._service.create()
         app = self._service._app
+        # An exception in the emulator itself is answered 500 by Flask; the console must say what it was.
+        got_request_exception.connect(_log_exception, app)
         # An unknown route (or method) goes to the API's $default route, as on API Gateway.
         app.register_error_handler(404, self._defaults.answer)
         app.register_error_handler(405, self._defaults.answer)
@@ -188,6 +199,10 @@ class LocalHttpApi:
 
 
 DEFAULT_ROUTE = "$default"
+
+
+def _log_exception(sender: Any, exception: BaseException, **_: Any) -> None:
+    log.error("the HTTP API emulator failed on %s %s", request.method, request.path, exc_info=exception)
 
 
 class DefaultRoutes:

@@ -1,6 +1,6 @@
 """`pollgate`: the local runtime behind `make run`.
 
-pollgate run [--port 3000] [--aws-port 4566] [--lambda-port 3001] [--no-demo] [--log-level WARNING]
+pollgate run [--port 3000] [--aws-port 4566] [--lambda-port 3001] [--no-demo] [--no-iam] [--log-level WARNING]
 pollgate run --services-only          # only the AWS services (moto), for `sam local start-api` with Docker
 pollgate local invoke <LogicalId> [--event events/x.json] [--endpoint http://127.0.0.1:3001]
 """
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         services_only=args.services_only,
         demo=not args.no_demo,
         log_level=args.log_level,
+        iam=not args.no_iam,
     )
     if logging.getLevelName(args.log_level.upper()) not in (logging.DEBUG, logging.INFO):
         sys.stdout = QuietMetrics(sys.stdout)
@@ -149,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
         help="only the AWS services and the Lambda endpoint, for `sam local start-api`",
     )
     start.add_argument("--no-demo", action="store_true", help="do not seed demo data")
+    start.add_argument(
+        "--no-iam", action="store_true", help="do not check each function's calls against its role's policies"
+    )
     start.add_argument("--log-level", default="WARNING", help="the template's LogLevel for function logs")
     start.add_argument("--template", default=str(TEMPLATE))
     start.set_defaults(handler=run)

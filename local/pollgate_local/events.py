@@ -14,12 +14,13 @@ from typing import Any
 import boto3
 
 from pollgate_local import ACCOUNT, REGION
-from pollgate_local.functions import FunctionError, LocalFunction
+from pollgate_local.functions import Function, FunctionError
 from pollgate_local.stack import LocalStack, Schedule, SqsSource
 
 log = logging.getLogger("pollgate_local")
 
-# How long one receive waits for messages: also how long a poller takes to notice it should stop.
+# How long one receive waits for messages: also how long a poller takes to notice it should stop (unless the
+# services answer its long poll at once when told the runtime stops, as the runtime's own services do).
 _LONG_POLL_SECONDS = 1
 _SQS_RECEIVE_LIMIT = 10  # the SQS API's own limit per ReceiveMessage
 
@@ -76,7 +77,10 @@ class SqsPoller:
     names are kept, the rest are deleted.
     """
 
-    def __init__(self, source: SqsSource, function: LocalFunction, stop: threading.Event) -> None:
+    def __init__(
+        self, source: SqsSource, function: Function, stop: threading.Event, long_poll_seconds: int = _LONG_POLL_SECONDS
+    ) -> None:
+        self._long_poll_seconds = long_poll_seconds
         self.source = source
         self._function = function
         self._stop = stop
@@ -104,7 +108,7 @@ class SqsPoller:
 
     def _receive(self) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []
-        wait = _LONG_POLL_SECONDS
+        wait = self._long_poll_seconds
         while len(batch) < self.source.batch_size and not self._stop.is_set():
             answer = self._sqs.receive_message(
                 QueueUrl=self.source.queue_url,
@@ -163,7 +167,7 @@ class Scheduler:
     """Fires each `rate(...)` schedule of the template on a timer (first fire after one period, as EventBridge)."""
 
     def __init__(
-        self, schedule: Schedule, function: LocalFunction, stop: threading.Event, log_line: Callable[[str], None]
+        self, schedule: Schedule, function: Function, stop: threading.Event, log_line: Callable[[str], None]
     ) -> None:
         self.schedule = schedule
         self._function = function
@@ -197,10 +201,13 @@ class Scheduler:
 class EventSources:
     """Every SQS mapping and rate schedule of the stack, started and stopped together."""
 
-    def __init__(self, stack: LocalStack, log_line: Callable[[str], None]) -> None:
+    def __init__(
+        self, stack: LocalStack, log_line: Callable[[str], None], *, long_poll_seconds: int = _LONG_POLL_SECONDS
+    ) -> None:
         self._stop = threading.Event()
         self.pollers = [
-            SqsPoller(source, stack.functions[source.function], self._stop) for source in stack.sqs_sources()
+            SqsPoller(source, stack.functions[source.function], self._stop, long_poll_seconds)
+            for source in stack.sqs_sources()
         ]
         self.schedulers = []
         for schedule in stack.schedules():
@@ -218,8 +225,11 @@ class EventSources:
         for scheduler in self.schedulers:
             scheduler.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float = 3.0, *, wake: Callable[[], None] | None = None) -> None:
+        """`wake`: what makes the long polls in flight answer now (the runtime's services offer it)."""
         self._stop.set()
+        if wake is not None:
+            wake()
         deadline = time.monotonic() + timeout
         threads = [t for p in self.pollers for t in p.threads] + [s.thread for s in self.schedulers]
         for thread in threads:

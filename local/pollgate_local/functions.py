@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from pollgate_local import ACCOUNT, REGION
 
@@ -49,6 +49,10 @@ running_function: ContextVar[LocalFunction | None] = ContextVar("running_functio
 _INSTANCE_WAIT_SECONDS = 30.0
 
 
+# The error an invocation ends with when the caller's own limit (API Gateway's 30 s) came before the function's.
+INTEGRATION_TIMED_OUT = "Gateway.IntegrationTimeout"
+
+
 class FunctionError(Exception):
     """A handler raised or timed out; carries what real Lambda puts in its error payload."""
 
@@ -60,6 +64,23 @@ class FunctionError(Exception):
 
     def payload(self) -> dict[str, Any]:
         return {"errorType": self.error_type, "errorMessage": self.message, "stackTrace": self.stack_trace}
+
+
+class Function(Protocol):
+    """What every caller of a function needs of it: LocalFunction (in process) and SandboxedFunction both are."""
+
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    timeout_seconds: float
+    memory_mb: int
+    environment: dict[str, str]
+    max_instances: int
+
+    def invoke(self, event: Any, *, timeout: float | None = None) -> Any: ...
+
+    def load_module(self, instance: str) -> tuple[ModuleType, Path]: ...
 
 
 @dataclass
@@ -91,13 +112,16 @@ class LocalFunction:
     timeout_seconds: float
     memory_mb: int
     environment: dict[str, str]
+    layers: tuple[str, ...] = ()
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions
     max_instances: int = 16
     _free: list[Handler] = field(default_factory=list, repr=False)
     _created: int = field(default=0, repr=False)
     _pool: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
-    def invoke(self, event: Any) -> Any:
-        """Run the handler once with `event`; raises FunctionError as Lambda reports an unhandled error."""
+    def invoke(self, event: Any, *, timeout: float | None = None) -> Any:
+        """Run the handler once with `event`; raises FunctionError as Lambda reports an unhandled error.
+        `timeout`: the caller's own limit (API Gateway's), when shorter than the function's."""
         serialised = _is_api_gateway_event(event)
         # Waiting for the HTTP handler lock is this runtime's artefact, not the function's time: on AWS each
         # request has a sandbox of its own. So the wait is bounded like a throttle, and the timeout starts after.
@@ -137,8 +161,11 @@ class LocalFunction:
         # cannot kill it; the instance only returns to the pool when the handler ends.
         worker = threading.Thread(target=run, name=f"lambda-{self.logical_id}", daemon=True)
         worker.start()
-        worker.join(self.timeout_seconds)
+        limit = min(self.timeout_seconds, timeout) if timeout else self.timeout_seconds
+        worker.join(limit)
         if worker.is_alive():
+            if limit < self.timeout_seconds:
+                raise FunctionError(INTEGRATION_TIMED_OUT, f"no answer within the caller's {limit:.0f} s")
             raise FunctionError("Sandbox.Timedout", f"Task timed out after {self.timeout_seconds:.2f} seconds")
         if "error" in outcome:
             raise outcome["error"]

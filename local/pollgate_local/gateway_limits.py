@@ -90,6 +90,14 @@ def throttled_routes(resources: dict[str, Any], routes: Iterable[tuple[str, str,
     return found
 
 
+# An HTTP API's payload limit (API Gateway quotas: "Payload size", 10 MB), and its answer beyond it.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+TOO_LARGE = b'{"message":"Request Entity Too Large"}'
+# How long an HTTP API waits for its Lambda integration (quota "Maximum integration timeout", 30 s), and its answer.
+INTEGRATION_TIMEOUT_SECONDS = 30.0
+SERVICE_UNAVAILABLE = {"message": "Service Unavailable"}
+
+
 class GatewayLimits:
     """WSGI middleware: the template's route throttles in front of `app`."""
 
@@ -115,6 +123,17 @@ class GatewayLimits:
         return next((route for route in self._routes if route.pattern is None and route.api == api), None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if int(environ.get("CONTENT_LENGTH") or 0) > MAX_REQUEST_BYTES:
+            # API Gateway refuses it before any route or throttle sees it; the body is never read.
+            start_response(
+                "413 Request Entity Too Large",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(TOO_LARGE))),
+                    ("Connection", "close"),
+                ],
+            )
+            return [TOO_LARGE]
         route = self.route(str(environ.get("REQUEST_METHOD", "GET")).upper(), str(environ.get("PATH_INFO", "/")))
         if route is not None and route.bucket is not None and not route.bucket.take(self._clock()):
             start_response(

@@ -6,7 +6,7 @@ moto's state-machine interpreter calls `lambda:invoke` tasks through boto3, whic
 
 Usage inside a test (any `mock_aws()` block; the harness in stack.py does this for you)::
 
-    server = LambdaInvokeServer(lookup)          # lookup: name | ARN | logical id -> LocalFunction | None
+    server = LambdaInvokeServer(lookup)          # lookup: name | ARN | logical id -> Function | None
     os.environ["AWS_ENDPOINT_URL_LAMBDA"] = server.start()
     ...
     server.stop()
@@ -22,7 +22,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from pollgate_local.functions import FunctionError, LocalFunction
+from pollgate_local.functions import Function, FunctionError
 from pollgate_local.servers import BackgroundServer
 
 log = logging.getLogger("pollgate_local")
@@ -30,7 +30,7 @@ log = logging.getLogger("pollgate_local")
 _PREFIX = "/2015-03-31/functions/"
 _SUFFIX = "/invocations"
 
-FunctionLookup = Callable[[str], LocalFunction | None]
+FunctionLookup = Callable[[str], Function | None]
 
 
 def function_name_of(identifier: str) -> str:
@@ -99,7 +99,7 @@ class LambdaInvokeServer:
         return Response(json.dumps(result), status=200, headers=headers)
 
 
-def _invoke_quietly(function: LocalFunction, event: Any) -> None:
+def _invoke_quietly(function: Function, event: Any) -> None:
     try:
         function.invoke(event)
     except FunctionError as error:

@@ -43,6 +43,10 @@ class RuntimeProcess:
         self._ended = False
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -91,6 +95,18 @@ class RuntimeProcess:
         if self._ended:
             raise RuntimeError("pollgate run ended:\n" + "\n".join(self.lines[-30:]))
         raise TimeoutError(f"no line with {text!r} within {timeout} s:\n" + "\n".join(self.lines[-30:]))
+
+    def output(self) -> list[str]:
+        """Every line the runtime printed so far (those no wait_for has read yet included)."""
+        while True:
+            try:
+                received = self._lines.get_nowait()
+            except queue.Empty:
+                return self.lines
+            if received is None:
+                self._ended = True
+                return self.lines
+            self.lines.append(received)
 
     def terminate(self, timeout: float = 10.0) -> int:
         """SIGTERM, then wait (bounded); returns the exit code."""

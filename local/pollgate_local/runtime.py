@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from moto import mock_aws
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-from pollgate_local.servers import BackgroundServer, ensure_free
-from pollgate_local.stack import MOTO_CONFIG, ROOT, TEMPLATE, LocalStack
+from pollgate_local.functions import LocalFunction
+from pollgate_local.sandboxes import Sandboxes
+from pollgate_local.servers import ensure_free
+from pollgate_local.services import ServicesProcess
+from pollgate_local.stack import ROOT, TEMPLATE, LocalStack
 
 if TYPE_CHECKING:
     from pollgate_local.events import EventSources
@@ -36,7 +36,20 @@ RUNTIME_ENVIRONMENT = {
     "SAM_CLI_TELEMETRY": "0",
     # Webhook receivers in local development listen on loopback, which the SSRF guard refuses by default.
     "WEBHOOK_ALLOW_HOSTS": "127.0.0.1/8,::1",
+    # The runtime itself (provisioning, event sources, demo data) calls the services as the account's admin:
+    # credentials no role of the template has. Each function signs as its own role.
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
 }
+
+
+# What of the runtime's environment a sandbox gets besides the template's variables, Lambda's and its credentials.
+SANDBOX_ENVIRONMENT = (
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "POWERTOOLS_TRACE_DISABLED",
+    "POWERTOOLS_METRICS_DISABLED",
+)
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Options:
     services_only: bool = False
     demo: bool = True
     log_level: str = "WARNING"
+    iam: bool = True
     state_dir: Path = field(default_factory=lambda: ROOT / "build" / "local")
 
 
@@ -57,7 +71,9 @@ class Runtime:
     def __init__(self, options: Options, say: Callable[[str], None] = print) -> None:
         self.options = options
         self._say = say
-        self._mock: Any = None  # moto's mock_aws, started by start()
+        self.services: ServicesProcess | None = None
+        self.workflows: ServicesProcess | None = None
+        self.workflows_url = ""
         self.stack: LocalStack | None = None
         self._servers: list[Stoppable] = []
         self._sources: EventSources | None = None
@@ -74,9 +90,9 @@ class Runtime:
             (0 if options.services_only else options.port, "--port"),
         ):
             ensure_free(port, flag)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
         os.environ.update(RUNTIME_ENVIRONMENT)
-        self._mock = mock_aws(config=MOTO_CONFIG)
-        self._mock.start()
         try:
             self._start(options)
         except BaseException:
@@ -85,23 +101,53 @@ class Runtime:
         what = "AWS services" if options.services_only else f"HTTP APIs at {self.http_url}"
         self._say(
             f"pollgate ready in {time.perf_counter() - started:.1f}s: {what} "
-            f"(AWS endpoint {self.aws_url}, Lambda endpoint {self.lambda_url}); Ctrl-C stops"
+            f"(AWS endpoint {self.aws_url}, Step Functions {self.workflows_url}, Lambda endpoint {self.lambda_url});"
+            " Ctrl-C stops"
         )
 
     def _start(self, options: Options) -> None:
         # Template parameters the local runtime sets (a template without them ignores them).
         parameters = {"LogLevel": options.log_level, "WebhookAllowHosts": RUNTIME_ENVIRONMENT["WEBHOOK_ALLOW_HOSTS"]}
         stack = self.stack = LocalStack(options.template, parameters=parameters)
-        provisioned = stack.provision()
-        os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
-        # moto's own server shares this process's backends: `aws --endpoint-url` sees what the functions wrote.
-        aws = BackgroundServer(
-            DomainDispatcherApplication(create_backend_app), options.aws_port, flag="--aws-port", name="moto"
-        )
-        self.aws_url = aws.start()
-        self._servers.append(aws)
         self.lambda_url = stack.start_invoke_server(options.lambda_port)
         self._servers.append(stack)
+        # moto in a process of its own, one request at a time, IAM in front (services.py); `aws --endpoint-url`
+        # sees what the functions wrote.
+        services = self.services = ServicesProcess(
+            lambda_url=self.lambda_url, port=options.aws_port, iam=options.iam, echo=self._say
+        )
+        self._servers.append(services)
+        self.aws_url = services.start()
+        # Step Functions in a moto process of their own: the ASL interpreter's threads never compete with the other
+        # services' requests for one interpreter lock. Its DynamoDB tasks go to the services, its Lambda tasks here.
+        workflows = self.workflows = ServicesProcess(
+            lambda_url=self.lambda_url, services_url=self.aws_url, iam=options.iam, echo=self._say
+        )
+        self._servers.append(workflows)
+        self.workflows_url = workflows.start()
+        endpoints = {"AWS_ENDPOINT_URL": self.aws_url, "AWS_ENDPOINT_URL_SFN": self.workflows_url}
+        os.environ.update(endpoints)
+        stack.executions_source = workflows.executions
+        provisioned = stack.provision()
+        os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
+        os.environ.update(endpoints)  # the template declares AWS_ENDPOINT_URL empty: real AWS
+        policies = stack.policies()
+        for process in (services, workflows):
+            process.install_policies(policies.to_json(), stack.state_machine_principals())
+        # Every function in a sandbox of its own (sandboxes.py), signing as its own role.
+        sandboxes = self.sandboxes = Sandboxes(
+            endpoints={
+                **endpoints,
+                "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+                **{key: RUNTIME_ENVIRONMENT[key] for key in SANDBOX_ENVIRONMENT},
+            },
+            credentials_of=lambda logical_id: policies.principal(logical_id).environment(),
+            say=self._say,
+        )
+        self._servers.append(sandboxes)
+        for logical_id, function in list(stack.functions.items()):
+            assert isinstance(function, LocalFunction)
+            stack.functions[logical_id] = sandboxes.function(function)
         if options.services_only:
             self._describe(stack)
             self._services_only(provisioned.environment)
@@ -113,7 +159,8 @@ class Runtime:
         self.http_url = http.start()
         self._servers.append(http)
         self._describe(stack)
-        self._sources = EventSources(stack, self._say)
+        # Long polls as Lambda's event source mappings make them: the services answer at once when a message comes.
+        self._sources = EventSources(stack, self._say, long_poll_seconds=20)
         self._sources.start()
         if options.demo:
             self._seed()
@@ -121,7 +168,8 @@ class Runtime:
     def _describe(self, stack: LocalStack) -> None:
         local = stack.provisioned
         say = self._say
-        say(f"pollgate local runtime: {self.options.template.name} on moto, functions in process (no Docker)")
+        iam = "IAM enforced" if self.options.iam else "IAM off (--no-iam)"
+        say(f"pollgate local runtime: {self.options.template.name} on moto, {iam}, a sandbox per function (no Docker)")
         for logical_id, name in local.tables.items():
             say(f"  table          {logical_id}: {name}")
         for logical_id, bucket in local.buckets.items():
@@ -176,11 +224,9 @@ class Runtime:
 
     def stop(self) -> None:
         if self._sources is not None:
-            self._sources.stop()
+            self._sources.stop(wake=self.services.wake if self.services else None)
             self._sources = None
         for server in reversed(self._servers):
             server.stop()
         self._servers.clear()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
+        self.services = self.workflows = None

@@ -37,9 +37,10 @@ import secrets
 import string
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
@@ -52,9 +53,12 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.lib.samlib.resource_metadata_normalizer import ResourceMetadataNormalizer
 from samcli.lib.samlib.wrapper import SamTranslatorWrapper
 
-from pollgate_local import ACCOUNT, REGION
-from pollgate_local.functions import LocalFunction, function_arn
+from pollgate_local import ACCOUNT, REGION, adapters
+from pollgate_local.functions import Function, LocalFunction, function_arn
 from pollgate_local.invoke_server import LambdaInvokeServer, function_name_of
+
+if TYPE_CHECKING:
+    from pollgate_local.iam import PolicySet
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -135,10 +139,15 @@ class LocalStack:
             raise TemplateError("nested stacks are not supported by the local runtime")
         self._source = stacks[0]
         self._stack: Stack | None = None
-        self.functions: dict[str, LocalFunction] = {}
+        self.functions: dict[str, Function] = {}
         self.provisioned = Provisioned()
         self._invoke_server: LambdaInvokeServer | None = None
         self._saved_environment: dict[str, str | None] = {}
+        self._symbols_final: dict[str, dict[str, Any]] = {}
+        # Where the record of executions is read: moto in this process, unless the runtime says otherwise.
+        self.executions_source: Callable[..., list[dict[str, Any]]] = adapters.executions
+        adapters.faster_moto()
+        adapters.express_semantics()  # AWS offers no DescribeExecution & co. for Express workflows; nor does moto here
 
     # ------------------------------------------------------------------ provisioning
     def provision(self, *, set_environment: bool = True) -> Provisioned:
@@ -176,6 +185,7 @@ class LocalStack:
             self._source.metadata,
         )
         self._load_functions(done, symbols)
+        self._symbols_final = symbols
         done.shared_environment = shared_environment(done.environment)
         if set_environment:
             self._set_environment(done.shared_environment)
@@ -324,6 +334,7 @@ class LocalStack:
             for logical_id, resource in self._source.resources.items()
             if logical_id not in symbols and resource.get("Type") not in _REFERENCED_BY_LOGICAL_ID
         }
+        resources = self._require_stack().template_dict["Resources"]
         for function in provider.get_all():
             if function.packagetype != "Zip" or not function.codeuri or not function.handler:
                 raise TemplateError(f"{function.name}: only zip functions with local code run in process")
@@ -341,8 +352,11 @@ class LocalStack:
                     )
                 environment[key] = str(value).lower() if isinstance(value, bool) else str(value)
             done.environment[function.name] = environment
-            for layer in function.layers:
-                _add_layer_to_path(layer.codeuri, self.template_path.parent)
+            layers = [
+                folder
+                for layer in function.layers
+                if (folder := _add_layer_to_path(layer.codeuri, self.template_path.parent)) is not None
+            ]
             self.functions[function.name] = LocalFunction(
                 logical_id=function.name,
                 name=function.functionname,
@@ -352,6 +366,10 @@ class LocalStack:
                 timeout_seconds=float(function.timeout or 3),
                 memory_mb=int(function.memory or 128),
                 environment=environment,
+                layers=tuple(layers),
+                reserved_concurrency=_whole_number(
+                    (resources.get(function.name, {}).get("Properties") or {}).get("ReservedConcurrentExecutions")
+                ),
             )
 
     def _require_stack(self) -> Stack:
@@ -360,7 +378,7 @@ class LocalStack:
         return self._stack
 
     # ------------------------------------------------------------------ running
-    def function(self, identifier: str) -> LocalFunction | None:
+    def function(self, identifier: str) -> Function | None:
         """A function by logical id, function name or ARN."""
         name = function_name_of(identifier)
         if name in self.functions:
@@ -407,18 +425,35 @@ class LocalStack:
         os.environ.update(variables)
         _reset_core_caches()
 
-    @staticmethod
-    def wait_for_execution(execution_arn: str, timeout: float = 10.0, interval: float = 0.02) -> dict[str, Any]:
-        """DescribeExecution until the execution leaves RUNNING; TimeoutError after `timeout` seconds."""
-        client = boto3.client("stepfunctions", region_name=REGION)
+    def executions(self, state_machine: str | None = None, *, history: bool = False) -> list[dict[str, Any]]:
+        """The runtime's record of executions (a state machine's ARN or logical id narrows it), as DescribeExecution
+        describes them; `history` adds each one's events. AWS has no such API for Express workflows: only tests,
+        benchmarks and the runtime read it."""
+        arn = self.provisioned.state_machines.get(state_machine or "", state_machine)
+        return self.executions_source(arn, history=history)
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 10.0, interval: float = 0.02) -> dict[str, Any]:
+        """The execution's record once it has left RUNNING; TimeoutError after `timeout` seconds."""
+        parts = execution_arn.split(":")
+        machine = ":".join([*parts[:5], "stateMachine", parts[6]])
         deadline = time.monotonic() + timeout
         while True:
-            execution: dict[str, Any] = dict(client.describe_execution(executionArn=execution_arn))
-            if execution["status"] != "RUNNING":
-                return execution
+            found = [e for e in self.executions(machine) if e["executionArn"] == execution_arn]
+            if found and found[0]["status"] != "RUNNING":
+                return found[0]
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout} s")
+                raise TimeoutError(f"{execution_arn} still RUNNING (or never started) after {timeout} s")
             time.sleep(interval)
+
+    def policies(self) -> PolicySet:
+        """Every function's and state machine's role as the template grants it, on the resources provisioned."""
+        from pollgate_local.iam import PolicySet
+
+        return PolicySet.from_template(self._source.template_dict, self._source.parameters, self._symbols_final)
+
+    def state_machine_principals(self) -> dict[str, str]:
+        """state machine ARN -> its logical id (the principal its tasks run as)."""
+        return {arn: logical_id for logical_id, arn in self.provisioned.state_machines.items()}
 
     # ------------------------------------------------------------------ event sources and routes
     def api(self) -> Api:
@@ -557,15 +592,29 @@ def _require_resolved(where: str, value: Any) -> None:
         raise TemplateError(f"{where}: the local runtime cannot resolve {value!r}")
 
 
-def _add_layer_to_path(codeuri: str | None, base: Path) -> None:
-    """A local layer's code importable, as Lambda puts /opt/python on the path (the core is usually installed)."""
+def _add_layer_to_path(codeuri: str | None, base: Path) -> str | None:
+    """A local layer's code importable, as Lambda puts /opt/python on the path (the core is usually installed);
+    answers the folder (what a sandbox puts on its own path)."""
     if not codeuri:
-        return
+        return None
     folder = Path(codeuri) if Path(codeuri).is_absolute() else base / codeuri
     for candidate in (folder / "python", folder):
-        if candidate.is_dir() and str(candidate) not in sys.path:
-            sys.path.append(str(candidate))
-            return
+        if candidate.is_dir():
+            if str(candidate) not in sys.path:
+                sys.path.append(str(candidate))
+            return str(candidate)
+    return None
+
+
+def _whole_number(value: Any) -> int | None:
+    """A resolved integer property; None where the template leaves it unset (or to a condition not resolved)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def _reset_core_caches() -> None:

@@ -208,6 +208,13 @@ def where(groups: dict[str, list[str]], limit: int = 12) -> str:
     )
 
 
+def problems(runtime: RuntimeProcess, limit: int = 30) -> str:
+    """What the runtime said went wrong (function errors, IAM denials, tracebacks), to read beside a failure."""
+    marks = ("failed", "ERROR", "Error", "denied", "Traceback", "Timedout")
+    found = [line for line in runtime.output() if any(mark in line for mark in marks)]
+    return "\nthe runtime said:\n" + "\n".join(found[-limit:]) if found else ""
+
+
 def runtime_is_isolated() -> bool:
     """Whether `pollgate run` is the sandboxed runtime of issue 9: its command line takes `--no-iam`."""
     from pollgate_local.cli import parser
@@ -246,7 +253,11 @@ def test_sixteen_clients_lose_nothing_and_fail_nothing(seeded: Seeded) -> None:
     for job, answer in zip(jobs, submitted, strict=True):
         if not isinstance(answer, Accepted):
             refused[answer].append(job.name)
-    assert not refused, f"submits not accepted ({sum(map(len, refused.values()))} of {len(jobs)}):\n" + where(refused)
+    assert not refused, (
+        f"submits not accepted ({sum(map(len, refused.values()))} of {len(jobs)}):\n"
+        + where(refused)
+        + problems(seeded.runtime)
+    )
     accepted: list[Accepted] = submitted
     assert len({a.operation_id for a in accepted}) == len(jobs), "two submits answered the same id"
 
@@ -267,7 +278,9 @@ def test_sixteen_clients_lose_nothing_and_fail_nothing(seeded: Seeded) -> None:
         by_state: dict[str, list[str]] = defaultdict(list)
         for name, (status, reason) in last.items():
             by_state[f"{status} {reason}".strip()].append(name)
-        raise AssertionError(f"not every operation finished within {SETTLE_SECONDS} s:\n" + where(by_state)) from None
+        raise AssertionError(
+            f"not every operation finished within {SETTLE_SECONDS} s:\n" + where(by_state) + problems(seeded.runtime)
+        ) from None
 
     outcomes = in_parallel(seeded.outcome, accepted)
     expected = {"uai": "statusLog.logged", "thingspace": "Success"}
@@ -279,4 +292,4 @@ def test_sixteen_clients_lose_nothing_and_fail_nothing(seeded: Seeded) -> None:
                 f"{answer.job.name}={answer.operation_id}"
             )
     counts = Counter(outcomes)
-    assert not wrong, f"outcomes other than the real one ({dict(counts)}):\n" + where(wrong)
+    assert not wrong, f"outcomes other than the real one ({dict(counts)}):\n" + where(wrong) + problems(seeded.runtime)

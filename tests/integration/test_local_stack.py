@@ -92,7 +92,7 @@ def test_a_status_report_runs_the_real_state_machine_to_completion(stack: LocalS
     url = json.loads(submitted["body"])["url"]
 
     machine = stack.provisioned.state_machines["UaiStatusLogStateMachine"]
-    [execution] = boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    [execution] = stack.executions(machine)
     finished = stack.wait_for_execution(execution["executionArn"], timeout=10)
     assert finished["status"] == "SUCCEEDED"
 

@@ -9,7 +9,6 @@ import json
 from typing import Any
 from unittest.mock import Mock
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from pollgate.operations import OperationStore, sweep_stuck_operations
@@ -102,7 +101,7 @@ def test_a_request_for_an_account_the_user_lacks_is_refused_before_anything_is_s
     assert answer["statusCode"] == 400
     assert json.loads(answer["body"])["errorCode"] == "REQUEST_FAILED.AccountNotFound"
     machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
-    assert boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
+    assert world.stack.executions(machine) == []
 
 
 @pytest.mark.parametrize(
@@ -191,7 +190,7 @@ def test_an_idempotency_key_answers_the_first_request_id_and_provisions_once(wor
     )
     machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
     world.stack.wait_for_execution(machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1")
-    assert len(boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
+    assert len(world.stack.executions(machine)) == 1
     assert world.state_of(**ids) == ("active", 1)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from pollgate.operations import OperationStore
 from pollgate.uai.keys import KeyStore
@@ -28,7 +27,7 @@ def submit_and_finish(stack: LocalStack, key: DeviceKey) -> tuple[str, dict[str,
     assert answer["statusCode"] == 202
     polling_id = json.loads(answer["body"])["url"].rsplit("/", 1)[1]
     machine = stack.provisioned.state_machines["UaiStatusLogStateMachine"]
-    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    executions = stack.executions(machine)
     [execution] = [e for e in executions if e["name"].startswith(polling_id)]
     return polling_id, stack.wait_for_execution(execution["executionArn"], timeout=15)
 

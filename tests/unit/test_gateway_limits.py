@@ -69,3 +69,19 @@ def test_unknown_paths_count_against_the_default_route_and_unthrottled_apis_pass
     limits = GatewayLimits(app, RESOURCES, ROUTES, api_of=lambda path: "OneApi", clock=Clock())
     assert [request(limits, "DELETE", f"/nowhere/{n}")[0][:3] for n in range(4)] == ["200"] * 3 + ["429"]
     assert all(request(limits, "GET", "/open")[0].startswith("200") for _ in range(10))
+
+
+def test_a_body_over_ten_megabytes_is_refused_before_any_route_sees_it() -> None:
+    limits = GatewayLimits(app, RESOURCES, ROUTES)
+    seen: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/open", "CONTENT_LENGTH": str(10 * 1024 * 1024 + 1)}
+    body = b"".join(limits(environ, lambda status, _: seen.append(status)))
+    assert (seen, json.loads(body)) == (["413 Request Entity Too Large"], {"message": "Request Entity Too Large"})
+    environ["CONTENT_LENGTH"] = str(10 * 1024 * 1024)
+    assert request_with(limits, environ) == "200 OK"
+
+
+def request_with(limits: GatewayLimits, environ: dict[str, Any]) -> str:
+    seen: list[str] = []
+    b"".join(limits(environ, lambda status, _: seen.append(status)))
+    return seen[0]

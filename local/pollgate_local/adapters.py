@@ -1,0 +1,359 @@
+"""Every moto internal the local runtime leans on, in one place, pinned to the moto version it was written for.
+
+moto is the runtime's model of AWS; where moto is more lenient than AWS, or reaches for something the runtime
+provides itself, this module bends it, and only this module does:
+
+- `express_semantics()`: DescribeExecution, ListExecutions and GetExecutionHistory are refused for Express state
+  machines, as AWS refuses them (moto runs Express workflows as Standard ones and answers all three).
+- `executions()`: the runtime's own record of every execution, Express included (what tests read instead).
+- `interpreter_clients(...)`: the ASL interpreter's Lambda and DynamoDB tasks sent where the runtime says (its
+  Lambda endpoint, its services endpoint) and signed as the state machine's own role, so IAM sees the role.
+
+tests/unit/test_adapters.py pins each of these against the installed moto, so an upgrade that moves an internal
+fails there, not deep inside a workflow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import moto
+from moto.core.config import default_user_config
+
+from pollgate_local import ACCOUNT, REGION
+
+# The moto these adapters were written against (pyproject pins the same): another version must pass
+# tests/unit/test_adapters.py before the pin moves.
+MOTO_VERSION = "5.2.5"
+
+# What AWS answers, for Express state machines, to the three calls it does not offer them.
+_NOT_FOR_EXPRESS = "This operation is not supported by EXPRESS state machines"
+
+
+class ExpressRefusal(Exception):
+    """Raised inside moto's response classes; moto turns a JsonRESTError into the protocol's error answer."""
+
+
+def check_version() -> None:
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"pollgate's local runtime adapts moto {MOTO_VERSION} and moto {moto.__version__} is installed: "
+            "run tests/unit/test_adapters.py against it, then move MOTO_VERSION"
+        )
+
+
+def execute_state_machines() -> None:
+    """moto runs the real ASL definitions (its interpreter is a port of LocalStack's) instead of faking success."""
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+
+
+def _parser_backend() -> Any:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    return stepfunctions_parser_backends[ACCOUNT][REGION]
+
+
+def _state_machine_type(arn: str) -> str | None:
+    """STANDARD or EXPRESS for a state machine or execution ARN of this account; None when unknown."""
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[5] not in ("stateMachine", "execution", "express"):
+        return None
+    machine = ":".join([*parts[:5], "stateMachine", parts[6]])
+    for state_machine in _parser_backend().state_machines:
+        if state_machine.arn == machine:
+            return str(getattr(state_machine, "type", "STANDARD") or "STANDARD")
+    return None
+
+
+_installed_express = False
+
+
+def express_semantics() -> None:
+    """Refuse, as AWS does, the execution APIs Express workflows do not have. Idempotent."""
+    global _installed_express
+    if _installed_express:
+        return
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def refusing(name: str, parameter: str, error: str) -> None:
+        original: Callable[..., Any] = getattr(StepFunctionResponse, name)
+
+        def answer(self: Any) -> Any:
+            arn = str(self._get_param(parameter) or "")
+            if _state_machine_type(arn) == "EXPRESS":
+                raise JsonRESTError(error, _NOT_FOR_EXPRESS)
+            return original(self)
+
+        answer.__name__ = name
+        setattr(StepFunctionResponse, name, answer)
+
+    refusing("describe_execution", "executionArn", "InvalidArn")
+    refusing("get_execution_history", "executionArn", "InvalidArn")
+    refusing("list_executions", "stateMachineArn", "StateMachineTypeNotSupported")
+    _installed_express = True
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):  # moto's enums
+        return value.value
+    return value
+
+
+def executions(state_machine_arn: str | None = None, *, history: bool = False) -> list[dict[str, Any]]:
+    """Every execution moto ran (or runs), as DescribeExecution would describe it; `history` adds its events.
+
+    This is the runtime's own record, not an AWS API: tests and benchmarks read it where AWS offers nothing for
+    Express workflows.
+    """
+    backend = _parser_backend()
+    found = []
+    for state_machine in list(backend.state_machines):
+        if state_machine_arn and state_machine.arn != state_machine_arn:
+            continue
+        for execution in list(state_machine.executions):
+            record = _json_safe(dict(execution.to_describe_output()))
+            record["type"] = str(getattr(state_machine, "type", "STANDARD") or "STANDARD")
+            if history:
+                record["events"] = _json_safe(backend.get_execution_history(execution.exec_arn)["events"])
+            found.append(record)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- interpreter
+_signing_as = threading.local()
+
+
+@contextmanager
+def _as_state_machine(env: Any) -> Iterator[None]:
+    """The state machine whose task runs on this thread: the interpreter calls boto_client_for synchronously."""
+    try:
+        arn = env.states.context_object.context_object_data["StateMachine"]["Id"]
+    except (AttributeError, KeyError, TypeError):
+        arn = None
+    previous = getattr(_signing_as, "arn", None)
+    _signing_as.arn = arn
+    try:
+        yield
+    finally:
+        _signing_as.arn = previous
+
+
+_installed_clients = False
+
+
+def interpreter_clients(
+    *,
+    services_url: str,
+    lambda_url: str,
+    credentials_of: Callable[[str], Mapping[str, str] | None],
+) -> None:
+    """Lambda tasks go to `lambda_url`, every other task to `services_url`, each signed with the credentials
+    `credentials_of(state machine ARN)` gives (None: the account's admin). Call once per process."""
+    global _installed_clients
+    if _installed_clients:
+        return
+    import boto3
+    from botocore.config import Config
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_dynamodb,
+    )
+
+    timeout = TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+    make_client: Any = boto3.client
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        arn = getattr(_signing_as, "arn", None)
+        signing = (credentials_of(arn) if arn else None) or {
+            "AWS_ACCESS_KEY_ID": "admin",
+            "AWS_SECRET_ACCESS_KEY": "admin",
+        }
+        return make_client(
+            service_name=service,
+            region_name=region,
+            endpoint_url=lambda_url if service == "lambda" else services_url,
+            aws_access_key_id=signing["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=signing["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=signing.get("AWS_SESSION_TOKEN"),
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=timeout,
+                read_timeout=timeout,
+            ),
+        )
+
+    # Both modules imported boto_client_for by name: their own references are what the tasks call.
+    setattr(lambda_eval_utils, "boto_client_for", client_for)  # noqa: B010
+    setattr(state_task_service_dynamodb, "boto_client_for", client_for)  # noqa: B010
+
+    invoke = lambda_eval_utils.execute_lambda_function_integration
+
+    def execute_lambda_function_integration(env: Any, *args: Any, **kwargs: Any) -> Any:
+        with _as_state_machine(env):
+            return invoke(env, *args, **kwargs)
+
+    lambda_eval_utils.execute_lambda_function_integration = execute_lambda_function_integration
+
+    service = state_task_service_dynamodb.StateTaskServiceDynamoDB
+    evaluate = service._eval_service_task
+
+    def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> Any:
+        with _as_state_machine(env):
+            return evaluate(self, env, *args, **kwargs)
+
+    service._eval_service_task = _eval_service_task  # type: ignore[method-assign]
+    _installed_clients = True
+
+
+# ---------------------------------------------------------------------------------------------- speed
+_installed_speed = False
+_transaction = threading.local()  # the journal of the DynamoDB transaction this thread is in, if any
+_partition = threading.local()  # the one partition a table Query on this thread reads
+
+
+def faster_moto() -> None:
+    """What makes moto slower than AWS by orders of magnitude, fixed without changing what it answers. Idempotent.
+
+    - TransactWriteItems deep-copies every table it touches before it starts (to roll back on a cancellation):
+      its cost grows with the table. Here only the items it writes are kept, and only those are put back.
+    - A Query on a table (not an index) sorts the whole table, then keeps its partition: here it reads the partition.
+    - The server lists moto's package folder on every request to find the backend: here once.
+    """
+    global _installed_speed
+    if _installed_speed:
+        return
+    import copy as real_copy
+    import types
+
+    from moto import backends
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models.table import Table
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    modules = tuple(backends.list_of_moto_modules())
+    setattr(backends, "list_of_moto_modules", lambda: modules)  # noqa: B010
+
+    find_backend = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = find_backend(self, host)
+        return found[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+    # The transaction's own "backup" is then the live table (so its rollback assignment changes nothing); the
+    # journal below is what puts the written items back.
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Table) and getattr(_transaction, "journal", None) is not None:
+            return value
+        return real_copy.deepcopy(value, memo)
+
+    setattr(dynamodb_models, "copy", types.SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy))  # noqa: B010
+    backend_class = dynamodb_models.DynamoDBBackend
+
+    def journaled(name: str, key_of: Callable[[Any, str, Any], dict[str, Any]]) -> None:
+        write = getattr(backend_class, name)
+
+        def wrapper(self: Any, table_name: str, first: Any, *args: Any, **kwargs: Any) -> Any:
+            journal = getattr(_transaction, "journal", None)
+            if journal is not None:
+                try:
+                    table = self.get_table(table_name)
+                    hash_key, range_key = self.get_keys_value(table, key_of(table, table_name, first))
+                    before = table.get_item(hash_key, range_key)
+                except Exception:  # noqa: S110 - a write moto refuses (no such table, bad key) changes nothing
+                    pass
+                else:
+                    journal.append((table, hash_key, range_key, real_copy.deepcopy(before)))
+            return write(self, table_name, first, *args, **kwargs)
+
+        wrapper.__name__ = name
+        setattr(backend_class, name, wrapper)
+
+    def key_of_item(table: Any, _: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+
+    journaled("put_item", key_of_item)
+    journaled("delete_item", lambda _table, _name, key: key)
+    journaled("update_item", lambda _table, _name, key: key)
+
+    transact = backend_class.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        journal: list[tuple[Any, Any, Any, Any]] = []
+        _transaction.journal = journal
+        try:
+            transact(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, before in reversed(journal):
+                _restore(table, hash_key, range_key, before)
+            raise
+        finally:
+            _transaction.journal = None
+
+    backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    query = Table.query
+    all_items = Table.all_items
+
+    def table_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)
+        if partition is None:
+            items = []
+        elif self.range_key_attr:
+            items = sorted(partition.values(), key=lambda item: item.range_key)
+        else:
+            items = [partition]
+        _partition.read = (self, items)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.read = None
+
+    def partition_items(self: Any) -> list[Any]:
+        read = getattr(_partition, "read", None)
+        if read is not None and read[0] is self:
+            return list(read[1])
+        result: list[Any] = all_items(self)
+        return result
+
+    Table.query = table_query  # type: ignore[method-assign]
+    Table.all_items = partition_items  # type: ignore[method-assign]
+    _installed_speed = True
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
+    """Put one item back as it was before a cancelled transaction wrote it (or remove it if it was not there)."""
+    if table.range_key_attr:
+        partition = table.items.setdefault(hash_key, {})
+        if before is None:
+            partition.pop(range_key, None)
+            if not partition:
+                table.items.pop(hash_key, None)
+        else:
+            partition[range_key] = before
+    elif before is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = before

@@ -1,0 +1,385 @@
+"""The emulated AWS services in a process of their own: moto's server, one request at a time, IAM in front.
+
+moto's backends are plain Python objects with no locking of their own: two requests handled at once can see each
+other half done (a transaction iterating a table another request is writing: "dictionary changed size during
+iteration"). AWS never shows that, so here every request runs alone, in arrival order, under one lock. The only
+request that waits without the lock is an SQS long poll: it is answered at once when messages are there, else
+waits (lock released) until a message is sent or its wait time ends, as SQS does.
+
+In front of the lock sits IAM (`pollgate_local.iam.Authorizer`): a caller signing with a function's or state
+machine's credentials gets what that role is granted and nothing else, refused as AWS refuses, and a line saying
+which permission was missing for which function goes to the console. The runtime installs the roles once it
+has provisioned the stack (`PUT /_pollgate/policies`).
+
+The runtime's own routes (not AWS APIs):
+    GET /_pollgate/executions[?stateMachineArn=...&history=1]  every execution, Express included (adapters.py)
+    GET /_pollgate/lock                                          requests served, time spent waiting for the lock
+    POST /_pollgate/wake              every SQS long poll waiting answers now (the runtime is stopping)
+    PUT /_pollgate/policies            {"policies": PolicySet JSON, "state_machines": {ARN: logical id}}
+
+Run by the runtime as `python -m pollgate_local.services --port N --lambda-url URL`; `ServicesProcess` starts,
+reads and stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+READY = "pollgate services ready on "
+_PREFIX = "/_pollgate/"
+# How often a waiting long poll looks again even when nothing was sent (a message whose visibility timeout or
+# delay ended becomes receivable without any request).
+_LONG_POLL_RECHECK_SECONDS = 1.0
+
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+
+class LockStatistics:
+    def __init__(self) -> None:
+        self.requests = 0
+        self.waited_seconds = 0.0
+        self.held_seconds = 0.0
+        self.longest_wait_seconds = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "held_seconds": round(self.held_seconds, 3),
+            "longest_wait_seconds": round(self.longest_wait_seconds, 3),
+            "mean_wait_ms": round(1000 * self.waited_seconds / self.requests, 3) if self.requests else 0.0,
+        }
+
+
+class Serialized:
+    """`app` called by one request at a time; SQS long polls wait for messages without holding the lock."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._sent = threading.Condition(threading.Lock())
+        self._sends = 0  # how many sends so far: a poll that saw none since its attempt may sleep
+        self._woken = False  # the runtime is stopping: no poll waits any more
+        self.statistics = LockStatistics()
+        self.profiler: Any = None  # a cProfile.Profile when POLLGATE_SERVICES_PROFILE is set
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target == "AmazonSQS.ReceiveMessage":
+            return self._long_poll(environ, start_response)
+        answer = self._alone(environ, start_response)
+        if target.startswith("AmazonSQS.Send") or target == "AmazonSQS.ChangeMessageVisibility":
+            with self._sent:
+                self._sends += 1
+                self._sent.notify_all()
+        return answer
+
+    def _alone(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        queued = time.perf_counter()
+        with self._lock:
+            started = time.perf_counter()
+            if self.profiler is not None:
+                self.profiler.enable()
+            try:
+                # The whole answer is produced under the lock: moto may build it lazily from live objects.
+                return list(self._app(environ, start_response))
+            finally:
+                if self.profiler is not None:
+                    self.profiler.disable()
+                held = time.perf_counter() - started
+                waited = started - queued
+                statistics = self.statistics
+                statistics.requests += 1
+                statistics.waited_seconds += waited
+                statistics.held_seconds += held
+                statistics.longest_wait_seconds = max(statistics.longest_wait_seconds, waited)
+
+    def wake(self) -> None:
+        """Every long poll waiting now answers at once (with what it finds): the runtime is stopping."""
+        with self._sent:
+            self._woken = True
+            self._sends += 1
+            self._sent.notify_all()
+
+    def _long_poll(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self._alone(environ, start_response)
+        wait = float(request.get("WaitTimeSeconds") or 0)
+        request["WaitTimeSeconds"] = 0
+        immediate = json.dumps(request).encode()
+        deadline = time.monotonic() + min(wait, 20.0)
+        captured: list[Any] = []
+
+        def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+            captured[:] = [status, headers, exc_info]
+            return lambda _: None
+
+        while True:
+            attempt = dict(environ)
+            attempt["wsgi.input"] = io.BytesIO(immediate)
+            attempt["CONTENT_LENGTH"] = str(len(immediate))
+            with self._sent:
+                sends = self._sends
+            chunks = self._alone(attempt, capture)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._woken or not captured[0].startswith("200") or b'"Messages"' in b"".join(chunks):
+                break
+            with self._sent:  # a message sent since the attempt wakes this poll at once
+                if self._sends == sends:
+                    self._sent.wait(min(remaining, _LONG_POLL_RECHECK_SECONDS))
+        start_response(*captured)
+        return chunks
+
+
+class Services:
+    """moto's server app behind IAM and the lock, with the runtime's own routes."""
+
+    def __init__(self, *, lambda_url: str, services_url: str, iam: bool = True) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from pollgate_local import adapters
+
+        adapters.check_version()
+        adapters.execute_state_machines()
+        adapters.express_semantics()
+        adapters.faster_moto()
+        adapters.interpreter_clients(
+            services_url=services_url, lambda_url=lambda_url, credentials_of=self._state_machine_credentials
+        )
+        self.serialized = Serialized(DomainDispatcherApplication(create_backend_app))
+        self.iam = iam
+        self._authorizer: Any = None
+        self._state_machines: dict[str, str] = {}
+
+    def _state_machine_credentials(self, state_machine_arn: str) -> dict[str, str] | None:
+        authorizer, logical_id = self._authorizer, self._state_machines.get(state_machine_arn)
+        if authorizer is None or logical_id is None:
+            return None
+        environment: dict[str, str] = authorizer.policies.principal(logical_id).environment()
+        return environment
+
+    def install_policies(self, document: dict[str, Any]) -> None:
+        from pollgate_local.iam import Authorizer, PolicySet
+
+        policies = PolicySet.from_json(document["policies"])
+        self._state_machines = dict(document.get("state_machines") or {})
+        if self.iam:
+            self._authorizer = Authorizer(policies, on_denied=lambda denial: print(denial.log_line(), flush=True))
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(_PREFIX):
+            return self._own(Request(environ))(environ, start_response)
+        authorizer = self._authorizer
+        if authorizer is None:
+            return self.serialized(environ, start_response)
+        checked: Iterable[bytes] = authorizer.wsgi(self.serialized)(environ, start_response)
+        return checked
+
+    def _own(self, request: Request) -> Response:
+        from pollgate_local import adapters
+
+        name = request.path[len(_PREFIX) :]
+        if name == "executions" and request.method == "GET":
+            with self.serialized._lock:
+                found = adapters.executions(
+                    request.args.get("stateMachineArn"), history=request.args.get("history") == "1"
+                )
+            return _json(found)
+        if name == "lock" and request.method == "GET":
+            return _json(self.serialized.statistics.as_dict())
+        if name == "wake" and request.method == "POST":
+            self.serialized.wake()
+            return _json({"woken": True})
+        if name == "policies" and request.method == "PUT":
+            self.install_policies(json.loads(request.get_data()))
+            return _json({"installed": True, "iam": self.iam})
+        return _json({"message": f"no such route {request.method} {request.path}"}, 404)
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value), status=status, headers={"Content-Type": "application/json"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pollgate_local.services")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--lambda-url", required=True)
+    parser.add_argument(
+        "--services-url", help="where the ASL interpreter's non-Lambda tasks go (default: these services)"
+    )
+    parser.add_argument("--no-iam", action="store_true")
+    args = parser.parse_args(argv)
+
+    from werkzeug.serving import make_server
+
+    import pollgate_local.servers  # noqa: F401 - quiets werkzeug's own request log
+
+    holder: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        return holder["services"](environ, start_response)  # type: ignore[no-any-return]
+
+    server = make_server(args.host, args.port, app, threaded=True)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    url = f"http://{args.host}:{server.server_port}"
+    holder["services"] = Services(
+        lambda_url=args.lambda_url, services_url=args.services_url or url, iam=not args.no_iam
+    )
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    # POLLGATE_SERVICES_PROFILE=<file>: where the services spend their time, for whoever makes them faster.
+    profile_to = os.environ.get("POLLGATE_SERVICES_PROFILE")
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        holder["services"].serialized.profiler = profiler
+    print(READY + url, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever(poll_interval=0.2)
+    if profile_to:
+        profiler.dump_stats(f"{profile_to}.{os.getpid()}")
+    return 0
+
+
+def die_with_parent() -> None:
+    """In a child, before exec: the kernel ends it when the runtime ends, however the runtime ends (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: stop() still ends it
+        pass
+
+
+class ServicesProcess:
+    """The services as the runtime sees them: started, told the roles, read, stopped (always, and at once)."""
+
+    def __init__(
+        self,
+        *,
+        lambda_url: str,
+        services_url: str | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        iam: bool = True,
+        echo: Callable[[str], None] = print,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self._command = [
+            sys.executable,
+            "-m",
+            "pollgate_local.services",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--lambda-url",
+            lambda_url,
+            *(["--services-url", services_url] if services_url else []),
+            *([] if iam else ["--no-iam"]),
+        ]
+        self._echo = echo
+        self._ready_timeout = ready_timeout
+        self._process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> str:
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The services never call real AWS: nothing they hold may point elsewhere.
+        for key in [key for key in environment if key.startswith("AWS_ENDPOINT_URL")]:
+            environment.pop(key)
+        self._process = subprocess.Popen(  # noqa: S603 - this interpreter running this package
+            self._command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+            cwd=str(Path(__file__).resolve().parent),
+            preexec_fn=die_with_parent,
+        )
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self._process is not None and self._process.stdout is not None
+            for line in self._process.stdout:
+                line = line.rstrip("\n")
+                if not ready.is_set() and line.startswith(READY):
+                    self.url = line[len(READY) :]
+                    ready.set()
+                    continue
+                self._echo(line)
+            ready.set()
+
+        threading.Thread(target=read, name="services-output", daemon=True).start()
+        if not ready.wait(self._ready_timeout) or not self.url:
+            self.stop()
+            raise RuntimeError("the AWS services process did not start (its output is above)")
+        return self.url
+
+    def install_policies(self, policies_json: str, state_machines: dict[str, str]) -> None:
+        self._call("PUT", "policies", {"policies": policies_json, "state_machines": state_machines})
+
+    def executions(self, state_machine_arn: str | None = None, *, history: bool = False) -> list[dict[str, Any]]:
+        query = {key: value for key, value in (("stateMachineArn", state_machine_arn), ("history", "1")) if value}
+        if not history:
+            query.pop("history", None)
+        answer: list[dict[str, Any]] = self._call("GET", "executions?" + urllib.parse.urlencode(query))
+        return answer
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._call("POST", "wake", {})
+
+    def lock_statistics(self) -> dict[str, float]:
+        answer: dict[str, float] = self._call("GET", "lock")
+        return answer
+
+    def _call(self, method: str, route: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + _PREFIX + route, data=data, method=method)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - our own loopback server
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(3)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
