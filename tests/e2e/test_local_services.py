@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from pollgate_local.process import RuntimeProcess
+
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +30,12 @@ def test_services_only_serves_the_stack_to_outside_clients() -> None:
         sfn = session.client("stepfunctions", endpoint_url=endpoint)
         machine = environment["UaiSubmitStatusLogFunction"]["UAI_STATUS_LOG_STATE_MACHINE_ARN"]
         execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"pollingId": "unknown"}))
-        finished = None
-        for _ in range(200):  # bounded: 10 s
-            finished = sfn.describe_execution(executionArn=execution["executionArn"])
-            if finished["status"] != "RUNNING":
-                break
-            time.sleep(0.05)
-        assert finished is not None and finished["status"] == "SUCCEEDED"
+
+        def finished() -> Any:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            return None if described["status"] == "RUNNING" else described
+
+        assert eventually(finished, 10, what="the execution to end")["status"] == "SUCCEEDED"
         history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
         failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
         assert failures and failures[0]["error"] == "LookupError"  # the real worker ran, and raised
