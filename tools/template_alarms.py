@@ -7,7 +7,8 @@ Three kinds, each one alarm per resource: a queue's first message (`<Queue>Alarm
 broken executions (`<Machine>ExecutionsFailedAlarm` on `<Machine>StateMachine`) and an HTTP API's 5xx rate
 (`<Api>Api5xxAlarm` on `<Api>Api`). A new queue, state machine or HTTP API gets its alarm by a line in ALARMS and
 `make template`; tests/unit/test_template_alarms.py fails while the template's block differs from what this writes,
-and tests/unit/test_observability_template.py while a resource of those kinds has no alarm.
+and tests/unit/test_observability_template.py while a resource of those kinds has no alarm. Every alarm is written
+by one renderer (ALARM); what differs by kind (what it measures, when it breaches) is a row of KINDS.
 
 Why not Fn::ForEach in the template itself: tests/unit/test_language_extensions.py.
 """
