@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pollgate_local.client import call as loopback_call
 from pollgate_local.process import RuntimeProcess
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
@@ -39,24 +40,9 @@ def call(
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
 ) -> tuple[int, Any]:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    sent = {
-        "content-type": "application/json",
-        **({"authorization": f"Bearer {token}"} if token else {}),
-        **(headers or {}),
-    }
-    request = urllib.request.Request(  # noqa: S310
-        base_url + path,
-        data=data,
-        method=method,
-        headers=sent,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            status, text = answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read()
-    return status, json.loads(text) if text else None
+    authorization = {"authorization": f"Bearer {token}"} if token else {}
+    answer = loopback_call(base_url, method, path, body, {**authorization, **(headers or {})}, raw)
+    return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pollgate_local.client import call
 from pollgate_local.process import RuntimeProcess
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
@@ -33,19 +32,8 @@ class Client:
     def call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
     ) -> tuple[int, Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(  # noqa: S310 - the runtime under test, on loopback
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={"content-type": "application/json", **self.headers, **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                status, text = answer.status, answer.read()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read()
-        return status, json.loads(text) if text else None
+        answer = call(self.base_url, method, path, body, {**self.headers, **(headers or {})}, raw)
+        return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")
