@@ -7,7 +7,8 @@ Three kinds, each one alarm per resource: a queue's first message (`<Queue>Alarm
 broken executions (`<Machine>ExecutionsFailedAlarm` on `<Machine>StateMachine`) and an HTTP API's 5xx rate
 (`<Api>Api5xxAlarm` on `<Api>Api`). A new queue, state machine or HTTP API gets its alarm by a line in ALARMS and
 `make template`; tests/unit/test_template_alarms.py fails while the template's block differs from what this writes,
-and tests/unit/test_observability_template.py while a resource of those kinds has no alarm.
+and tests/unit/test_observability_template.py while a resource of those kinds has no alarm. Every alarm is written
+by one renderer (ALARM); what differs by kind (what it measures, when it breaches) is a row of KINDS.
 
 Why not Fn::ForEach in the template itself: tests/unit/test_language_extensions.py.
 """
@@ -91,127 +92,132 @@ ALARMS = [
     Alarm("api", "ThingSpace", "thingspace-api-5xx-rate", "More than 1% of ThingSpace API requests answered 5xx."),
 ]
 
-NOTIFY = """\
+# Every alarm: its names, what it measures (its kind's), when it breaches (its kind's), and who hears of it.
+ALARM = """\
+  {logical_id}:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub pollgate-${{Stage}}-{name}
+      AlarmDescription: {description}
+{measure}{breach}\
+      TreatMissingData: notBreaching
       AlarmActions: [!Ref AlarmTopic]
       OKActions: [!Ref AlarmTopic]
 """
 
-QUEUE = """\
-  {resource}Alarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub pollgate-${{Stage}}-{name}
-      AlarmDescription: {description}
+# One metric a metric-math alarm's expression reads (its kind says which metric, of which resource).
+QUERY = """\
+        - Id: {id}
+          ReturnData: false
+          MetricStat:
+{metric}\
+            Period: 300
+            Stat: Sum
+"""
+
+FIRST_BREACH = """\
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+"""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a resource of one kind is watched. Each text is formatted with the watched resource's logical id
+    (`{watched}`); a query's metric also with the metric's name (`{metric}`)."""
+
+    alarm_suffix: str  # the alarm's logical id is the resource's stem and this
+    watched_suffix: str  # the watched resource's logical id is the stem and this
+    measure: str  # the properties that say what is measured: one metric, or a metric-math expression
+    breach: str = FIRST_BREACH
+    queries: tuple[tuple[str, str], ...] = ()  # (id, metric name): each metric the expression reads, in order
+    query_metric: str = ""  # one query's metric
+
+
+KINDS = {
+    "queue": Kind(
+        "Alarm",
+        "Queue",
+        measure="""\
       Namespace: AWS/SQS
       MetricName: ApproximateNumberOfMessagesVisible
       Dimensions:
         - Name: QueueName
-          Value: !GetAtt {resource}Queue.QueueName
+          Value: !GetAtt {watched}.QueueName
       Statistic: Maximum
       Period: 300
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-"""
-
-WORKFLOW_METRIC = """\
-        - Id: {id}
-          ReturnData: false
-          MetricStat:
-            Metric:
-              Namespace: AWS/States
-              MetricName: {metric}
-              Dimensions: [{{Name: StateMachineArn, Value: !Ref {resource}StateMachine}}]
-            Period: 300
-            Stat: Sum
-"""
-
-WORKFLOW = """\
-  {resource}ExecutionsFailedAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub pollgate-${{Stage}}-{name}
-      AlarmDescription: {description}
+""",
+    ),
+    "workflow": Kind(
+        "ExecutionsFailedAlarm",
+        "StateMachine",
+        measure="""\
       Metrics:
         - Id: broken
           Expression: FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)
           Label: Executions failed, timed out or aborted
-{metrics}\
-      EvaluationPeriods: 1
-      Threshold: 1
-      ComparisonOperator: GreaterThanOrEqualToThreshold
-      TreatMissingData: notBreaching
-"""
-
-API = """\
-  {resource}Api5xxAlarm:
-    Type: AWS::CloudWatch::Alarm
-    Properties:
-      AlarmName: !Sub pollgate-${{Stage}}-{name}
-      AlarmDescription: {description}
+""",
+        queries=(("failed", "ExecutionsFailed"), ("timedOut", "ExecutionsTimedOut"), ("aborted", "ExecutionsAborted")),
+        query_metric="""\
+            Metric:
+              Namespace: AWS/States
+              MetricName: {metric}
+              Dimensions: [{{Name: StateMachineArn, Value: !Ref {watched}}}]
+""",
+    ),
+    "api": Kind(
+        "Api5xxAlarm",
+        "Api",
+        measure="""\
       Metrics:
         - Id: rate
           Expression: IF(FILL(requests, 0) >= 20, 100 * FILL(errors, 0) / requests, 0)
           Label: 5xx (%)
-        - Id: errors
-          ReturnData: false
-          MetricStat:
-            Metric: {{Namespace: AWS/ApiGateway, MetricName: 5xx, Dimensions: [{{Name: ApiId, Value: !Ref {resource}Api}}]}}
-            Period: 300
-            Stat: Sum
-        - Id: requests
-          ReturnData: false
-          MetricStat:
-            Metric: {{Namespace: AWS/ApiGateway, MetricName: Count, Dimensions: [{{Name: ApiId, Value: !Ref {resource}Api}}]}}
-            Period: 300
-            Stat: Sum
+""",
+        breach="""\
       EvaluationPeriods: 3
       DatapointsToAlarm: 2
       Threshold: 1
       ComparisonOperator: GreaterThanThreshold
-      TreatMissingData: notBreaching
-"""  # noqa: E501 - the template's own line length
+""",
+        queries=(("errors", "5xx"), ("requests", "Count")),
+        query_metric="""\
+            Metric: {{Namespace: AWS/ApiGateway, MetricName: {metric}, Dimensions: [{{Name: ApiId, Value: !Ref {watched}}}]}}
+""",  # noqa: E501 - the template's own line length
+    ),
+}
 
-WORKFLOW_METRICS = (
-    ("failed", "ExecutionsFailed"),
-    ("timedOut", "ExecutionsTimedOut"),
-    ("aborted", "ExecutionsAborted"),
-)
+
+def _kind(alarm: Alarm) -> Kind:
+    if alarm.kind not in KINDS:
+        raise ValueError(f"no alarm of kind {alarm.kind!r}")
+    return KINDS[alarm.kind]
 
 
 def logical_id(alarm: Alarm) -> str:
-    return {
-        "queue": f"{alarm.resource}Alarm",
-        "workflow": f"{alarm.resource}ExecutionsFailedAlarm",
-        "api": f"{alarm.resource}Api5xxAlarm",
-    }[alarm.kind]
+    return alarm.resource + _kind(alarm).alarm_suffix
 
 
 def watched(alarm: Alarm) -> str:
     """The logical id of the resource the alarm watches."""
-    return {
-        "queue": f"{alarm.resource}Queue",
-        "workflow": f"{alarm.resource}StateMachine",
-        "api": f"{alarm.resource}Api",
-    }[alarm.kind]
+    return alarm.resource + _kind(alarm).watched_suffix
 
 
 def _one(alarm: Alarm) -> str:
-    fields = {"resource": alarm.resource, "name": alarm.name, "description": alarm.description}
-    if alarm.kind == "queue":
-        body = QUEUE.format(**fields)
-    elif alarm.kind == "workflow":
-        metrics = "".join(
-            WORKFLOW_METRIC.format(id=id_, metric=metric, resource=alarm.resource) for id_, metric in WORKFLOW_METRICS
-        )
-        body = WORKFLOW.format(metrics=metrics, **fields)
-    elif alarm.kind == "api":
-        body = API.format(**fields)
-    else:
-        raise ValueError(f"no alarm of kind {alarm.kind!r}")
+    kind, resource = _kind(alarm), watched(alarm)
+    queries = "".join(
+        QUERY.format(id=id_, metric=kind.query_metric.format(metric=metric, watched=resource))
+        for id_, metric in kind.queries
+    )
     comment = "".join(f"  # {line}\n" for line in alarm.comment.splitlines())
-    return comment + body + NOTIFY
+    return comment + ALARM.format(
+        logical_id=logical_id(alarm),
+        name=alarm.name,
+        description=alarm.description,
+        measure=kind.measure.format(watched=resource) + queries,
+        breach=kind.breach,
+    )
 
 
 def render(alarms: list[Alarm] = ALARMS) -> str:

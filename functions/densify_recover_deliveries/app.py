@@ -11,39 +11,23 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.densify import http
 from pollgate.densify.webhook_tools import recover, recovery_status
-from pollgate.settings import get_settings
+from pollgate.webhooks.http import polled, polled_responses
 from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 
 logger = Logger()
 app = http.resolver()
-POLLED = http.DensifyError.responses(
-    {
-        200: {"description": "Finished: how many deliveries were re-sent"},
-        202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"},
-    }
-)
-
-
-def _answer(view: RecoveryView) -> Response[RecoveryView]:
-    if view.status != "Pending":
-        return Response(status_code=200, content_type="application/json", body=view)
-    return Response(
-        status_code=202,
-        content_type="application/json",
-        body=view,
-        headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)},
-    )
+POLLED = polled_responses(http.DensifyError)
 
 
 def _recover(platform: str | None, ref: str, request: RecoveryRequest) -> Response[RecoveryView]:
     http.require_json(app)
     caller = http.authenticate(app)
-    return _answer(recover(http.platform_of(platform), ref, caller, request))
+    return polled(recover(http.platform_of(platform), ref, caller, request))
 
 
 def _status(platform: str | None, ref: str, recovery_id: str) -> Response[RecoveryView]:
     caller = http.authenticate(app)
-    return _answer(recovery_status(http.platform_of(platform), ref, recovery_id, caller))
+    return polled(recovery_status(http.platform_of(platform), ref, recovery_id, caller))
 
 
 @app.post("/subscriptions/<subscriptionRef>/deliveries/recover", responses=POLLED)

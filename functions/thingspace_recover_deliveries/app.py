@@ -9,30 +9,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.api import documented_body
-from pollgate.settings import get_settings
 from pollgate.thingspace import http
 from pollgate.thingspace.listener_tools import recover, recovery_status
+from pollgate.webhooks.http import polled, polled_responses
 from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 
 logger = Logger()
 app = http.resolver()
-POLLED = http.ThingSpaceError.responses(
-    {
-        200: {"description": "Finished: how many deliveries were re-sent"},
-        202: {"description": "Accepted or still running: poll the url (Location) after Retry-After seconds"},
-    }
-)
-
-
-def _answer(view: RecoveryView) -> Response[RecoveryView]:
-    if view.status != "Pending":
-        return Response(status_code=200, content_type="application/json", body=view)
-    return Response(
-        status_code=202,
-        content_type="application/json",
-        body=view,
-        headers={"Location": view.url, "Retry-After": str(get_settings().retry_after_seconds)},
-    )
+POLLED = polled_responses(http.ThingSpaceError)
 
 
 @app.post(
@@ -43,13 +27,13 @@ def _answer(view: RecoveryView) -> Response[RecoveryView]:
 def post_recovery(accountname: str, serviceName: str) -> Response[RecoveryView]:
     session = http.authenticate_m2m(app)
     request = http.parse_body(app, RecoveryRequest)
-    return _answer(recover(accountname, serviceName, request, session))
+    return polled(recover(accountname, serviceName, request, session))
 
 
 @app.get("/api/m2m/v1/callbacks/<accountname>/name/<serviceName>/recoveries/<recoveryId>", responses=POLLED)
 def get_recovery(accountname: str, serviceName: str, recoveryId: str) -> Response[RecoveryView]:
     session = http.authenticate_m2m(app)
-    return _answer(recovery_status(accountname, serviceName, recoveryId, session))
+    return polled(recovery_status(accountname, serviceName, recoveryId, session))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -16,7 +16,6 @@ import glob
 import importlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,16 +24,14 @@ from typing import Any
 import pytest
 from samcli.yamlhelper import yaml_parse
 
-ROOT = Path(__file__).resolve().parents[2]
-ARCH = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
-BUILD = ROOT / ".aws-sam" / f"build-{ARCH}"
+from tests.helpers.build import BUILD, NEEDS_BUILD, ROOT
+
 # What the Lambda python3.13 runtime provides beside the standard library (the layer's own must shadow them).
 RUNTIME_PACKAGES = ("boto3", "s3transfer")
 # Importable here, never in a built function: proof the subprocess sees none of the development environment.
 DEV_ONLY_MODULES = ("pollgate_local", "moto", "pytest", "samcli")
 
-pytestmark = pytest.mark.skipif(not (BUILD / "template.yaml").exists(),
-                                reason=f"no build output at {BUILD}: run `make build-check` (make test does)")
+pytestmark = NEEDS_BUILD
 
 
 def _template(path: Path) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from samcli.yamlhelper import yaml_parse
 
-from tests.build.test_built_functions import BUILD, ROOT, pytestmark
+from tests.helpers.build import BUILD, NEEDS_BUILD, ROOT
 
-__all__ = ["pytestmark"]  # the same skip as the import tests: no build output, nothing to check
+pytestmark = NEEDS_BUILD
 LOCK = ROOT / "layers" / "core" / "requirements.txt"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", re.MULTILINE)
 

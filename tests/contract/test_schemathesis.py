@@ -206,6 +206,13 @@ def test_coverage_phase_finds_nothing(
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
+def test_api_gateways_bare_404_is_in_no_faces_shape() -> None:
+    """Every API's $default route answers an unknown path or method in the face's shape: a bare 404 is a fault."""
+    for face in ERROR_SHAPES:
+        assert error_shape_problem(face, 404, {"message": "Not Found"}) is not None
+    assert error_shape_problem("densify", 404, {"message": "No such resource: /x.", "status": 404}) is None
+
+
 def test_each_face_has_swagger_ui_that_works_offline(runtime: RuntimeProcess) -> None:
     for face in ERROR_SHAPES:
         page = call(runtime.base_url, "GET", f"/docs/{face}")

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pollgate_local.client import call as loopback_call
 from pollgate_local.process import RuntimeProcess
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
+
+from tests.helpers.runtime import run_operator
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -39,24 +40,9 @@ def call(
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
 ) -> tuple[int, Any]:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    sent = {
-        "content-type": "application/json",
-        **({"authorization": f"Bearer {token}"} if token else {}),
-        **(headers or {}),
-    }
-    request = urllib.request.Request(  # noqa: S310
-        base_url + path,
-        data=data,
-        method=method,
-        headers=sent,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            status, text = answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read()
-    return status, json.loads(text) if text else None
+    authorization = {"authorization": f"Bearer {token}"} if token else {}
+    answer = loopback_call(base_url, method, path, body, {**authorization, **(headers or {})}, raw)
+    return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")
@@ -66,28 +52,8 @@ def runtime() -> Iterator[RuntimeProcess]:
 
 
 def operator(runtime: RuntimeProcess, *args: str, stdin: str = "") -> str:
-    """`python -m pollgate.densify.operator ...` against the runtime's AWS endpoint, as docs/densify.md says."""
-    table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-    environment = {
-        **os.environ,
-        "TABLE_NAME": table,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    command = [sys.executable, "-m", "pollgate.densify.operator", *args]
-    done = subprocess.run(  # noqa: S603
-        command,
-        input=stdin,
-        text=True,
-        capture_output=True,
-        env=environment,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """`python -m pollgate.densify.operator ...` on the runtime, as docs/densify.md says: what it printed."""
+    return run_operator(runtime, "pollgate.densify.operator", *args, stdin=stdin)
 
 
 @pytest.fixture(scope="module")
@@ -175,13 +141,12 @@ def test_a_scheduled_push_reaches_a_loopback_receiver_signed(
     )
     with urllib.request.urlopen(invoke, timeout=30) as answer:  # noqa: S310
         assert json.loads(answer.read())["enqueued"] >= 1
-    deadline = time.monotonic() + WAIT_SECONDS
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        state = call(base_url, "GET", f"/subscriptions/{ref}/status", token=carol)[1]
-        if state["lastTriggered"].startswith("Scheduled"):
-            break
-        time.sleep(0.2)
+
+    def pushed() -> dict[str, Any] | None:
+        state: dict[str, Any] = call(base_url, "GET", f"/subscriptions/{ref}/status", token=carol)[1]
+        return state if state["lastTriggered"].startswith("Scheduled") else None
+
+    state = eventually(pushed, WAIT_SECONDS, interval=0.2, what="the scheduled push on the status")
     assert state["lastTriggered"].startswith("Scheduled Success. "), state
     assert state["webHookStatus"].startswith("Success. HTTP 204. ")
     assert len(received) == 1 and received[0]["count"] == 10 and received[0]["subscription"]["name"] == "Pushed"

@@ -12,6 +12,7 @@ from pollgate_local.client import Answer, call
 from pollgate_local.process import RuntimeProcess
 
 from tests.conftest import DeviceKey
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -84,12 +85,12 @@ def test_signed_report_is_accepted_and_polled_until_logged(
     assert status == 202
     assert headers["Location"] == body["url"]
     assert int(headers["Retry-After"]) >= 1
-    deadline = time.monotonic() + POLL_SECONDS
-    while True:
+
+    def finished() -> tuple[int, Any] | None:
         status, _, outcome = client.call("GET", body["url"])
-        if status != 202 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        return None if status == 202 else (status, outcome)
+
+    status, outcome = eventually(finished, POLL_SECONDS, what="the report to be logged")
     assert status == 200
     assert outcome["key"] == "statusLog.logged"
     polling_id = body["url"].rsplit("/", 1)[1]
@@ -180,13 +181,13 @@ def test_demo_data_prints_curl_lines_that_work() -> None:
         poll = runtime.wait_for("# poll the report")
         command = runtime.lines[runtime.lines.index(poll) + 1]
         assert command.startswith("curl ")
-        deadline = time.monotonic() + POLL_SECONDS
-        while True:
-            curl = [*shlex.split(command), "--max-time", "5"]  # the curl line the runtime printed
+        curl = [*shlex.split(command), "--max-time", "5"]  # the curl line the runtime printed
+
+        def finished() -> str | None:
             output = subprocess.run(curl, capture_output=True, text=True, timeout=10, check=True).stdout  # noqa: S603
-            if " 202 " not in output.splitlines()[0] or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+            return None if " 202 " in output.splitlines()[0] else output
+
+        output = eventually(finished, POLL_SECONDS, what="the curl line's poll to finish")
         assert output.splitlines()[0].split()[1] == "200"
         assert '"statusLog.logged"' in output
         assert runtime.terminate() == 0

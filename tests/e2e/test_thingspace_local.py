@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pollgate_local.client import call
 from pollgate_local.process import RuntimeProcess
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 
+from tests.helpers.runtime import run_operator
+from tests.helpers.thingspace import Seeded, operator, seed
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -35,42 +32,8 @@ class Client:
     def call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
     ) -> tuple[int, Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(  # noqa: S310 - the runtime under test, on loopback
-            self.base_url + path,
-            data=data,
-            method=method,
-            headers={"content-type": "application/json", **self.headers, **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                status, text = answer.status, answer.read()
-        except urllib.error.HTTPError as error:
-            status, text = error.code, error.read()
-        return status, json.loads(text) if text else None
-
-
-def operator(runtime: RuntimeProcess, table: str, *args: str, stdin: str = "") -> dict[str, Any]:
-    """`python -m pollgate.thingspace.operator ...` against the runtime's AWS endpoint, as an operator runs it."""
-    environment = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-        "TABLE_NAME": table,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    environment.pop("AWS_SESSION_TOKEN", None)
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "pollgate.thingspace.operator", *args],
-        env=environment,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
+        answer = call(self.base_url, method, path, body, {**self.headers, **(headers or {})}, raw)
+        return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +43,16 @@ def runtime() -> Iterator[RuntimeProcess]:
 
 
 @pytest.fixture(scope="module")
-def seeded(runtime: RuntimeProcess) -> dict[str, str]:
-    table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-    client = operator(runtime, table, "add-client", "--key", "e2e-client")
-    operator(runtime, table, "add-account", "--name", ACCOUNT)
-    user = operator(runtime, table, "add-user", "--username", "e2e-user", "--account", ACCOUNT)
+def seeded(runtime: RuntimeProcess) -> Seeded:
+    seeded = seed(
+        runtime,
+        client_key="e2e-client",
+        account=ACCOUNT,
+        username="e2e-user",
+        devices=[(f"imei=35000000000000{n}", f"iccid=8914800000080078420{n}") for n in range(4)],
+    )
     operator(
         runtime,
-        table,
         "add-user",
         "--username",
         "locked-out",
@@ -96,26 +61,14 @@ def seeded(runtime: RuntimeProcess) -> dict[str, str]:
         ACCOUNT,
         stdin="right-password\n",
     )
-    for n in range(4):
-        operator(
-            runtime,
-            table,
-            "add-device",
-            "--account",
-            ACCOUNT,
-            "--id",
-            f"imei=35000000000000{n}",
-            "--id",
-            f"iccid=8914800000080078420{n}",
-        )
-    return {"secret": client["clientSecret"], "password": user["password"], "table": table}
+    return seeded
 
 
 @pytest.fixture(scope="module")
-def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Client:
+def client(runtime: RuntimeProcess, seeded: Seeded) -> Client:
     """A client that has a bearer token and a session, as after the first two calls of any ThingSpace script."""
     client = Client(runtime.base_url)
-    basic = "Basic " + base64.b64encode(f"e2e-client:{seeded['secret']}".encode()).decode()
+    basic = "Basic " + base64.b64encode(f"{seeded.client_key}:{seeded.client_secret}".encode()).decode()
     status, token = client.call(
         "POST",
         "/api/ts/v1/oauth2/token",
@@ -132,7 +85,7 @@ def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Client:
     assert (status, again["access_token"]) == (200, token["access_token"])
     client.headers["authorization"] = f"Bearer {token['access_token']}"
     status, session = client.call(
-        "POST", "/api/m2m/v1/session/login", {"username": "e2e-user", "password": seeded["password"]}
+        "POST", "/api/m2m/v1/session/login", {"username": seeded.username, "password": seeded.password}
     )
     assert status == 200
     client.headers["vz-m2m-token"] = session["sessionToken"]
@@ -159,21 +112,16 @@ def activate(client: Client, *imeis: str) -> str:
 
 
 def poll_until_done(client: Client, request_id: str) -> str:
-    deadline = time.monotonic() + POLL_SECONDS
-    while time.monotonic() < deadline:
+    def terminal() -> str | None:
         status, answer = client.call("GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status")
         assert status == 200, answer
-        if answer["status"] != "Pending":
-            return str(answer["status"])
-        time.sleep(0.05)
-    raise TimeoutError(f"{request_id} still Pending after {POLL_SECONDS} s")
+        return None if answer["status"] == "Pending" else str(answer["status"])
+
+    return eventually(terminal, POLL_SECONDS, what=f"request {request_id} to end")
 
 
 def wait_for_requests(listener: HTTPServer, count: int) -> list[Any]:
-    deadline = time.monotonic() + POLL_SECONDS
-    while len(listener.log) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(listener.log) >= count, f"{len(listener.log)} callbacks of {count}"
+    eventually(lambda: len(listener.log) >= count, POLL_SECONDS, what=f"{count} callbacks")
     return [request for request, _ in listener.log]
 
 
@@ -204,32 +152,16 @@ def test_token_login_activate_poll_and_a_verified_callback(client: Client, liste
 
 
 def test_a_multi_device_request_has_no_status_but_every_device_moves(
-    client: Client, seeded: dict[str, str], runtime: RuntimeProcess
+    client: Client, seeded: Seeded, runtime: RuntimeProcess
 ) -> None:
-    request_id = activate(client, "350000000000001", "350000000000002")
-    deadline = time.monotonic() + POLL_SECONDS
-    states: list[str] = []
-    while time.monotonic() < deadline:
-        listed = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "pollgate.thingspace.operator", "list-devices", "--account", ACCOUNT],
-            env={
-                **os.environ,
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{runtime.aws_port}",
-                "TABLE_NAME": seeded["table"],
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.splitlines()
-        devices = [json.loads(line) for line in listed]
-        states = [d["state"] for d in devices if d["ids"]["imei"] in {"350000000000001", "350000000000002"}]
-        if states == ["active", "active"]:
-            break
-        time.sleep(0.1)
-    assert states == ["active", "active"]
+    moved = {"350000000000001", "350000000000002"}
+    request_id = activate(client, *sorted(moved))
+
+    def states() -> list[str]:
+        listed = run_operator(runtime, "pollgate.thingspace.operator", "list-devices", "--account", ACCOUNT)
+        return [d["state"] for d in map(json.loads, listed.splitlines()) if d["ids"]["imei"] in moved]
+
+    eventually(lambda: states() == ["active", "active"], POLL_SECONDS, interval=0.1, what="both devices active")
     status, answer = client.call("GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status")
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.MultipleDevicesRequest")
 
@@ -279,9 +211,9 @@ def test_wrong_passwords_are_slowed_then_lock_the_user(client: Client) -> None:
     assert (status, answer["errorCode"]) == (400, "REQUEST_FAILED.UserLocked")
 
 
-def test_logout_ends_the_session(client: Client, seeded: dict[str, str]) -> None:
+def test_logout_ends_the_session(client: Client, seeded: Seeded) -> None:
     status, session = client.call(
-        "POST", "/api/m2m/v1/session/login", {"username": "e2e-user", "password": seeded["password"]}
+        "POST", "/api/m2m/v1/session/login", {"username": seeded.username, "password": seeded.password}
     )
     mine = {"vz-m2m-token": session["sessionToken"]}
     assert client.call("POST", "/api/m2m/v1/session/logout", headers=mine)[0] == 200

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pollgate_local.process import RuntimeProcess
 
-from tests.e2e.test_thingspace_local import operator
+from tests.helpers.thingspace import Seeded, seed
 from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +41,7 @@ from verizon.verizon_client import VerizonClient  # noqa: E402
 
 ACCOUNT = "0000777777-00001"
 IMEIS = [f"35777700000000{n}" for n in range(3)]
+CLIENT_KEY = "sdk-client"
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +51,10 @@ def runtime() -> Iterator[RuntimeProcess]:
 
 
 @pytest.fixture(scope="module")
-def seeded(runtime: RuntimeProcess) -> dict[str, str]:
-    table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
-    client = operator(runtime, table, "add-client", "--key", "sdk-client")
-    operator(runtime, table, "add-account", "--name", ACCOUNT)
-    user = operator(runtime, table, "add-user", "--username", "sdk-user", "--account", ACCOUNT)
-    for imei in IMEIS:
-        operator(runtime, table, "add-device", "--account", ACCOUNT, "--id", f"imei={imei}")
-    return {"secret": client["clientSecret"], "password": user["password"]}
+def seeded(runtime: RuntimeProcess) -> Seeded:
+    return seed(
+        runtime, client_key=CLIENT_KEY, account=ACCOUNT, username="sdk-user", devices=[(f"imei={i}",) for i in IMEIS]
+    )
 
 
 class Recorder(HttpCallBack):  # type: ignore[misc]
@@ -80,9 +77,7 @@ SENT = Recorder()
 def sdk(base_url: str, secret: str, session: str | None = None) -> Any:
     """The vendor's client as a customer builds it, its servers pointed at the runtime (nothing else changed)."""
     client = VerizonClient(
-        thingspace_oauth_credentials=ThingspaceOauthCredentials(
-            oauth_client_id="sdk-client", oauth_client_secret=secret
-        ),
+        thingspace_oauth_credentials=ThingspaceOauthCredentials(oauth_client_id=CLIENT_KEY, oauth_client_secret=secret),
         vz_m2m_token_credentials=VZM2mTokenCredentials(vz_m2m_token=session) if session else None,
         environment=Environment.PRODUCTION,
         timeout=10,
@@ -101,13 +96,13 @@ def sdk(base_url: str, secret: str, session: str | None = None) -> Any:
 
 
 @pytest.fixture(scope="module")
-def client(runtime: RuntimeProcess, seeded: dict[str, str]) -> Any:
-    anonymous = sdk(runtime.base_url, seeded["secret"])
+def client(runtime: RuntimeProcess, seeded: Seeded) -> Any:
+    anonymous = sdk(runtime.base_url, seeded.client_secret)
     answer = anonymous.session_management.start_connectivity_management_session(
-        LogInRequest(username="sdk-user", password=seeded["password"])
+        LogInRequest(username=seeded.username, password=seeded.password)
     )
     assert answer.status_code == 200 and answer.body.session_token
-    return sdk(runtime.base_url, seeded["secret"], answer.body.session_token)
+    return sdk(runtime.base_url, seeded.client_secret, answer.body.session_token)
 
 
 def devices(*imeis: str) -> list[AccountDeviceList]:
@@ -120,7 +115,7 @@ def terminal_status(client: Any, request_id: str) -> str:
         assert answer.status_code == 200, answer.text
         return None if answer.body.status == "Pending" else str(answer.body.status)
 
-    return str(eventually(status, 30, interval=0.1, what=f"request {request_id} to end"))
+    return eventually(status, 30, interval=0.1, what=f"request {request_id} to end")
 
 
 def state_of(client: Any, imei: str) -> str:
@@ -214,15 +209,15 @@ def test_callbacks_registered_listed_and_deleted(client: Any) -> None:
     assert all("content-type" not in headers for headers in bodiless)  # as the vendor's SDK sends them
 
 
-def test_typed_exceptions_carry_error_code_and_message(runtime: RuntimeProcess, seeded: dict[str, str]) -> None:
-    anonymous = sdk(runtime.base_url, seeded["secret"])
+def test_typed_exceptions_carry_error_code_and_message(runtime: RuntimeProcess, seeded: Seeded) -> None:
+    anonymous = sdk(runtime.base_url, seeded.client_secret)
     with pytest.raises(ConnectivityManagementResultException) as wrong:
         anonymous.session_management.start_connectivity_management_session(
             LogInRequest(username="sdk-user", password="not-the-password")
         )
     assert wrong.value.response_code == 400
     assert wrong.value.error_code == "REQUEST_FAILED.UserNotAuthenticated" and wrong.value.error_message
-    stale = sdk(runtime.base_url, seeded["secret"], "not-a-session")
+    stale = sdk(runtime.base_url, seeded.client_secret, "not-a-session")
     with pytest.raises(ConnectivityManagementResultException) as bad:
         stale.connectivity_callbacks.list_registered_callbacks(ACCOUNT)
     assert bad.value.error_code == "INPUT_INVALID.SessionToken.Invalid" and bad.value.error_message

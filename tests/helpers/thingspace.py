@@ -1,11 +1,13 @@
 """The ThingSpace face on the local harness (the real handlers and state machine on moto): the `world` fixture,
-a client with users of two accounts."""
+a client with users of two accounts. For the end-to-end tests against `pollgate run`: its operator commands, and
+the seeding every such test starts from."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,9 +15,11 @@ from moto import mock_aws
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
 from pollgate.thingspace.device_results import DeviceResultStore
 from pollgate.thingspace.inventory import InventoryStore
+from pollgate_local.process import RuntimeProcess
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
 from tests.aws_fixtures import http_event
+from tests.helpers.runtime import run_operator
 
 ACCOUNT, OTHER = "0000123456-00001", "0000999999-00001"
 ACTIONS = "/api/m2m/v1/devices/actions"
@@ -106,3 +110,36 @@ def world() -> Iterator[World]:
         stack.start_invoke_server()
         yield World(stack)
     forget_cached_bearers()
+
+
+# ------------------------------------------------------------------------------------- end to end (pollgate run)
+
+
+def operator(runtime: RuntimeProcess, *args: str, stdin: str = "") -> dict[str, Any]:
+    """`python -m pollgate.thingspace.operator ...` on the runtime: the JSON of its last line (empty when it printed
+    nothing)."""
+    printed = run_operator(runtime, "pollgate.thingspace.operator", *args, stdin=stdin).strip()
+    return json.loads(printed.splitlines()[-1]) if printed else {}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What the operator created on a fresh runtime: an OAuth client, and a user of the account."""
+
+    client_key: str
+    client_secret: str
+    username: str
+    password: str
+
+
+def seed(
+    runtime: RuntimeProcess, *, client_key: str, account: str, username: str, devices: Iterable[Sequence[str]]
+) -> Seeded:
+    """An OAuth client, an account, a user of it (its password generated) and the account's devices, each given by
+    its ids (`kind=value`), as an operator sets up a new customer."""
+    client = operator(runtime, "add-client", "--key", client_key)
+    operator(runtime, "add-account", "--name", account)
+    user = operator(runtime, "add-user", "--username", username, "--account", account)
+    for ids in devices:
+        operator(runtime, "add-device", "--account", account, *[part for id_ in ids for part in ("--id", id_)])
+    return Seeded(client_key, str(client["clientSecret"]), username, str(user["password"]))

@@ -12,9 +12,14 @@ POLL_INTERVAL_SECONDS = 0.05
 
 
 def eventually(
-    condition: Callable[[], T], timeout: float, *, interval: float = POLL_INTERVAL_SECONDS, what: str = "the condition"
+    condition: Callable[[], T | None],
+    timeout: float,
+    *,
+    interval: float = POLL_INTERVAL_SECONDS,
+    what: str = "the condition",
 ) -> T:
     """Call `condition` until it answers something truthy, and answer that; fail once `timeout` seconds passed.
+    (A condition answering None while it waits answers its other type here.)
 
     The timeout bounds the wait only: how long the wait took is never asserted (that is a benchmark's job).
     """

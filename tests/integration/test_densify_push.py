@@ -22,12 +22,12 @@ from pollgate.densify.records import RecordsDocument, RecordStore
 from pollgate.densify.subscriptions import SubscriptionStore, create_subscriptions, replace_subscription
 from pollgate.settings import reset_settings
 from pollgate.store import Key, Table
-from pollgate.webhooks import DeliveryMessage, handle_message
 from pytest_httpserver import HTTPServer
 from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
 from tests.helpers.densify import RECORDS, Densify, assert_error, body, subscription
+from tests.helpers.webhooks import deliver_queued
 
 pytestmark = pytest.mark.usefixtures("outcome_handlers")
 
@@ -137,21 +137,6 @@ def engine(records: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     now = float(int(time.time()))  # the real clock, not pollgate's (frozen at NOW by `records`): receivers read it
     with clock.frozen(now):
         yield Engine(str(queue_url), java_date(now))
-
-
-def deliver_queued(queue_url: str) -> int:
-    """What the delivery function does with each queued message; answers how many were handled."""
-    sqs = boto3.client("sqs")
-    handled = 0
-    for _ in range(10):  # bounded: a test queue holds a handful of messages
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return handled
-        for message in messages:
-            handle_message(DeliveryMessage.from_json(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            handled += 1
-    return handled
 
 
 def test_a_push_arrives_signed_and_its_success_is_the_status(

@@ -17,11 +17,12 @@ from pollgate.densify.push import OWNER_KIND, TENANT, run_scheduler
 from pollgate.densify.records import RecordsDocument, RecordStore
 from pollgate.densify.subscriptions import SubscriptionStore
 from pollgate.settings import reset_settings
-from pollgate.webhooks import DeliveryMessage, handle_message, list_attempts
+from pollgate.webhooks import list_attempts
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers.densify import PASSWORD, RECORDS, TOKEN_KEY, Densify, assert_error, body, subscription
+from tests.helpers.webhooks import deliver_queued
 
 pytestmark = pytest.mark.usefixtures("outcome_handlers")
 
@@ -41,20 +42,6 @@ def densify(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Densif
     with clock.frozen(float(int(time.time()))):
         RecordStore().publish("cloud", RecordsDocument.model_validate(RECORDS))
         yield Densify(), str(queue_url)
-
-
-def deliver_queued(queue_url: str) -> int:
-    sqs = boto3.client("sqs")
-    handled = 0
-    for _ in range(10):  # bounded: a test queue holds a handful of messages
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return handled
-        for message in messages:
-            handle_message(DeliveryMessage.from_json(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            handled += 1
-    return handled
 
 
 def push_now(ref: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ import pytest
 from moto import mock_aws
 from pollgate_local.events import EventSources, Scheduler, SqsPoller
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
+
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # samtranslator's own, on every read
 
@@ -113,13 +114,6 @@ def read(records: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in records.read_text().splitlines()] if records.exists() else []
 
 
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def test_the_template_sqs_mapping_is_read_with_its_settings(stack: LocalStack) -> None:
     [source] = stack.sqs_sources()
     assert (source.function, source.batch_size, source.report_batch_item_failures, source.maximum_concurrency) == (
@@ -149,7 +143,7 @@ def test_batches_respect_batch_size_and_failed_items_come_back(stack: LocalStack
     poller.start()
     try:
         # fail-c is kept each time it is reported, then moved to the dead-letter queue after 2 receives.
-        wait_until(lambda: sum(b == "fail-c" for r in read(records) for b in r["bodies"]) >= 2)
+        eventually(lambda: sum(b == "fail-c" for r in read(records) for b in r["bodies"]) >= 2, 10)
     finally:
         stop.set()
         for thread in poller.threads:
@@ -165,7 +159,7 @@ def test_batches_respect_batch_size_and_failed_items_come_back(stack: LocalStack
         sqs.receive_message(QueueUrl=source.queue_url, WaitTimeSeconds=0)  # the redrive happens on a receive
         return [m["Body"] for m in sqs.receive_message(QueueUrl=dead, VisibilityTimeout=0).get("Messages", [])]
 
-    wait_until(lambda: dead_lettered() == ["fail-c"], timeout=5)
+    eventually(lambda: dead_lettered() == ["fail-c"], 5)
 
 
 def test_maximum_concurrency_runs_that_many_invocations_at_once(stack: LocalStack, records: Path) -> None:
@@ -176,7 +170,7 @@ def test_maximum_concurrency_runs_that_many_invocations_at_once(stack: LocalStac
     sources = EventSources(stack, lambda line: None)
     sources.start()
     try:
-        wait_until(lambda: sum(len(r["bodies"]) for r in read(records)) >= 8)
+        eventually(lambda: sum(len(r["bodies"]) for r in read(records)) >= 8, 10)
     finally:
         sources.stop()
     spans = [(r["start"], r["end"]) for r in read(records)]
