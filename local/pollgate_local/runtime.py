@@ -125,6 +125,7 @@ class Runtime:
         )
         self._servers.append(workflows)
         self.workflows_url = workflows.start()
+        services.forward_workflows(self.workflows_url)  # one endpoint for outside clients (`aws`, `sam local`)
         endpoints = {"AWS_ENDPOINT_URL": self.aws_url, "AWS_ENDPOINT_URL_SFN": self.workflows_url}
         os.environ.update(endpoints)
         stack.executions_source = workflows.executions

@@ -15,6 +15,7 @@ The runtime's own routes (not AWS APIs):
     GET /_pollgate/executions[?stateMachineArn=...&history=1]  every execution, Express included (adapters.py)
     GET /_pollgate/lock                                          requests served, time spent waiting for the lock
     POST /_pollgate/wake              every SQS long poll waiting answers now (the runtime is stopping)
+    PUT /_pollgate/workflows           {"url": ...}: Step Functions requests are forwarded there, as it answers
     PUT /_pollgate/policies            {"policies": PolicySet JSON, "state_machines": {ARN: logical id}}
 
 Run by the runtime as `python -m pollgate_local.services --port N --lambda-url URL`; `ServicesProcess` starts,
@@ -173,6 +174,7 @@ class Services:
         self.iam = iam
         self._authorizer: Any = None
         self._state_machines: dict[str, str] = {}
+        self._workflows_url = ""
 
     def _state_machine_credentials(self, state_machine_arn: str) -> dict[str, str] | None:
         authorizer, logical_id = self._authorizer, self._state_machines.get(state_machine_arn)
@@ -191,6 +193,11 @@ class Services:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if self._workflows_url and (
+            str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("AWSStepFunctions.") or path == _PREFIX + "executions"
+        ):
+            # Step Functions live in a process of their own; one endpoint still serves every client.
+            return _forward(self._workflows_url, environ, start_response)
         if path.startswith(_PREFIX):
             return self._own(Request(environ))(environ, start_response)
         authorizer = self._authorizer
@@ -214,10 +221,39 @@ class Services:
         if name == "wake" and request.method == "POST":
             self.serialized.wake()
             return _json({"woken": True})
+        if name == "workflows" and request.method == "PUT":
+            self._workflows_url = str(json.loads(request.get_data())["url"])
+            return _json({"forwarding": self._workflows_url})
         if name == "policies" and request.method == "PUT":
             self.install_policies(json.loads(request.get_data()))
             return _json({"installed": True, "iam": self.iam})
         return _json({"message": f"no such route {request.method} {request.path}"}, 404)
+
+
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def _forward(base_url: str, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """The request, as it came, to the services at `base_url`; their answer, as it came."""
+    import http.client
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    target = urllib.parse.urlsplit(base_url)
+    path = environ.get("PATH_INFO", "/") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+    connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
+    try:
+        connection.request(environ.get("REQUEST_METHOD", "POST"), path, body=body, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        relayed = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
+        start_response(f"{answer.status} {answer.reason}", [*relayed, ("Content-Length", str(len(data)))])
+        return [data]
+    finally:
+        connection.close()
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -344,6 +380,9 @@ class ServicesProcess:
             self.stop()
             raise RuntimeError("the AWS services process did not start (its output is above)")
         return self.url
+
+    def forward_workflows(self, url: str) -> None:
+        self._call("PUT", "workflows", {"url": url})
 
     def install_policies(self, policies_json: str, state_machines: dict[str, str]) -> None:
         self._call("PUT", "policies", {"policies": policies_json, "state_machines": state_machines})
