@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 from pollgate.operations import OperationStore
 from pollgate.uai.keys import KeyStore
@@ -109,3 +110,16 @@ def test_mark_failed_retries_a_throttled_write(
     assert execution["status"] == "SUCCEEDED"
     operation = OperationStore().get(polling_id, consistent=True)
     assert operation is not None and operation.status == "Failed" and operation.reason == "ConnectionError"
+
+
+def test_an_execution_run_twice_changes_nothing(uai_stack: LocalStack, device_key: DeviceKey) -> None:
+    """AWS runs an asynchronous Express execution at least once: the same input again must change nothing."""
+    polling_id, first = submit_and_finish(uai_stack, device_key)
+    before = poll(uai_stack, polling_id)
+    stored = OperationStore().get(polling_id, consistent=True)
+    machine = uai_stack.provisioned.state_machines["UaiStatusLogStateMachine"]
+    again = boto3.client("stepfunctions").start_execution(stateMachineArn=machine, input=first["input"])
+    second = uai_stack.wait_for_execution(again["executionArn"], timeout=15)
+    assert second["status"] == "SUCCEEDED"
+    assert poll(uai_stack, polling_id) == before == {**before, "status": 200, "key": "statusLog.logged"}
+    assert OperationStore().get(polling_id, consistent=True) == stored
