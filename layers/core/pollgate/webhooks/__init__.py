@@ -2,9 +2,13 @@
 
 Owners (Densify subscriptions, ThingSpace callbacks) call `enqueue_delivery` and register one outcome
 handler per owner kind; the delivery consumer does the rest. See docs/webhooks.md.
+
+The consumer (`process_delivery_batch`) is loaded only when asked for: only WebhookDeliveryFunction runs it, and
+the functions that enqueue or list deliveries should not pay for its imports at a cold start.
 """
 
-from pollgate.webhooks.consumer import process_delivery_batch
+from typing import TYPE_CHECKING, Any
+
 from pollgate.webhooks.engine import (
     DeliveryMessage,
     DeliveryNotFound,
@@ -33,6 +37,18 @@ from pollgate.webhooks.signing import new_signing_secret
 from pollgate.webhooks.ssrf import UrlRefused, parse_url, vet_url
 from pollgate.webhooks.store import PayloadTooLarge
 from pollgate.webhooks.transport import PostResult
+
+if TYPE_CHECKING:
+    from pollgate.webhooks.consumer import process_delivery_batch
+
+
+def __getattr__(name: str) -> Any:
+    if name == "process_delivery_batch":
+        from pollgate.webhooks.consumer import process_delivery_batch
+
+        return process_delivery_batch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SVIX_SCHEDULE",
