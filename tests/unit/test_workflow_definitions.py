@@ -151,7 +151,7 @@ def test_every_function_knows_each_workflows_deadline_as_its_state_machine_has_i
     }
     assert {"OperationSweeperFunction", "UaiSubmitStatusLogFunction"} <= set(starters)
     for name, environment in starters.items():
-        settings = Settings.model_validate({key: str(value) for key, value in environment.items()})
+        settings = Settings.from_environment({key: str(value) for key, value in environment.items()})
         for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):  # every kind pollgate.registry registers
             machine = workflow.state_machine_arn(settings)
             if not machine:
