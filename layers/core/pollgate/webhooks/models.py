@@ -6,7 +6,9 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from pollgate.models import Model
 
 # Replies are kept up to this many bytes per attempt: enough to read a receiver's error, bounded item size.
 MAX_KEPT_REPLY_BYTES = 20 * 1024
@@ -81,7 +83,7 @@ class DeliveryOutcome:
     disable_reason: str | None = None
 
 
-class AttemptRecord(BaseModel):
+class AttemptRecord(Model):
     """One recorded attempt, as `list_attempts` returns it (field names are the JSON the faces show)."""
 
     model_config = ConfigDict(frozen=True)
@@ -103,7 +105,7 @@ class AttemptRecord(BaseModel):
     resentFrom: str | None = None  # set on the attempts of a re-sent delivery: the delivery it re-sends
 
 
-class RecoveryRequest(BaseModel):
+class RecoveryRequest(Model):
     """Re-send every delivery that failed for good between `since` and `until` (ours, not a vendor's)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -112,7 +114,7 @@ class RecoveryRequest(BaseModel):
     until: str | None = Field(default=None, description="ISO 8601 with a zone; default: now", max_length=64)
 
 
-class RecoveryView(BaseModel):
+class RecoveryView(Model):
     """A recovery: Pending (poll its url; Retry-After says when), then Succeeded with the count re-sent."""
 
     recoveryId: str
