@@ -1,9 +1,10 @@
 """The SQS consumer behind WebhookDeliveryFunction: each record of a batch is one attempt, made concurrently.
 
 The records of a batch run side by side on threads of the invocation's own pool, so one receiver that is slow up
-to the timeout never holds up the other deliveries in its batch, nor another invocation's batch in the same process (the local
-runtime runs several invocations in one process: a pool shared between them queued batches behind each other past the function's
-timeout, which left their messages in flight for the queue's whole visibility timeout).
+to the timeout never holds up the other deliveries in its batch, nor another invocation's batch in the same
+process (the local runtime runs several invocations in one process: a pool shared between them queued batches
+behind each other past the function's timeout, which left their messages in flight for the queue's whole
+visibility timeout).
 
 A record fails (and SQS redelivers it) only when the engine itself could not finish: an AWS error, or an owner's
 handler that raised after its attempt was recorded. A failed record is logged and made visible again within
