@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from pollgate.settings import EXPRESS_WORKFLOW_LIMIT_SECONDS, Settings
-from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
-from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+from pollgate.thingspace.workflow import WORKFLOW as DEVICE_ACTION
+from pollgate.uai.workflow import WORKFLOW as STATUS_LOG
 from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider

@@ -112,8 +112,12 @@ class AttemptRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """An attempt as the table keeps it (numbers come back as Decimal; other attributes of the item ignored)."""
-        known = {name: item[name] for name in cls.__dataclass_fields__ if name in item}
-        return cls(**{name: int(value) if isinstance(value, Decimal) else value for name, value in known.items()})
+        values: dict[str, Any] = {
+            name: int(item[name]) if isinstance(item[name], Decimal) else item[name]
+            for name in cls.__dataclass_fields__
+            if name in item
+        }
+        return cls(**values)
 
 
 def __getattr__(name: str) -> Any:
