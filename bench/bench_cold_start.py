@@ -5,6 +5,9 @@ has one), best of several runs; the baseline imports boto3 and creates one clien
 Each function's runs alternate with the baseline's, and each run counts the CPU time the interpreter spent
 (time.process_time): on a machine shared with other work, wall time measures the neighbours; init is CPU-bound
 imports, so its CPU time is what Lambda's init phase spends on its own share of a core.
+`python -m bench.bench_cold_start --instructions [function ...]` counts instructions instead (valgrind's callgrind,
+the interpreter's own start-up subtracted from both): the same every run whatever else the machine is doing,
+though blind to the kernel's time reading the extra files.
 Warm calls: a warm function on moto, with a botocore `before-call` hook counting every AWS API call
 (goal: poll 1, submit 2 at most, device-key lookup 0).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -80,6 +84,39 @@ def cold_start(names: list[str] | None = None) -> Figures:
         baselines.append(baseline)
         figures[f"cold_init_ratio.{app.parent.name}"] = Figure(round(seconds / baseline, 2), "x", "<= 1.3")
     figures["cold_init.baseline_boto3_client"] = Figure(round(min(baselines) * 1000, 1), "ms CPU", "")
+    return figures
+
+
+def instructions(code: str, cwd: Path) -> int:
+    """Instructions a fresh interpreter spends running `code` (valgrind's callgrind), its .pyc files written."""
+    environment = {**os.environ, **_ENV}
+    subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environment, capture_output=True, timeout=60, check=True)
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    counted = re.search(r"Collected : (\d+)", done.stderr)
+    if counted is None:
+        raise RuntimeError(f"callgrind counted nothing: {done.stderr[-500:]}")
+    return int(counted.group(1))
+
+
+def cold_start_instructions(names: list[str] | None = None) -> Figures:
+    """Each function's cold init against the baseline, in instructions (start-up subtracted from both)."""
+    start_up = instructions("import time", ROOT)
+    baseline = instructions(_BASELINE, ROOT) - start_up
+    figures: Figures = {}
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        if names and app.parent.name not in names:
+            continue
+        spent = instructions(_FUNCTION_INIT, app.parent) - start_up
+        figures[f"cold_init_instructions_ratio.{app.parent.name}"] = Figure(round(spent / baseline, 2), "x", "<= 1.3")
+    figures["cold_init_instructions.baseline_boto3_client"] = Figure(round(baseline / 1e9, 3), "G instr", "")
     return figures
 
 
@@ -181,3 +218,11 @@ def warm_calls() -> Figures:
 def run() -> Figures:
     print(f"  cold init on {sys.version.split()[0]} ({RUNS} runs each, best kept)")
     return {**cold_start(), **warm_calls()}
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    counted = arguments[:1] == ["--instructions"]
+    measured = cold_start_instructions(arguments[1:]) if counted else cold_start(arguments)
+    for figure_name, figure in measured.items():
+        print(f"{figure_name:60s} {figure.value:>8} {figure.unit:8s} {figure.goal}")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
 from pollgate.registry import register_outcome_handlers
 from pollgate.tracing import tracer
-from pollgate.webhooks import process_delivery_batch
+from pollgate.webhooks.consumer import process_delivery_batch
 
 logger = Logger()
 register_outcome_handlers()

@@ -15,8 +15,8 @@ from moto import mock_aws
 from pollgate import aws, clock
 from pollgate.operations import OperationStore, Workflow, submit_operation, sweep_stuck_operations
 from pollgate.settings import get_settings, reset_settings
-from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
-from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+from pollgate.thingspace.workflow import WORKFLOW as DEVICE_ACTION
+from pollgate.uai.workflow import WORKFLOW as STATUS_LOG
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
 from tests.fault_injection import ANSWER_LOST, UNAVAILABLE, failing

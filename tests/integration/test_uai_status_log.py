@@ -13,7 +13,8 @@ from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.settings import get_settings
 from pollgate.store import Table
 from pollgate.uai.models import StatusLogRequest
-from pollgate.uai.status_log import WORKFLOW, device_history, record_status_log
+from pollgate.uai.status_log import device_history, record_status_log
+from pollgate.uai.workflow import WORKFLOW
 
 from tests.conftest import DeviceKey
 from tests.helpers.uai import REPORT, STATUS_LOG, body, poll, polling_id, submit

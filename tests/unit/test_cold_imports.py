@@ -75,3 +75,56 @@ print(handler(2, None), tracer.loaded, handler.__name__)
     unsampled, sampled = run(code, POWERTOOLS_TRACE_DISABLED="1").splitlines()
     assert unsampled == "{'got': 1} False False"
     assert sampled == "{'got': 2} True handler"
+
+
+FUNCTIONS = sorted(app.parent.name for app in (ROOT / "functions").glob("*/app.py"))
+# Loaded by no function at init: Powertools' batch utility and its parser (the webhook consumer answers partial
+# batches itself) and the X-Ray SDK (loaded at a sampled invocation).
+NEVER_AT_INIT = ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk")
+# Background functions whose invocations need no pydantic model: the delivery consumer (a face's code, and its
+# models, load at the first outcome of that face's deliveries), the retrier and the sweeper (each workflow's
+# definition is apart from its face's models).
+NO_PYDANTIC_AT_INIT = ["operation_sweeper", "webhook_delivery", "webhook_retry"]
+
+
+def _loaded_at_init(function: str, modules: tuple[str, ...]) -> list[str]:
+    shown = run(
+        f"import sys\nsys.path.insert(0, '.')\nimport app\nprint(','.join(m for m in {modules!r} if m in sys.modules))",
+        cwd=ROOT / "functions" / function,
+    )
+    return [m for m in shown.split(",") if m]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_loads_the_batch_utility_or_the_xray_sdk_at_init(function: str) -> None:
+    assert _loaded_at_init(function, NEVER_AT_INIT) == []
+
+
+@pytest.mark.parametrize("function", NO_PYDANTIC_AT_INIT)
+def test_the_consumer_the_retrier_and_the_sweeper_load_neither_pydantic_nor_asyncio_at_init(function: str) -> None:
+    assert (
+        _loaded_at_init(function, ("pydantic", "asyncio", "pollgate.densify.models", "pollgate.thingspace.models"))
+        == []
+    )
+
+
+def test_the_settings_and_the_webhook_engine_load_no_pydantic() -> None:
+    code = "import sys, pollgate.settings, pollgate.webhooks, pollgate.webhooks.store\nprint('pydantic' in sys.modules)"
+    assert run(code) == "False"
+
+
+def test_a_face_model_builds_its_schema_at_its_first_use_not_at_import() -> None:
+    code = """
+import pollgate.densify.models, pollgate.thingspace.models, pollgate.uai.models
+from pollgate.models import Model
+def every(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from every(sub)
+models = [m for m in every(Model) if not m.__name__.startswith('_')]
+built = sorted(m.__name__ for m in models if m.__pydantic_complete__)
+from pollgate.densify.models import AuthorizeRequest
+AuthorizeRequest.model_validate({"userName": "u", "pwd": "p"})
+print(len(models) > 40, built, AuthorizeRequest.__pydantic_complete__)
+"""
+    assert run(code) == "True [] True"

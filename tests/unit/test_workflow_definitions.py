@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from pollgate.settings import EXPRESS_WORKFLOW_LIMIT_SECONDS, Settings
-from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
-from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+from pollgate.thingspace.workflow import WORKFLOW as DEVICE_ACTION
+from pollgate.uai.workflow import WORKFLOW as STATUS_LOG
 from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
@@ -151,7 +151,7 @@ def test_every_function_knows_each_workflows_deadline_as_its_state_machine_has_i
     }
     assert {"OperationSweeperFunction", "UaiSubmitStatusLogFunction"} <= set(starters)
     for name, environment in starters.items():
-        settings = Settings.model_validate({key: str(value) for key, value in environment.items()})
+        settings = Settings.from_environment({key: str(value) for key, value in environment.items()})
         for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):  # every kind pollgate.registry registers
             machine = workflow.state_machine_arn(settings)
             if not machine:

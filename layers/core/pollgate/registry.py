@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 def register_workflows() -> None:
     """Every kind of operation the sweeper may re-drive or fail."""
     from pollgate.operations import register_workflow
-    from pollgate.thingspace.actions import WORKFLOW as DEVICE_ACTION
-    from pollgate.uai.status_log import WORKFLOW as STATUS_LOG
+    from pollgate.thingspace.workflow import WORKFLOW as DEVICE_ACTION
+    from pollgate.uai.workflow import WORKFLOW as STATUS_LOG
     from pollgate.webhooks.recovery import WORKFLOW as WEBHOOK_RECOVERY
 
     for workflow in (STATUS_LOG, DEVICE_ACTION, WEBHOOK_RECOVERY):

@@ -3,7 +3,7 @@ code (densify/http.py says which code answers which kind)."""
 
 from __future__ import annotations
 
-from pollgate.errors import NotFound, Unauthenticated
+from pollgate.errors import NotFound, TooLarge, Unauthenticated
 
 UNAUTHORIZED = "Unauthorized"
 
@@ -15,3 +15,13 @@ def unauthorized() -> Unauthenticated:
 def subscription_not_found(ref: str) -> NotFound:
     # The same answer for a subscription that does not exist and one the caller may not see (never 403).
     return NotFound(f"Subscription {ref} was not found.")
+
+
+def too_large_message(error: TooLarge, subject: str = "The answer") -> str:
+    """Why an answer cannot be returned: its size, the limit, and whether compression would help."""
+    if error.compressed:
+        return f"{subject} is {error.size} bytes compressed, more than the {error.limit} bytes one response can carry."
+    return (
+        f"{subject} is {error.size} bytes, more than the {error.limit} bytes one response can carry: send "
+        f"Accept-Encoding: gzip to have it compressed."
+    )

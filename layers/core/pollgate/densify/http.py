@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from pollgate.api import FaceError, FieldProblem, face_resolver
 from pollgate.densify.auth import Caller, verify_token
+from pollgate.densify.errors import too_large_message
 from pollgate.densify.models import PLATFORMS, ErrorBody
-from pollgate.densify.results import too_large_message
 from pollgate.errors import Conflict, DomainError, TooLarge
 
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the body must be JSON with Content-Type: application/json."

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, RootModel, StringConstraints, field_validator, model_validator
 
-from pollgate.models import left_out_when_none
+from pollgate.models import Model, left_out_when_none
 
 PlatformType = Literal["cloud", "containers"]
 PLATFORMS: tuple[PlatformType, ...] = ("cloud", "containers")
@@ -25,14 +25,14 @@ FieldId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 FilterValue = Annotated[str, StringConstraints(max_length=256)]
 
 
-class AuthorizeRequest(BaseModel):
+class AuthorizeRequest(Model):
     model_config = ConfigDict(extra="ignore")
 
     userName: str = Field(min_length=1, max_length=128)
     pwd: str = Field(min_length=1, max_length=1024)
 
 
-class _Reference(BaseModel):
+class _Reference(Model):
     model_config = ConfigDict(extra="ignore")
 
     operator: Operator = Field(
@@ -60,28 +60,28 @@ class SuppressionReference(_Reference):
     suppressionID: FieldId
 
 
-class ReturnedProperty(BaseModel):
+class ReturnedProperty(Model):
     model_config = ConfigDict(extra="ignore")
 
     propertyID: FieldId
     useAlias: bool = Field(default=False, description="key the value by the property's alias, not its ID")
 
 
-class ReturnedTag(BaseModel):
+class ReturnedTag(Model):
     model_config = ConfigDict(extra="ignore")
 
     tagID: FieldId
     useAlias: bool = False
 
 
-class ReturnStructure(BaseModel):
+class ReturnStructure(Model):
     model_config = ConfigDict(extra="ignore")
 
     properties: list[ReturnedProperty] = Field(default_factory=list, max_length=MAX_RETURNED_FIELDS)
     tags: list[ReturnedTag] = Field(default_factory=list, max_length=MAX_RETURNED_FIELDS)
 
 
-class Schedule(BaseModel):
+class Schedule(Model):
     model_config = ConfigDict(extra="ignore")
 
     dayofWeek: list[Annotated[int, Field(strict=True, ge=1, le=7)]] = Field(
@@ -94,7 +94,7 @@ class Schedule(BaseModel):
         return sorted(set(days))
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     model_config = ConfigDict(extra="ignore")
 
     uri: str = Field(min_length=1, max_length=2048)
@@ -121,7 +121,7 @@ class Webhook(BaseModel):
         return self
 
 
-class SubscriptionBody(BaseModel):
+class SubscriptionBody(Model):
     """One subscription as a client defines it (POST items and PUT bodies)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -147,7 +147,7 @@ class SubscriptionBody(BaseModel):
         return self
 
 
-class SubscriptionRefItem(BaseModel):
+class SubscriptionRefItem(Model):
     model_config = ConfigDict(extra="ignore")
 
     subscriptionRef: str = Field(min_length=1, max_length=64)
@@ -158,11 +158,13 @@ class SubscriptionRefs(
 ):
     """The body of a bulk delete: subscriptionRefs, as strings or as {"subscriptionRef"} objects."""
 
+    model_config = ConfigDict(defer_build=True)
+
     def refs(self) -> list[str]:
         return [item if isinstance(item, str) else item.subscriptionRef for item in self.root]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     """Every answer of the face other than success."""
 
     message: str
@@ -172,19 +174,19 @@ class ErrorBody(BaseModel):
 # ------------------------------------------------------------------------------------------------ answers
 
 
-class ApiToken(BaseModel):
+class ApiToken(Model):
     apiToken: str = Field(description="HS256 token, valid 60 minutes: send it as Authorization: Bearer <token>")
     expires: int = Field(description="When the token expires, in epoch milliseconds")
     status: int = 200
 
 
-class CreatedSubscription(BaseModel):
+class CreatedSubscription(Model):
     subscriptionRef: str
     subscriptionName: str
     signingSecret: str = Field(description="ours: the Standard Webhooks secret receivers verify pushes with")
 
 
-class WebhookView(BaseModel):
+class WebhookView(Model):
     """A subscription's webhook as listed: never its credential (authValue)."""
 
     uri: str
@@ -195,7 +197,7 @@ class WebhookView(BaseModel):
     active: Literal["true", "false"] = Field(description='"false" once the receiver answered 410')
 
 
-class SubscriptionView(BaseModel):
+class SubscriptionView(Model):
     """A subscription as listed and as a replace answers it: its definition, owner resolved, and its status."""
 
     subscriptionRef: str
@@ -214,7 +216,7 @@ class SubscriptionView(BaseModel):
     webHookStatus: str
 
 
-class SubscriptionHeader(BaseModel):
+class SubscriptionHeader(Model):
     """The `subscription` block of a results document (dates as Java's Date.toString() prints them)."""
 
     name: str
@@ -227,7 +229,7 @@ class SubscriptionHeader(BaseModel):
     owner: str
 
 
-class ResultsDocument(BaseModel):
+class ResultsDocument(Model):
     subscription: SubscriptionHeader
     count: int
     results: list[dict[str, str | int | float | bool | None]] = Field(
@@ -236,12 +238,12 @@ class ResultsDocument(BaseModel):
     )
 
 
-class SubscriptionStatus(BaseModel):
+class SubscriptionStatus(Model):
     lastTriggered: str
     webHookStatus: str
 
 
-class ResentDelivery(BaseModel):
+class ResentDelivery(Model):
     deliveryId: str
     resentFrom: str
     status: int = 200
@@ -250,7 +252,7 @@ class ResentDelivery(BaseModel):
 # ------------------------------------------------------------------------------ webhook tools (ours, not the vendor's)
 
 
-class RotatedSecret(BaseModel):
+class RotatedSecret(Model):
     subscriptionRef: str
     signingSecret: str = Field(description="The new Standard Webhooks secret: every push from now on is signed with it")
     previousSecretValidUntil: str = Field(
@@ -259,7 +261,7 @@ class RotatedSecret(BaseModel):
     status: int = 200
 
 
-class TestEventSent(BaseModel):
+class TestEventSent(Model):
     """A sample push sent now, and recorded like any push attempt (the deliveries list shows it)."""
 
     deliveryId: str

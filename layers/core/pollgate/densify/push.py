@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from pollgate import clock
 from pollgate.densify import items, schedule
@@ -36,6 +36,7 @@ from pollgate.densify.results import (
 )
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
 from pollgate.errors import Invalid, NotFound
+from pollgate.models import Model
 from pollgate.webhooks.models import AttemptRecord
 
 logger = Logger(child=True)
@@ -241,7 +242,7 @@ def record_outcome(outcome: Outcome, store: SubscriptionStore | None = None) -> 
 # ---------------------------------------------------------------------------------------------- deliveries
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(Model):
     """A subscription's push attempts, as the webhook engine recorded them (ours, not the vendor's)."""
 
     attempts: list[AttemptRecord] = Field(description="Every recorded push attempt, newest first")

@@ -21,21 +21,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from pollgate import clock
 from pollgate.densify import items
+from pollgate.models import Model
 from pollgate.store import Key, Table
 
 
-class CatalogueEntry(BaseModel):
+class CatalogueEntry(Model):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1, max_length=128)
     alias: str = Field(default="", max_length=128)
 
 
-class SystemRecord(BaseModel):
+class SystemRecord(Model):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1, max_length=256)
@@ -44,7 +45,7 @@ class SystemRecord(BaseModel):
     suppressions: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
 
-class RecordsDocument(BaseModel):
+class RecordsDocument(Model):
     model_config = ConfigDict(extra="ignore")
 
     properties: list[CatalogueEntry] = Field(default_factory=list)

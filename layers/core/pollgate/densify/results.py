@@ -14,6 +14,7 @@ from typing import Any
 from pollgate import clock
 from pollgate.densify.auth import Caller
 from pollgate.densify.dates import java_date
+from pollgate.densify.errors import too_large_message
 from pollgate.densify.models import ResultsDocument, SubscriptionStatus
 from pollgate.densify.records import Catalogue, RecordStore, selected, shape
 from pollgate.densify.subscriptions import Subscription, SubscriptionStore, visible
@@ -51,16 +52,6 @@ def over_limit_message(count: int, limit: int) -> str:
     return (
         f"On-Demand Failure. The return count of {count} has exceeded object return limit of {limit}. "
         f"Refine the subscription's filters or raise limit (at most {MAX_LIMIT})."
-    )
-
-
-def too_large_message(error: TooLarge, subject: str = "The answer") -> str:
-    """Why an answer cannot be returned: its size, the limit, and whether compression would help."""
-    if error.compressed:
-        return f"{subject} is {error.size} bytes compressed, more than the {error.limit} bytes one response can carry."
-    return (
-        f"{subject} is {error.size} bytes, more than the {error.limit} bytes one response can carry: send "
-        f"Accept-Encoding: gzip to have it compressed."
     )
 
 

@@ -19,10 +19,10 @@ from pollgate.densify.subscriptions import Subscription, SubscriptionStore, _cha
 from pollgate.errors import Conflict, Invalid, NotFound
 from pollgate.webhooks import TestEventResult, WebhookTarget
 from pollgate.webhooks import send_test_event as engine_send_test_event
-from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 from pollgate.webhooks.recovery import Window, recovery_of, submit_recovery
 from pollgate.webhooks.recovery import view as recovery_view
 from pollgate.webhooks.signing import ROTATION_OVERLAP_SECONDS
+from pollgate.webhooks.views import RecoveryRequest, RecoveryView
 
 TEST_EVENT_TYPE = "densify.subscription.test"
 

@@ -21,30 +21,17 @@ from aws_lambda_powertools import Logger
 from pollgate import clock
 from pollgate.errors import Invalid, NotFound
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import Operation, OperationStore, Workflow, submit_operation
+from pollgate.operations import Operation, OperationStore, submit_operation
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.models import DeviceAction, DeviceActionRequest
+from pollgate.thingspace.workflow import KIND, WORKFLOW
 
 if TYPE_CHECKING:  # the workflow's tasks import these; the submit and the poll never need them
     from pollgate.thingspace.device_results import DeviceResultStore
     from pollgate.thingspace.inventory import DeviceTransition, ProvisioningBackend
 
 logger = Logger(child=True)
-
-KIND = "thingspace.deviceAction"
-
-
-def _failure_result(reason: str) -> dict[str, Any]:
-    return {"fault": {"faultcode": errors.UNEXPECTED.code, "faultstring": reason}}
-
-
-WORKFLOW = Workflow(
-    kind=KIND,
-    state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
-    deadline_seconds=lambda settings: settings.thingspace_device_action_deadline_seconds,
-    failure_result=_failure_result,
-)
 
 
 def submit_device_action(

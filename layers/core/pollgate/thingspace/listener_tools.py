@@ -16,10 +16,10 @@ from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore, _target, listener_secrets
 from pollgate.thingspace.models import ListenerDeliveries, ListenerResent, ListenerSecretRotated, ListenerTestSent
 from pollgate.webhooks import DeliveryNotFound, list_attempts, new_signing_secret, resend_delivery, send_test_event
-from pollgate.webhooks.models import RecoveryRequest, RecoveryView
 from pollgate.webhooks.recovery import Window, recovery_of, submit_recovery
 from pollgate.webhooks.recovery import view as recovery_view
 from pollgate.webhooks.signing import ROTATION_OVERLAP_SECONDS
+from pollgate.webhooks.views import RecoveryRequest, RecoveryView
 
 TEST_EVENT_TYPE = "thingspace.callback.test"
 MAX_ATTEMPTS_LISTED = 1000

@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from pollgate.models import left_out_when_none
+from pollgate.models import Model, left_out_when_none
 from pollgate.webhooks.models import AttemptRecord
 
 MAX_DEVICES_PER_REQUEST = 100  # ours: the vendor caps bulk actions too; this keeps one workflow inside its deadline
@@ -30,7 +30,7 @@ class DeviceAction(StrEnum):
     RESTORE = "restore"
 
 
-class DeviceId(BaseModel):
+class DeviceId(Model):
     model_config = ConfigDict(extra="ignore")
 
     id: str = Field(min_length=1, max_length=64)
@@ -42,20 +42,20 @@ class DeviceId(BaseModel):
         return value.lower() if isinstance(value, str) else value  # clients send "IMEI" as often as "imei"
 
 
-class DeviceEntry(BaseModel):
+class DeviceEntry(Model):
     model_config = ConfigDict(extra="ignore")
 
     deviceIds: list[DeviceId] = Field(min_length=1, max_length=7)
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(Model):
     model_config = ConfigDict(extra="ignore")
 
     username: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=256)
 
 
-class DeviceActionRequest(BaseModel):
+class DeviceActionRequest(Model):
     """The body every device action takes; `servicePlan` matters to activate, `reasonCode` to deactivate."""
 
     model_config = ConfigDict(extra="ignore")
@@ -76,7 +76,7 @@ class DeviceActionRequest(BaseModel):
 MAX_DEVICES_LISTED = 1000  # ours: one page of the device list at most; the vendor pages too
 
 
-class DeviceListRequest(BaseModel):
+class DeviceListRequest(Model):
     """POST /devices/actions/list: one account's devices, a page at a time, or the one device `deviceId` names."""
 
     model_config = ConfigDict(extra="ignore")
@@ -93,29 +93,29 @@ class DeviceListRequest(BaseModel):
     )
 
 
-class CarrierInformation(BaseModel):
+class CarrierInformation(Model):
     carrierName: str = "Verizon Wireless"
     state: str = Field(description="pre-active, active, suspend or deactive")
 
 
-class ListedDevice(BaseModel):
+class ListedDevice(Model):
     accountName: str
     deviceIds: list[DeviceId]
     carrierInformations: list[CarrierInformation]
     createdAt: str | None = left_out_when_none()
 
 
-class DeviceList(BaseModel):
+class DeviceList(Model):
     devices: list[ListedDevice]
     hasMoreData: bool = Field(description="True: ask again with lastSeenDeviceId for the next page")
     lastSeenDeviceId: int | None = left_out_when_none(description="ours: where the next page starts")
 
 
-class RequestId(BaseModel):
+class RequestId(Model):
     requestId: str
 
 
-class RequestStatus(BaseModel):
+class RequestStatus(Model):
     requestId: str
     status: Literal["Pending", "Success", "Failed"]
 
@@ -133,7 +133,7 @@ CallbackServiceName = Literal[
 ]
 
 
-class CallbackRegistration(BaseModel):
+class CallbackRegistration(Model):
     model_config = ConfigDict(extra="ignore")
 
     name: CallbackServiceName
@@ -157,26 +157,26 @@ class CallbackRegistration(BaseModel):
             raise ValueError(str(refusal)) from None
 
 
-class VendorError(BaseModel):
+class VendorError(Model):
     """The M2M services' error: clients match errorCode, never errorMessage."""
 
     errorCode: str = Field(description="<CLASS>.<Specific>, e.g. REQUEST_FAILED.SessionToken.Expired")
     errorMessage: str
 
 
-class Fault(BaseModel):
+class Fault(Model):
     code: str = Field(description="900901 invalid or expired credentials, 900902 missing, 900906 no such resource")
     message: str
     description: str
 
 
-class GatewayFault(BaseModel):
+class GatewayFault(Model):
     """The API gateway's error, in front of the services: a missing or bad OAuth credential, an unknown path."""
 
     fault: Fault
 
 
-class OAuthError(BaseModel):
+class OAuthError(Model):
     """The token endpoint's refusal of a grant (RFC 6749 section 5.2)."""
 
     error: str
@@ -186,30 +186,30 @@ class OAuthError(BaseModel):
 ErrorBody = VendorError | GatewayFault | OAuthError
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(Model):
     """The token endpoint's form body (application/x-www-form-urlencoded), as the OpenAPI document shows it."""
 
     grant_type: Literal["client_credentials"]
 
 
-class AccessToken(BaseModel):
+class AccessToken(Model):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int = Field(description="Seconds the token has left (the same token is answered all hour)")
     scope: str
 
 
-class SessionToken(BaseModel):
+class SessionToken(Model):
     sessionToken: str
 
 
-class CallbackRegistered(BaseModel):
+class CallbackRegistered(Model):
     accountName: str
     serviceName: CallbackServiceName
     signingSecret: str = Field(description="ours: the Standard Webhooks secret the listener verifies callbacks with")
 
 
-class CallbackView(BaseModel):
+class CallbackView(Model):
     """A registered listener as listed, in the vendor's names (its SDK reads serviceName): never its password."""
 
     accountName: str
@@ -218,7 +218,7 @@ class CallbackView(BaseModel):
     username: str | None = left_out_when_none()
 
 
-class CallbackDeleted(BaseModel):
+class CallbackDeleted(Model):
     accountName: str
     serviceName: str
 
@@ -226,7 +226,7 @@ class CallbackDeleted(BaseModel):
 # ------------------------------------------------------------------- a listener's deliveries and secret (ours)
 
 
-class ListenerDeliveries(BaseModel):
+class ListenerDeliveries(Model):
     """A listener's callback attempts, as the webhook engine recorded them (ours, not the vendor's)."""
 
     accountName: str
@@ -236,14 +236,14 @@ class ListenerDeliveries(BaseModel):
     attempts: list[AttemptRecord] = Field(description="Every recorded attempt, newest first")
 
 
-class ListenerResent(BaseModel):
+class ListenerResent(Model):
     accountName: str
     serviceName: str
     deliveryId: str
     resentFrom: str = Field(description="The delivery re-sent; the new one carries its webhook-id")
 
 
-class ListenerSecretRotated(BaseModel):
+class ListenerSecretRotated(Model):
     accountName: str
     serviceName: str
     signingSecret: str = Field(description="The new Standard Webhooks secret: every callback is signed with it now")
@@ -252,7 +252,7 @@ class ListenerSecretRotated(BaseModel):
     )
 
 
-class ListenerTestSent(BaseModel):
+class ListenerTestSent(Model):
     """A sample callback sent now, and recorded like any callback attempt."""
 
     accountName: str

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+
+from pollgate.models import Model
 
 # The vendor's device ID types; "" for an anonymous device.
 IdType = Literal[
@@ -26,7 +28,7 @@ IdType = Literal[
 ]
 
 
-class StatusLogRequest(BaseModel):
+class StatusLogRequest(Model):
     """A device's report of update progress. Anonymous devices leave id, idType and publisherName empty."""
 
     model_config = ConfigDict(extra="ignore")
@@ -74,11 +76,11 @@ class StatusLogRequest(BaseModel):
         return value
 
 
-class PollingUrl(BaseModel):
+class PollingUrl(Model):
     url: str = Field(description="Relative URL to poll for the outcome.")
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     """The outcome of a request, and the shape of every error of this face."""
 
     arguments: str
@@ -86,7 +88,7 @@ class Outcome(BaseModel):
     message: str
 
 
-class PublicKeyUpload(BaseModel):
+class PublicKeyUpload(Model):
     model_config = ConfigDict(extra="ignore")
 
     publicKey: str = Field(min_length=1, max_length=8192, description="base64 DER SubjectPublicKeyInfo (RSA)")
@@ -96,12 +98,12 @@ class PublicKeyUpload(BaseModel):
     )
 
 
-class KeyView(BaseModel):
+class KeyView(Model):
     keyId: str
     state: Literal["active", "retiring", "revoked"]
     uploadedAt: str
     notAfter: str | None = None
 
 
-class KeyList(BaseModel):
+class KeyList(Model):
     keys: list[KeyView]

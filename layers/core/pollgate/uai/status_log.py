@@ -10,24 +10,17 @@ from typing import Any
 from pollgate import clock, observability
 from pollgate.errors import Expired, Invalid, NotFound
 from pollgate.idempotency import IdempotentRequest, run_once
-from pollgate.operations import OperationStore, Workflow, submit_operation
+from pollgate.operations import OperationStore, submit_operation
 from pollgate.store import Key, Put, Table, TransactionCancelled
 from pollgate.uai import items, messages
 from pollgate.uai.auth import DeviceToken
 from pollgate.uai.keys import KeyStore
 from pollgate.uai.models import StatusLogRequest
+from pollgate.uai.workflow import KIND, WORKFLOW
 
-KIND = "uai.statusLog"
 TENANT = "uai"
 STATUS_LOG_PATH = "/uai/2.0/updates/statusLog"
 HISTORY_RETENTION_SECONDS = 400 * 86_400
-
-WORKFLOW = Workflow(
-    kind=KIND,
-    state_machine_arn=lambda settings: settings.uai_status_log_state_machine_arn,
-    deadline_seconds=lambda settings: settings.uai_status_log_deadline_seconds,
-    failure_result=lambda reason: messages.STATUS_FAILED.render(reason),
-)
 
 
 def status_log_url(polling_id: str) -> str:

@@ -1,12 +1,20 @@
-"""What the webhook engine is given (targets, schedules) and what it reports back (outcomes, attempt records)."""
+"""What the webhook engine is given (targets, schedules) and what it reports back (outcomes, attempt records).
+
+Plain dataclasses, no pydantic: the delivery and retry functions load this module at init, and pydantic was a
+fifth of their cold start. The recovery request and view (pydantic models a face's routes validate) are in
+pollgate.webhooks.views, loaded only when asked for by name here.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+if TYPE_CHECKING:
+    pass
 
 # Replies are kept up to this many bytes per attempt: enough to read a receiver's error, bounded item size.
 MAX_KEPT_REPLY_BYTES = 20 * 1024
@@ -81,10 +89,9 @@ class DeliveryOutcome:
     disable_reason: str | None = None
 
 
-class AttemptRecord(BaseModel):
+@dataclass(frozen=True)
+class AttemptRecord:
     """One recorded attempt, as `list_attempts` returns it (field names are the JSON the faces show)."""
-
-    model_config = ConfigDict(frozen=True)
 
     deliveryId: str
     attempt: int
@@ -102,24 +109,20 @@ class AttemptRecord(BaseModel):
     webhookId: str = ""
     resentFrom: str | None = None  # set on the attempts of a re-sent delivery: the delivery it re-sends
 
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
+        """An attempt as the table keeps it (numbers come back as Decimal; other attributes of the item ignored)."""
+        values: dict[str, Any] = {
+            name: int(item[name]) if isinstance(item[name], Decimal) else item[name]
+            for name in cls.__dataclass_fields__
+            if name in item
+        }
+        return cls(**values)
 
-class RecoveryRequest(BaseModel):
-    """Re-send every delivery that failed for good between `since` and `until` (ours, not a vendor's)."""
 
-    model_config = ConfigDict(extra="forbid")
+def __getattr__(name: str) -> Any:
+    if name in ("RecoveryRequest", "RecoveryView"):
+        from pollgate.webhooks import views
 
-    since: str = Field(description="ISO 8601 with a zone, within the last 30 days", max_length=64)
-    until: str | None = Field(default=None, description="ISO 8601 with a zone; default: now", max_length=64)
-
-
-class RecoveryView(BaseModel):
-    """A recovery: Pending (poll its url; Retry-After says when), then Succeeded with the count re-sent."""
-
-    recoveryId: str
-    status: Literal["Pending", "Succeeded", "Failed"]
-    since: str
-    until: str
-    url: str = Field(default="", description="Where to poll it")
-    resent: int | None = Field(default=None, description="How many deliveries were re-sent (once finished)")
-    deliveryIds: list[str] | None = Field(default=None, description="The re-sends' delivery ids")
-    error: str | None = None
+        return getattr(views, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,7 @@ re-queues whatever is overdue, so a lost message or a crashed attempt never lose
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 import zlib
 from collections.abc import Iterator, Mapping
@@ -273,7 +274,7 @@ class DeliveryStore:
         self.table.put(
             items.delivery_attempt(ref.owner, record.at, ref.delivery_id, record.attempt),
             {
-                **record.model_dump(),
+                **dataclasses.asdict(record),
                 "expiresAt": int(clock.epoch()) + RECORD_RETENTION_SECONDS,
             },
         )
@@ -390,5 +391,4 @@ class DeliveryStore:
         recorded = self.table.query(
             items.webhook_owner(owner_kind, tenant, owner_id), items.ATTEMPT_PREFIX, limit=limit, descending=True
         )
-        fields = AttemptRecord.model_fields
-        return [AttemptRecord.model_validate({k: v for k, v in item.items() if k in fields}) for item in recorded]
+        return [AttemptRecord.from_item(item) for item in recorded]

@@ -1,0 +1,26 @@
+"""The device-action workflow as the sweeper knows it: its kind, state machine, deadline and failure answer.
+
+Apart from pollgate.thingspace.actions so that the operation sweeper, which re-drives or fails every kind of
+operation, loads no ThingSpace models (nor pydantic) at its cold start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pollgate.operations import Workflow
+from pollgate.thingspace import errors
+
+KIND = "thingspace.deviceAction"
+
+
+def _failure_result(reason: str) -> dict[str, Any]:
+    return {"fault": {"faultcode": errors.UNEXPECTED.code, "faultstring": reason}}
+
+
+WORKFLOW = Workflow(
+    kind=KIND,
+    state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
+    deadline_seconds=lambda settings: settings.thingspace_device_action_deadline_seconds,
+    failure_result=_failure_result,
+)
