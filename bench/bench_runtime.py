@@ -209,11 +209,29 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def pss_kib(pid: int) -> int:
+    """The process's proportional share of the memory it maps: pages shared by N processes count 1/N each, so
+    sandboxes forked from one zygote are not counted once per sandbox for what they share."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def runtime_pid(runtime: RuntimeProcess) -> int:
-    """The `pollgate run` process (RuntimeProcess keeps its Popen private; it has no pid property yet)."""
-    process = runtime._process
-    assert process is not None
-    return process.pid
+    assert runtime.pid is not None
+    return runtime.pid
+
+
+def lock_statistics(runtime: RuntimeProcess) -> dict[str, float]:
+    """How the AWS services' one lock fared (GET /_pollgate/lock)."""
+    url = f"http://127.0.0.1:{runtime.aws_port}/_pollgate/lock"
+    with urllib.request.urlopen(url, timeout=CALL_TIMEOUT_SECONDS) as answer:
+        found: dict[str, float] = json.loads(answer.read())
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ the figures
@@ -233,7 +251,13 @@ def run() -> Figures:
         print(f"  every function invoked once: {dict(warmed)}", flush=True)
         tree = process_tree(runtime_pid(runtime))
         memory_mib = sum(rss_kib(pid) for pid in tree) / 1024
-        print(f"  runtime process tree: {len(tree)} processes, {memory_mib:.0f} MiB RSS", flush=True)
+        proportional_mib = sum(pss_kib(pid) for pid in tree) / 1024
+        print(
+            f"  runtime process tree: {len(tree)} processes, {memory_mib:.0f} MiB RSS, {proportional_mib:.0f} MiB PSS",
+            flush=True,
+        )
+        lock = lock_statistics(runtime)
+        print(f"  the services' lock: {lock}", flush=True)
         ready = runtime.ready_seconds
     failed = sum(single.failures.values()) + sum(concurrent.failures.values())
     return {
@@ -253,6 +277,9 @@ def run() -> Figures:
         "runtime.submit_to_done_p95_16_clients": Figure(round(_percentile(concurrent.done_ms, 0.95), 1), "ms", ""),
         "runtime.polls_per_second": Figure(round(polls, 1), "polls/s", ">= 100"),
         "runtime.memory_every_function_warm": Figure(round(memory_mib), "MiB", ""),
+        "runtime.memory_pss_every_function_warm": Figure(round(proportional_mib), "MiB", ""),
+        "runtime.services_lock_mean_wait": Figure(lock["mean_wait_ms"], "ms", ""),
+        "runtime.services_requests": Figure(int(lock["requests"]), "requests", ""),
         "runtime.processes_every_function_warm": Figure(len(tree), "processes", ""),
     }
 

@@ -1,4 +1,4 @@
-"""Every moto internal the local runtime leans on, in one place, pinned to the moto version it was written for.
+"""Every moto and SAM CLI internal the local runtime leans on, in one place, pinned to the versions it was written for.
 
 moto is the runtime's model of AWS; where moto is more lenient than AWS, or reaches for something the runtime
 provides itself, this module bends it, and only this module does:
@@ -9,8 +9,12 @@ provides itself, this module bends it, and only this module does:
 - `interpreter_clients(...)`: the ASL interpreter's Lambda and DynamoDB tasks sent where the runtime says (its
   Lambda endpoint, its services endpoint) and signed as the state machine's own role, so IAM sees the role.
 
-tests/unit/test_adapters.py pins each of these against the installed moto, so an upgrade that moves an internal
-fails there, not deep inside a workflow.
+- `faster_moto()`: moto's slow paths (whole-table transaction backups, whole-table sorts per Query) made fast.
+- SAM CLI: `sam_parameter_values(...)` (the template's parameters as SAM's providers resolve them) and
+  `flask_app_of(service)` (the Flask app inside SAM's API Gateway emulator, which the runtime serves itself).
+
+tests/unit/test_adapters.py pins each of these against the installed moto and SAM CLI, so an upgrade that moves an
+internal fails there, not deep inside a workflow.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pollgate_local import ACCOUNT, REGION
 # The moto these adapters were written against (pyproject pins the same): another version must pass
 # tests/unit/test_adapters.py before the pin moves.
 MOTO_VERSION = "5.2.5"
+SAM_CLI_VERSION = "1.170.0"
 
 # What AWS answers, for Express state machines, to the three calls it does not offer them.
 _NOT_FOR_EXPRESS = "This operation is not supported by EXPRESS state machines"
@@ -39,11 +44,33 @@ class ExpressRefusal(Exception):
 
 
 def check_version() -> None:
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"pollgate's local runtime adapts moto {MOTO_VERSION} and moto {moto.__version__} is installed: "
-            "run tests/unit/test_adapters.py against it, then move MOTO_VERSION"
-        )
+    import samcli
+
+    for name, wanted, installed in (
+        ("moto", MOTO_VERSION, moto.__version__),
+        ("aws-sam-cli", SAM_CLI_VERSION, samcli.__version__),
+    ):
+        if installed != wanted:
+            raise RuntimeError(
+                f"pollgate's local runtime adapts {name} {wanted} and {name} {installed} is installed: "
+                "run tests/unit/test_adapters.py against it, then move the version in adapters.py and pyproject.toml"
+            )
+
+
+# ---------------------------------------------------------------------------------------------- SAM CLI
+def sam_parameter_values(template_dict: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's parameters with their defaults, overrides and AWS pseudo parameters, as SAM's providers
+    resolve them (SamBaseProvider's own, private, resolution)."""
+    from samcli.lib.providers.sam_base_provider import SamBaseProvider
+
+    values: dict[str, Any] = SamBaseProvider._get_parameter_values(dict(template_dict), dict(parameters))
+    return values
+
+
+def flask_app_of(service: Any) -> Any:
+    """The Flask app a created `LocalApigwService` holds (its `run()` would install signal handlers and serve it
+    on the main thread; the runtime serves it on a thread of its own)."""
+    return service._app
 
 
 def execute_state_machines() -> None:

@@ -25,6 +25,7 @@ from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
+from pollgate_local import adapters
 from pollgate_local.functions import INTEGRATION_TIMED_OUT, FunctionError
 from pollgate_local.gateway_limits import (
     INTEGRATION_TIMEOUT_SECONDS,
@@ -153,7 +154,7 @@ class LocalHttpApi:
         api.binary_media_types_set.add("*/*")
         self._service = LocalApigwService(api, self._runner, port=port, host="127.0.0.1")
         self._service.create()
-        app = self._service._app
+        app = adapters.flask_app_of(self._service)
         # An exception in the emulator itself is answered 500 by Flask; the console must say what it was.
         got_request_exception.connect(_log_exception, app)
         # An unknown route (or method) goes to the API's $default route, as on API Gateway.

@@ -96,8 +96,8 @@ def invoke(args: argparse.Namespace) -> int:
         return _invoke_remote(args.endpoint, args.function, event)
     from moto import mock_aws
 
+    from pollgate_local.environment import RUNTIME_ENVIRONMENT
     from pollgate_local.functions import FunctionError
-    from pollgate_local.runtime import RUNTIME_ENVIRONMENT
     from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
     os.environ.update(RUNTIME_ENVIRONMENT)

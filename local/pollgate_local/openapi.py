@@ -274,7 +274,7 @@ def generate_offline() -> dict[str, dict[str, Any]]:
     """The documents of the repository's template, on a throwaway in-memory stack (no runtime needed)."""
     from moto import mock_aws
 
-    from pollgate_local.runtime import RUNTIME_ENVIRONMENT
+    from pollgate_local.environment import RUNTIME_ENVIRONMENT
     from pollgate_local.stack import MOTO_CONFIG
 
     with patch.dict(os.environ, RUNTIME_ENVIRONMENT), mock_aws(config=MOTO_CONFIG), LocalStack() as stack:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from pollgate_local.environment import RUNTIME_ENVIRONMENT, SANDBOX_ENVIRONMENT
 from pollgate_local.functions import LocalFunction
 from pollgate_local.sandboxes import Sandboxes
 from pollgate_local.servers import ensure_free
@@ -22,34 +23,6 @@ if TYPE_CHECKING:
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
-
-
-# The runtime's own environment, set before anything reads it. Functions see it too.
-RUNTIME_ENVIRONMENT = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    # The template turns X-Ray tracing on; there is no X-Ray daemon here.
-    "POWERTOOLS_TRACE_DISABLED": "1",
-    # No CloudWatch to read metrics here: without this every submit would print an EMF document to the console.
-    "POWERTOOLS_METRICS_DISABLED": "1",
-    # SAM CLI's emulator records telemetry events; nothing leaves this machine.
-    "SAM_CLI_TELEMETRY": "0",
-    # Webhook receivers in local development listen on loopback, which the SSRF guard refuses by default.
-    "WEBHOOK_ALLOW_HOSTS": "127.0.0.1/8,::1",
-    # The runtime itself (provisioning, event sources, demo data) calls the services as the account's admin:
-    # credentials no role of the template has. Each function signs as its own role.
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-
-
-# What of the runtime's environment a sandbox gets besides the template's variables, Lambda's and its credentials.
-SANDBOX_ENVIRONMENT = (
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "POWERTOOLS_TRACE_DISABLED",
-    "POWERTOOLS_METRICS_DISABLED",
-)
 
 
 @dataclass

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 # What every function imports; loaded once in the zygote (a missing one is simply loaded by the function).
@@ -100,6 +101,36 @@ def _prefix_output(logical_id: str) -> None:
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
 
 
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def memory_cgroup(sandbox: str, memory_mb: int) -> str | None:
+    """Put this process in a memory cgroup of its own capped at `memory_mb`, where the machine lets it (root, a
+    writable cgroup v1 memory controller or cgroup v2); answers its folder, or None (then memory is only measured).
+    The kernel then ends the sandbox the moment it passes its MemorySize, as Lambda does."""
+    limit = str(memory_mb * 1024 * 1024)
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            number, controllers, path = line.split(":", 2)
+            if "memory" in controllers.split(","):  # cgroup v1
+                folder = _CGROUP_ROOT / "memory" / path.lstrip("/") / f"pollgate-sandbox-{sandbox}"
+                files = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+                break
+            if number == "0" and (_CGROUP_ROOT / "cgroup.controllers").exists():  # cgroup v2
+                folder = _CGROUP_ROOT / path.lstrip("/") / f"pollgate-sandbox-{sandbox}"
+                files = ["memory.max", "memory.swap.max"]
+        else:
+            return None
+        folder.mkdir()
+        for name in files:
+            if (folder / name).exists():
+                (folder / name).write_text("0" if name == "memory.swap.max" else limit)
+        (folder / "cgroup.procs").write_text(str(os.getpid()))
+    except (OSError, ValueError, UnboundLocalError):
+        return None
+    return str(folder)
+
+
 def _error(error_type: str, message: str, trace: list[str] | None = None) -> dict[str, Any]:
     return {"errorType": error_type, "errorMessage": message, "stackTrace": trace or []}
 
@@ -125,6 +156,7 @@ def serve(spec: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):
         os.nice(int(spec.get("nice", 0)))
     _prefix_output(spec["logical_id"])
+    cgroup = memory_cgroup(spec["sandbox"], int(spec["memory_mb"])) if spec.get("cap_memory") else None
     started = time.perf_counter()
     handler, init_error = None, None
     try:
@@ -136,7 +168,13 @@ def serve(spec: dict[str, Any]) -> None:
     connection.connect(spec["socket"])
     send_frame(
         connection,
-        {"sandbox": spec["sandbox"], "pid": os.getpid(), "init_ms": init_ms, "init_error": init_error},
+        {
+            "sandbox": spec["sandbox"],
+            "pid": os.getpid(),
+            "init_ms": init_ms,
+            "init_error": init_error,
+            "cgroup": cgroup,
+        },
     )
     if handler is None:
         return

@@ -77,10 +77,24 @@ def cpu_stall_seconds() -> float:
 class Sandbox:
     """One sandbox process and its connection; serves one invocation at a time."""
 
-    def __init__(self, connection: socket.socket, pid: int, init_ms: float) -> None:
+    def __init__(self, connection: socket.socket, pid: int, init_ms: float, cgroup: str | None = None) -> None:
         self.connection = connection
         self.pid = pid
         self.init_ms = init_ms
+        self.cgroup = Path(cgroup) if cgroup else None  # its memory cgroup, capped at MemorySize (sandbox.py)
+
+    def killed_for_memory(self) -> bool:
+        """Whether the kernel ended it for passing its memory cgroup's cap."""
+        if self.cgroup is None:
+            return False
+        for name in ("memory.oom_control", "memory.events"):  # cgroup v1, v2
+            try:
+                lines = (self.cgroup / name).read_text().splitlines()
+            except OSError:
+                continue
+            counts = dict(line.split(" ", 1) for line in lines if " " in line)
+            return int(counts.get("oom_kill", "0")) > 0
+        return False
 
     def invoke(self, event: Any, request_id: str, timeout: float) -> dict[str, Any]:
         """The sandbox's answer frame; TimeoutError when it took longer, EOFError when it died.
@@ -118,6 +132,20 @@ class Sandbox:
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             self.connection.close()
+        if self.cgroup is not None:
+            threading.Thread(target=_remove_cgroup, args=(self.cgroup,), daemon=True).start()
+
+
+def _remove_cgroup(folder: Path) -> None:
+    """A cgroup can be removed once its processes are gone: try for a few seconds (bounded)."""
+    for _ in range(50):
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 class Zygote:
@@ -191,7 +219,7 @@ class Zygote:
                 self._waiting.pop(sandbox_id, None)
             raise FunctionError("Runtime.InitError", f"the sandbox did not start within {_INIT_SECONDS:.0f} s")
         connection, hello = slot
-        sandbox = Sandbox(connection, int(hello["pid"]), float(hello.get("init_ms") or 0))
+        sandbox = Sandbox(connection, int(hello["pid"]), float(hello.get("init_ms") or 0), hello.get("cgroup"))
         if hello.get("init_error"):
             sandbox.end()
             failed = hello["init_error"]
@@ -268,6 +296,12 @@ class SandboxedFunction:
                 ) from None
             except EOFError:
                 self.statistics.exits += 1
+                if sandbox.killed_for_memory():
+                    raise FunctionError(
+                        "Runtime.OutOfMemory",
+                        f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                        f"(past its MemorySize, {self.memory_mb} MB)",
+                    ) from None
                 raise FunctionError(
                     "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited without providing a reason"
                 ) from None
@@ -396,6 +430,7 @@ class Sandboxes:
             "memory_mb": function.memory_mb,
             "environment": environment,
             "nice": 5,  # the sandboxes yield to the runtime and the services they wait on
+            "cap_memory": True,  # a memory cgroup capped at MemorySize, where the machine allows it
         }
         sandboxed = SandboxedFunction(
             function, spec, self._zygote, function.reserved_concurrency or DEFAULT_CONCURRENCY

@@ -47,7 +47,6 @@ from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicR
 from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.provider import Api, Stack
-from samcli.lib.providers.sam_base_provider import SamBaseProvider
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.lib.samlib.resource_metadata_normalizer import ResourceMetadataNormalizer
@@ -238,7 +237,7 @@ class LocalStack:
 
     def _resolve(self, symbols: dict[str, dict[str, Any]]) -> dict[str, Any]:
         """The template after SAM's plugins (Globals merged) with every reference resolved to `symbols`."""
-        parameters = SamBaseProvider._get_parameter_values(self._source.template_dict, self._source.parameters)
+        parameters = adapters.sam_parameter_values(self._source.template_dict, self._source.parameters)
         template = SamTranslatorWrapper(self._source.template_dict, parameter_values=parameters).run_plugins()
         ResourceMetadataNormalizer.normalize(template)
         logical_ids = list(template.get("Resources", {}))

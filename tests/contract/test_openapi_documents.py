@@ -8,8 +8,8 @@ from unittest.mock import patch
 
 import pytest
 from moto import mock_aws
+from pollgate_local.environment import RUNTIME_ENVIRONMENT
 from pollgate_local.openapi import DOCUMENTS_DIR, GATEWAY_THROTTLED, face_name, generate, render
-from pollgate_local.runtime import RUNTIME_ENVIRONMENT
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 
 ERROR_SCHEMAS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from pollgate_local import adapters
 
 from tests.helpers.waiting import eventually
 
+ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = json.dumps(
     {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"done": True}, "End": True}}}
 )
@@ -37,9 +39,33 @@ def machine(sfn: Any, kind: str) -> str:
     return arn
 
 
-def test_the_installed_moto_is_the_one_the_adapters_were_written_for() -> None:
-    assert moto.__version__ == adapters.MOTO_VERSION
+def test_the_installed_moto_and_sam_cli_are_the_ones_the_adapters_were_written_for() -> None:
+    import samcli
+
+    assert (moto.__version__, samcli.__version__) == (adapters.MOTO_VERSION, adapters.SAM_CLI_VERSION)
     adapters.check_version()
+    pins = (ROOT / "pyproject.toml").read_text()
+    assert f'"moto[server]=={adapters.MOTO_VERSION}"' in pins and f'"aws-sam-cli=={adapters.SAM_CLI_VERSION}"' in pins
+
+
+def test_sam_resolves_parameters_with_their_defaults_and_pseudo_parameters() -> None:
+    template = {"Parameters": {"Stage": {"Type": "String", "Default": "dev"}, "Other": {"Type": "String"}}}
+    values = adapters.sam_parameter_values(template, {"Other": "given"})
+    assert (values["Stage"], values["Other"], values["AWS::Region"]) == ("dev", "given", "us-east-1")
+
+
+def test_the_flask_app_inside_sams_api_gateway_emulator_is_reachable() -> None:
+    from flask import Flask
+    from samcli.lib.providers.provider import Api
+    from samcli.local.apigw.local_apigw_service import LocalApigwService
+
+    class Runner:
+        def is_debugging(self) -> bool:
+            return False
+
+    service = LocalApigwService(Api(routes=[]), lambda_runner=Runner(), port=0, host="127.0.0.1")
+    service.create()
+    assert isinstance(adapters.flask_app_of(service), Flask)
 
 
 def test_express_workflows_refuse_what_aws_does_not_offer_them(sfn: Any) -> None:

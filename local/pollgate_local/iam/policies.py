@@ -26,12 +26,11 @@ from typing import Any
 
 from samcli.lib.intrinsic_resolver.intrinsic_property_resolver import IntrinsicResolver
 from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
-from samcli.lib.providers.sam_base_provider import SamBaseProvider
 from samcli.lib.translate.sam_template_validator import SamTemplateValidator
 from samcli.yamlhelper import yaml_parse
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 
-from pollgate_local import ACCOUNT, REGION
+from pollgate_local import ACCOUNT, REGION, adapters
 
 # What a function or state machine is once translated, and the property naming its role.
 _ROLE_PROPERTY = {"AWS::Lambda::Function": "Role", "AWS::StepFunctions::StateMachine": "RoleArn"}
@@ -119,7 +118,7 @@ class PolicyTemplate:
             parameter_overrides=dict(parameter_values),
         )
         translated: dict[str, Any] = yaml_parse(validator.get_translated_template_if_valid())
-        parameters = SamBaseProvider._get_parameter_values(dict(template_dict), dict(parameter_values))
+        parameters = adapters.sam_parameter_values(template_dict, parameter_values)
         return cls(translated, parameters)
 
     @property

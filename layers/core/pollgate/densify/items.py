@@ -20,6 +20,7 @@ from pollgate.store import Key
 DUE_CATEGORY = "DENSIFY"
 # The webhook engine's owner kind of a subscription's pushes (its deliveries: pollgate/items.py).
 PUSH_OWNER_KIND = "densify.subscription"
+PUSH_TENANT = "densify"  # the webhook engine's tenant of every Densify push
 SUBSCRIPTION_PREFIX = "DENSIFY#SUB#"
 NAME_PREFIX = "NAME#"
 RECORD_PREFIX = "REC#"

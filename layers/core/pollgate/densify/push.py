@@ -42,7 +42,7 @@ from pollgate.webhooks.models import AttemptRecord
 logger = Logger(child=True)
 
 OWNER_KIND = items.PUSH_OWNER_KIND
-TENANT = "densify"
+TENANT = items.PUSH_TENANT
 EVENT_TYPE = "densify.subscription.results"
 SCHEDULER_WORKERS = 8  # enqueueing is two small AWS calls per subscription: overlap them, boundedly
 PAGE_SIZE = 100  # subscriptions read per BatchGetItem

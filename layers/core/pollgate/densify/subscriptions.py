@@ -480,10 +480,9 @@ def replace_subscription(
     )
     store.replace(old, new)
     if old.webhook_disabled:  # re-enabled: the failures that disabled it no longer count
-        from pollgate.densify.push import TENANT
         from pollgate.webhooks import reset_endpoint_health
 
-        reset_endpoint_health(items.PUSH_OWNER_KIND, TENANT, new.ref, store.table)
+        reset_endpoint_health(items.PUSH_OWNER_KIND, items.PUSH_TENANT, new.ref, store.table)
     return new
 
 
