@@ -20,6 +20,8 @@ from pollgate_local.iam import PolicySet, PolicyTemplate
 from pollgate_local.services import ServicesProcess
 from pollgate_local.stack import LocalStack
 
+from tests.helpers.waiting import eventually
+
 ADMIN = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 
@@ -130,9 +132,9 @@ def test_a_role_gets_what_its_policies_grant_and_is_refused_the_rest(
         dynamodb.delete_table(TableName="pollgate-local-Table")
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "UaiPollStatusLogFunction" in refused.value.response["Error"]["Message"].replace("/", " ")
-    assert any(line.startswith("IAM denied UaiPollStatusLogFunction: dynamodb:DeleteTable on ") for line in console), (
-        console
-    )
+    # The console line comes through the services' output, read on a thread of its own.
+    denied = "IAM denied UaiPollStatusLogFunction: dynamodb:DeleteTable on "
+    eventually(lambda: any(line.startswith(denied) for line in console), timeout=10, what="the denial on the console")
 
 
 def test_the_lock_statistics_count_every_request(services: ServicesProcess) -> None:
