@@ -92,3 +92,9 @@ def _declared_variables(template: Path) -> dict[str, set[str]]:
         for name, resource in document["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }
+
+
+def test_the_bridge_address_is_an_interface_s_own_or_none() -> None:
+    # What --services-only listens on when docker0 has an address; CI has no docker0 and keeps loopback.
+    assert bridge_address("lo") == "127.0.0.1"
+    assert bridge_address("no-such-if0") is None
