@@ -2,18 +2,14 @@
 
     python tools/sam_local.py [--template .aws-sam/build-<arch>/template.yaml] [--jobs 3]
 
-Starts `pollgate run --services-only` (moto and the Lambda endpoint), makes its AWS endpoint reachable from the
-Docker bridge, writes an `--env-vars` file pointing every function there, then
+Starts `pollgate run --services-only` (moto and the Lambda endpoint, on Docker's bridge where containers reach
+them) and uses the `--env-vars` file it writes (every function's AWS_ENDPOINT_URL pointing there), then
   1. runs `sam local invoke` with every file of events/ (each against the function whose CodeUri folder has
      its name): a function passes when it answered from pollgate's services, i.e. an HTTP answer below 500 or
      a result; the workers' sample events name operations that do not exist, so their LookupError passes;
   2. runs `sam local start-api` and drives one real flow per face: Densify login, ThingSpace OAuth token,
      UAI key upload, status-log submit and poll until the workflow (run by moto) logged it.
 Prints one line per check and exits 1 if any failed, 2 if it cannot run (no Docker daemon, no build output).
-
-Prototype, until `pollgate run --services-only` listens where containers reach it and writes the env file for
-them itself: here a relay bound to the Docker bridge's gateway forwards to the services' loopback port, and this
-script rewrites AWS_ENDPOINT_URL in the file the runtime wrote.
 """
 
 from __future__ import annotations
@@ -21,17 +17,12 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import platform
 import signal
-import socket
-import socketserver
-import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +37,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pollgate_local.process import RuntimeProcess, free_port
+from pollgate_local.runtime import SAM_LOCAL_SHELL
 from samcli.yamlhelper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,12 +55,8 @@ UNREACHABLE = (
 )
 # What the workers raise for an operation that is not in the table, as the sample events' are not.
 EXPECTED_ERRORS = {"LookupError"}
-SERVICES_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "SAM_CLI_TELEMETRY": "0",
-}
+# What `pollgate run --services-only` says to export: SAM CLI hands these to every container.
+SERVICES_CREDENTIALS = {**SAM_LOCAL_SHELL, "SAM_CLI_TELEMETRY": "0"}
 
 
 @dataclass
@@ -86,7 +74,7 @@ class CannotRun(Exception):
     """Nothing to check here (no Docker daemon, no build): exit 2 with the reason."""
 
 
-# ---------------------------------------------------------------- Docker and the address containers reach
+# ---------------------------------------------------------------- Docker
 def docker_client() -> Any:
     import docker  # SAM CLI's own Docker client library
 
@@ -98,60 +86,6 @@ def docker_client() -> Any:
             f"no Docker daemon answers (DOCKER_HOST={os.environ.get('DOCKER_HOST', 'default')}): {type(error).__name__}"
         ) from error
     return client
-
-
-def _interface_address(name: str) -> str | None:
-    """The IPv4 address of a network interface (Linux), e.g. docker0's: the bridge's gateway."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            packed = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
-        except OSError:
-            return None
-    return socket.inet_ntoa(packed[20:24])
-
-
-def bridge_gateway(client: Any) -> str | None:
-    """Where a container on Docker's default bridge reaches this machine; None on Docker Desktop, whose
-    containers reach the host's loopback as host.docker.internal."""
-    bridge = client.networks.get("bridge").attrs
-    for config in bridge.get("IPAM", {}).get("Config") or []:
-        if config.get("Gateway"):
-            return str(config["Gateway"])
-    # Docker 28 no longer reports the default bridge's gateway: it is the bridge interface's own address.
-    return _interface_address(bridge.get("Options", {}).get("com.docker.network.bridge.name", "docker0"))
-
-
-class Relay(socketserver.ThreadingTCPServer):
-    """Accepts on (host, port) and forwards each connection to 127.0.0.1:port, where the services listen."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = ("127.0.0.1", port)
-        super().__init__((host, port), _RelayHandler)
-        threading.Thread(target=self.serve_forever, name=f"relay-{port}", daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _RelayHandler(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        assert isinstance(self.server, Relay)
-        with socket.create_connection(self.server.target, timeout=30) as upstream:
-            done = threading.Event()
-
-            def pump(source: socket.socket, sink: socket.socket) -> None:
-                with contextlib.suppress(OSError):
-                    while chunk := source.recv(65536):
-                        sink.sendall(chunk)
-                done.set()
-
-            threading.Thread(target=pump, args=(upstream, self.request), daemon=True).start()
-            pump(self.request, upstream)
-            done.wait(timeout=60)
 
 
 # ---------------------------------------------------------------- the stack
@@ -178,17 +112,15 @@ def sam_flags(client: Any) -> list[str]:
     return ["--skip-pull-image"]
 
 
-def environment_for_containers(runtime: RuntimeProcess, endpoint: str) -> Path:
-    """The runtime's env file with AWS_ENDPOINT_URL set to where containers reach the services."""
-    line = runtime.wait_for("--env-vars ")
-    written = Path(line.split("--env-vars ", 1)[1].rstrip("`"))
+def services_of(runtime: RuntimeProcess) -> tuple[str, Path]:
+    """From the runtime's console: its AWS endpoint (this machine reaches it there too) and a copy of the env file
+    it wrote, this run's own (another `pollgate run --services-only` rewrites the file where it wrote it)."""
+    endpoint = runtime.wait_for("export AWS_ENDPOINT_URL=").split("=", 1)[1]
+    written = Path(runtime.wait_for("sam local start-api ").split("--env-vars ", 1)[1])
     written = written if written.is_absolute() else ROOT / written
-    variables = json.loads(written.read_text())
-    for function_variables in variables.values():
-        function_variables["AWS_ENDPOINT_URL"] = endpoint
-    target = written.with_name("sam-env-docker.json")
-    target.write_text(json.dumps(variables, indent=2) + "\n")
-    return target
+    own = written.with_name(f"sam-env-sam-local-{os.getpid()}.json")
+    own.write_text(written.read_text())
+    return endpoint, own
 
 
 # ---------------------------------------------------------------- 1. every sample event, through sam local invoke
@@ -209,35 +141,34 @@ def judge(output: str) -> tuple[bool, str]:
 
 
 def invoke(function: str, event: Path, template: Path, env_file: Path, flags: list[str]) -> Check:
+    """One `sam local invoke`; tried once more when SAM CLI printed no result at all (on a busy machine its
+    emulator now and then ends a cold container without one), and the line says so."""
     started = time.monotonic()
     name = f"invoke {function} {event.relative_to(ROOT)}"
-    try:
-        done = subprocess.run(  # noqa: S603 - the venv's own SAM CLI
-            [
-                str(SAM),
-                "local",
-                "invoke",
-                function,
-                "--template",
-                str(template),
-                "--event",
-                str(event),
-                "--env-vars",
-                str(env_file),
-                *flags,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=INVOKE_TIMEOUT,
-            check=False,
-            cwd=ROOT,
-            env={**os.environ, **SERVICES_CREDENTIALS},
-        )
-    except subprocess.TimeoutExpired:
-        return Check(name, False, f"sam local invoke still running after {INVOKE_TIMEOUT} s", INVOKE_TIMEOUT)
+    command = [str(SAM), "local", "invoke", function, "--template", str(template), "--event", str(event)]
+    command += ["--env-vars", str(env_file), *flags]
+    first_try = ""
+    for _attempt in range(2):
+        try:
+            done = subprocess.run(  # noqa: S603 - the venv's own SAM CLI
+                command,
+                capture_output=True,
+                text=True,
+                timeout=INVOKE_TIMEOUT,
+                check=False,
+                cwd=ROOT,
+                env={**os.environ, **SERVICES_CREDENTIALS},
+            )
+        except subprocess.TimeoutExpired:
+            return Check(name, False, f"sam local invoke still running after {INVOKE_TIMEOUT} s", INVOKE_TIMEOUT)
+        if done.stdout.strip() or first_try:
+            break
+        first_try = "SAM CLI printed no result: " + " | ".join(done.stderr.strip().splitlines()[-3:])[-300:]
     passed, detail = judge(done.stdout + ("\n" + done.stderr if done.returncode else ""))
     if passed and done.returncode != 0:
         passed, detail = False, f"sam local invoke exited {done.returncode}: {done.stderr.strip()[-300:]}"
+    if first_try:
+        detail += f" (second try; the first: {first_try})"
     return Check(name, passed, detail, time.monotonic() - started)
 
 
@@ -276,8 +207,12 @@ def start_api(template: Path, env_file: Path, flags: list[str], ready_timeout: f
         while True:
             if process.poll() is not None:
                 raise CannotRun(f"sam local start-api ended ({process.returncode}); see {log}")
-            with contextlib.suppress(requests.ConnectionError):
+            try:
                 requests.get(url, timeout=5)
+                break
+            except requests.ConnectionError:  # not listening yet
+                pass
+            except requests.Timeout:  # listening: "/" reached a function whose first container is still starting
                 break
             if time.monotonic() > deadline:
                 raise CannotRun(f"sam local start-api did not answer within {ready_timeout} s; see {log}")
@@ -403,32 +338,34 @@ def api_checks(api: str, table: str, aws_endpoint: str, variables: dict[str, Any
 def run(template: Path, jobs: int, say: Callable[[str], None]) -> list[Check]:
     if not template.exists():
         raise CannotRun(f"no build output at {template}: run `make build-check`")
-    client = docker_client()
-    flags = sam_flags(client)
-    gateway = bridge_gateway(client)
+    flags = sam_flags(docker_client())
     with RuntimeProcess("--services-only", "--no-demo") as runtime:
-        loopback = f"http://127.0.0.1:{runtime.aws_port}"
-        relay = Relay(gateway, runtime.aws_port) if gateway else None
+        aws_endpoint, env_file = services_of(runtime)
         try:
-            endpoint = f"http://{gateway or 'host.docker.internal'}:{runtime.aws_port}"
-            env_file = environment_for_containers(runtime, endpoint)
-            variables = json.loads(env_file.read_text())
-            table = variables["UaiSubmitStatusLogFunction"]["TABLE_NAME"]
-            say(f"sam-local: services at {loopback}, containers reach them at {endpoint}; env file {env_file}")
-            events = function_by_event(ROOT / "template.yaml")
-            checks: list[Check] = []
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                for check in pool.map(lambda item: invoke(item[1], item[0], template, env_file, flags), events.items()):
-                    say(check.line())
-                    checks.append(check)
-            with start_api(template, env_file, flags) as api:
-                for check in api_checks(api, table, loopback, variables):
-                    say(check.line())
-                    checks.append(check)
-            return checks
+            return checks_against(aws_endpoint, env_file, template, flags, jobs, say)
         finally:
-            if relay:
-                relay.close()
+            env_file.unlink(missing_ok=True)
+
+
+def checks_against(
+    aws_endpoint: str, env_file: Path, template: Path, flags: list[str], jobs: int, say: Callable[[str], None]
+) -> list[Check]:
+    """1. and 2. of the module's docstring, with the functions pointed at the services by `env_file`."""
+    variables = json.loads(env_file.read_text())
+    table = variables["UaiSubmitStatusLogFunction"]["TABLE_NAME"]
+    for_containers = variables["UaiSubmitStatusLogFunction"]["AWS_ENDPOINT_URL"]
+    say(f"sam-local: services at {aws_endpoint}, functions pointed at {for_containers} by {env_file}")
+    events = function_by_event(ROOT / "template.yaml")
+    checks: list[Check] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for check in pool.map(lambda item: invoke(item[1], item[0], template, env_file, flags), events.items()):
+            say(check.line())
+            checks.append(check)
+    with start_api(template, env_file, flags) as api:
+        for check in api_checks(api, table, aws_endpoint, variables):
+            say(check.line())
+            checks.append(check)
+    return checks
 
 
 def main(argv: list[str] | None = None) -> int:

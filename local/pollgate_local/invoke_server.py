@@ -1,4 +1,4 @@
-"""The Lambda Invoke API on loopback, answering from functions that run in this process.
+"""The Lambda Invoke API (on loopback unless told another address), answering from functions that run in this process.
 
 moto's state-machine interpreter calls `lambda:invoke` tasks through boto3, which honours
 `AWS_ENDPOINT_URL_LAMBDA`; pointing that at this server makes Step Functions run the real handlers in process
@@ -23,7 +23,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from pollgate_local.functions import Function, FunctionError
-from pollgate_local.servers import BackgroundServer
+from pollgate_local.servers import LOOPBACK, BackgroundServer
 
 log = logging.getLogger("pollgate_local")
 
@@ -44,9 +44,11 @@ def function_name_of(identifier: str) -> str:
 class LambdaInvokeServer:
     """`POST /2015-03-31/functions/{name}/invocations`, answered the way real Lambda answers it."""
 
-    def __init__(self, lookup: FunctionLookup, port: int = 0, *, flag: str = "--lambda-port") -> None:
+    def __init__(
+        self, lookup: FunctionLookup, port: int = 0, *, flag: str = "--lambda-port", host: str = LOOPBACK
+    ) -> None:
         self._lookup = lookup
-        self._server = BackgroundServer(self._wsgi, port, flag=flag, name="lambda-invoke")
+        self._server = BackgroundServer(self._wsgi, port, flag=flag, name="lambda-invoke", host=host)
 
     @property
     def endpoint_url(self) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from pollgate_local.environment import RUNTIME_ENVIRONMENT, SANDBOX_ENVIRONMENT
 from pollgate_local.functions import LocalFunction
 from pollgate_local.sandboxes import Sandboxes
-from pollgate_local.servers import ensure_free
+from pollgate_local.servers import DOCKER_BRIDGE, LOOPBACK, bridge_address, ensure_free
 from pollgate_local.services import ServicesProcess
 from pollgate_local.stack import ROOT, TEMPLATE, LocalStack
 
@@ -23,6 +25,17 @@ if TYPE_CHECKING:
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+
+
+# What `sam local` needs exported in its shell: SAM CLI gives each container its own session's credentials and
+# region (an --env-vars file cannot set them), and `testing` is the account's admin, which IAM does not check.
+SAM_LOCAL_SHELL = {
+    key: RUNTIME_ENVIRONMENT[key] for key in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+}
+# `make build-check`'s output: the stack built for this machine's architecture (the template says arm64).
+BUILT_TEMPLATE = f".aws-sam/build-{ {'aarch64': 'arm64'}.get(platform.machine(), platform.machine()) }/template.yaml"
+# Where Docker Desktop's containers reach the host's loopback (it has no docker0 on the host).
+DOCKER_DESKTOP_HOST = "host.docker.internal"
 
 
 @dataclass
@@ -53,16 +66,19 @@ class Runtime:
         self.http_url = ""
         self.aws_url = ""
         self.lambda_url = ""
+        # --services-only serves containers: on Docker's bridge when this machine has one (a container's 127.0.0.1
+        # is the container itself), else loopback. The full runtime's callers are all on this machine.
+        self.host = (bridge_address() or LOOPBACK) if options.services_only else LOOPBACK
 
     def start(self) -> None:
         started = time.perf_counter()
         options = self.options
-        for port, flag in (
-            (options.aws_port, "--aws-port"),
-            (options.lambda_port, "--lambda-port"),
-            (0 if options.services_only else options.port, "--port"),
+        for port, flag, host in (
+            (options.aws_port, "--aws-port", self.host),
+            (options.lambda_port, "--lambda-port", self.host),
+            (0 if options.services_only else options.port, "--port", LOOPBACK),
         ):
-            ensure_free(port, flag)
+            ensure_free(port, flag, host)
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(RUNTIME_ENVIRONMENT)
@@ -82,12 +98,12 @@ class Runtime:
         # Template parameters the local runtime sets (a template without them ignores them).
         parameters = {"LogLevel": options.log_level, "WebhookAllowHosts": RUNTIME_ENVIRONMENT["WEBHOOK_ALLOW_HOSTS"]}
         stack = self.stack = LocalStack(options.template, parameters=parameters)
-        self.lambda_url = stack.start_invoke_server(options.lambda_port)
+        self.lambda_url = stack.start_invoke_server(options.lambda_port, self.host)
         self._servers.append(stack)
         # moto in a process of its own, one request at a time, IAM in front (services.py); `aws --endpoint-url`
         # sees what the functions wrote.
         services = self.services = ServicesProcess(
-            lambda_url=self.lambda_url, port=options.aws_port, iam=options.iam, echo=self._say
+            lambda_url=self.lambda_url, port=options.aws_port, host=self.host, iam=options.iam, echo=self._say
         )
         self._servers.append(services)
         self.aws_url = services.start()
@@ -166,25 +182,41 @@ class Runtime:
                 )
 
     def _services_only(self, environment: dict[str, dict[str, str]]) -> None:
-        """For `sam local start-api` on a machine with Docker: the env file and the variables to export."""
+        """For `sam local invoke|start-api` on a machine with Docker: the env file for its containers, the commands."""
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
         env_file = self.options.state_dir / "sam-env.json"
-        endpoints = {
-            "AWS_ENDPOINT_URL": self.aws_url,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }
+        shown = env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file
+        if self.host != LOOPBACK:
+            for_containers, how = self.aws_url, f"Docker's bridge ({DOCKER_BRIDGE}), where these services listen"
+        else:
+            port = urllib.parse.urlsplit(self.aws_url).port
+            for_containers = f"http://{DOCKER_DESKTOP_HOST}:{port}"
+            how = f"no {DOCKER_BRIDGE} here: Docker Desktop's name for this machine's loopback"
+        # SAM CLI applies an --env-vars value only to a variable the template declares (AWS_ENDPOINT_URL is, empty,
+        # in Globals), so the file holds the template's own variables and nothing else. No function calls Lambda;
+        # state machines' Lambda tasks run here, in the runtime's sandboxes.
         env_file.write_text(
-            json.dumps({fn: {**variables, **endpoints} for fn, variables in environment.items()}, indent=2) + "\n"
+            json.dumps(
+                {fn: {**variables, "AWS_ENDPOINT_URL": for_containers} for fn, variables in environment.items()},
+                indent=2,
+            )
+            + "\n"
         )
-        self._say(
-            "export these, then run `sam local start-api --env-vars "
-            f"{env_file.relative_to(ROOT) if env_file.is_relative_to(ROOT) else env_file}`"
+        say = self._say
+        say(f"sam local: {shown} points every function's AWS_ENDPOINT_URL at {for_containers} ({how}).")
+        say(
+            "In another shell export these (SAM CLI hands each container its own credentials and region; `testing` "
+            "is the account's admin, which the runtime's IAM does not check):"
         )
-        self._say("(Linux: add --docker-network host; Docker Desktop: use host.docker.internal for 127.0.0.1)")
-        for key, value in endpoints.items():
-            self._say(f"export {key}={value}")
+        for key, value in {"AWS_ENDPOINT_URL": self.aws_url, **SAM_LOCAL_SHELL}.items():
+            say(f"export {key}={value}")
+        say("then, after `make build-check` (the stack built for this machine's architecture), run one of:")
+        say(f"sam local start-api --template {BUILT_TEMPLATE} --env-vars {shown}")
+        say(
+            f"sam local invoke <Function> --event events/<its folder>.json --template {BUILT_TEMPLATE} "
+            f"--env-vars {shown}"
+        )
+        say("(add --skip-pull-image where the Lambda Python 3.13 image cannot be pulled but is built here)")
 
     def _seed(self) -> None:
         from pollgate_local.demo import DemoContext, run_seeds

@@ -391,10 +391,10 @@ class LocalStack:
             raise KeyError(f"no function {logical_id!r} in {self.template_path.name}")
         return function.invoke(event)
 
-    def start_invoke_server(self, port: int = 0) -> str:
-        """Serve the Lambda Invoke API and point AWS_ENDPOINT_URL_LAMBDA at it; returns the endpoint."""
+    def start_invoke_server(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve the Lambda Invoke API (on `host`) and point AWS_ENDPOINT_URL_LAMBDA at it; returns the endpoint."""
         if self._invoke_server is None:
-            self._invoke_server = LambdaInvokeServer(self.function, port)
+            self._invoke_server = LambdaInvokeServer(self.function, port, host=host)
         url = self._invoke_server.start()
         self._set_environment({"AWS_ENDPOINT_URL_LAMBDA": url})
         return url

@@ -33,6 +33,9 @@ def test_make_sam_local_passes_where_a_docker_daemon_answers() -> None:
     )
 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    # The functions were pointed where a container reaches the services: never loopback, the container's own.
+    pointed = re.search(r"functions pointed at (\S+)", done.stdout)
+    assert pointed is not None and not pointed.group(1).startswith("http://127."), done.stdout[:2000]
     summary = re.search(r"sam-local: (\d+) of (\d+) checks passed", done.stdout)
     assert summary is not None, done.stdout[-2000:]
     expected = len(function_by_event(ROOT / "template.yaml")) + len(FACES)
