@@ -199,26 +199,25 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def rss_kib(pid: int) -> int:
+def _proc_kib(pid: int, file: str, field: str) -> int:
+    """A `Field:   N kB` line of /proc/<pid>/<file>; 0 when the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(pid: int) -> int:
+    return _proc_kib(pid, "status", "VmRSS:")
 
 
 def pss_kib(pid: int) -> int:
     """The process's proportional share of the memory it maps: pages shared by N processes count 1/N each, so
     sandboxes forked from one zygote are not counted once per sandbox for what they share."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kib(pid, "smaps_rollup", "Pss:")
 
 
 def runtime_pid(runtime: RuntimeProcess) -> int:

@@ -21,6 +21,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def end(process: subprocess.Popen[str] | None, grace: float) -> None:
+    """SIGTERM, `grace` seconds to exit, then SIGKILL: a child process always ends, boundedly."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 class RuntimeProcess:
     """Starts the runtime, waits (bounded) for its ready line, keeps every output line; stop() always ends it."""
 
@@ -116,14 +128,7 @@ class RuntimeProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        end(process, grace=10)
 
     def __enter__(self) -> RuntimeProcess:
         try:

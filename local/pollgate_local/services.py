@@ -409,15 +409,10 @@ class ServicesProcess:
             return json.loads(answer.read())
 
     def stop(self) -> None:
+        from pollgate_local.process import end
+
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(3)
+        end(process, grace=3)
 
 
 if __name__ == "__main__":
