@@ -21,6 +21,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """In a child (before exec, or after fork): the kernel sends it `signum` when its parent ends, however the
+    parent ends (Linux's PR_SET_PDEATHSIG); elsewhere nothing, and the parent's stop() still ends it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signum)
+    except (OSError, AttributeError):
+        pass
+
+
 def end(process: subprocess.Popen[str] | None, grace: float) -> None:
     """SIGTERM, `grace` seconds to exit, then SIGKILL: a child process always ends, boundedly."""
     if process is None or process.poll() is not None:

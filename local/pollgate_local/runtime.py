@@ -59,6 +59,7 @@ class Runtime:
         self._say = say
         self.services: ServicesProcess | None = None
         self.workflows: ServicesProcess | None = None
+        self.sandboxes: Sandboxes | None = None
         self.workflows_url = ""
         self.stack: LocalStack | None = None
         self._servers: list[Stoppable] = []
@@ -122,8 +123,9 @@ class Runtime:
         os.environ.update(RUNTIME_ENVIRONMENT)  # the runtime's own values win over the template's
         os.environ.update(endpoints)  # the template declares AWS_ENDPOINT_URL empty: real AWS
         policies = stack.policies()
+        roles, state_machines = policies.to_json(), stack.state_machine_principals()
         for process in (services, workflows):
-            process.install_policies(policies.to_json(), stack.state_machine_principals())
+            process.install_policies(roles, state_machines)
         # Every function in a sandbox of its own (sandboxes.py), signing as its own role.
         sandboxes = self.sandboxes = Sandboxes(
             endpoints={

@@ -31,6 +31,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from pollgate_local.process import die_with_parent
+
 # What every function imports; loaded once in the zygote (a missing one is simply loaded by the function).
 SHARED_MODULES = (
     "boto3",
@@ -204,13 +206,6 @@ def serve(spec: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the zygote
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def zygote(socket_path: str) -> int:
     for name in SHARED_MODULES:
         with contextlib.suppress(ImportError):
@@ -227,7 +222,7 @@ def zygote(socket_path: str) -> int:
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                _die_with_parent()  # the zygote's end (the runtime's) ends every sandbox
+                die_with_parent(signal.SIGKILL)  # the zygote's end (the runtime's) ends every sandbox
                 sys.stdin.close()
                 os.close(0)
                 serve(spec)

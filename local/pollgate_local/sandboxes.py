@@ -35,8 +35,8 @@ from types import ModuleType
 from typing import Any
 
 from pollgate_local.functions import INTEGRATION_TIMED_OUT, FunctionError, LocalFunction
+from pollgate_local.process import die_with_parent
 from pollgate_local.sandbox import receive_frame, send_frame
-from pollgate_local.services import die_with_parent
 
 # Lambda's own limit on a synchronous invocation's response, as its error message states it.
 MAX_RESPONSE_BYTES = 6_291_556
@@ -109,15 +109,12 @@ class Sandbox:
         except OSError as error:
             raise EOFError(str(error)) from error
         started, stalled = time.monotonic(), cpu_stall_seconds()
-        latest = started + timeout * MAX_STRETCH
-        while True:
-            now = time.monotonic()
+        latest, due = started + timeout * MAX_STRETCH, started + timeout
+        while not select.select([self.connection], [], [], max(0.0, due - time.monotonic()))[0]:
+            # The wait ran out: the stall since the start moves the deadline (the stall is read only now).
             due = min(started + timeout + max(0.0, cpu_stall_seconds() - stalled), latest)
-            if now >= due:
+            if time.monotonic() >= due:
                 raise TimeoutError(f"no answer within {timeout} s")
-            readable, _, _ = select.select([self.connection], [], [], due - now)
-            if readable:
-                break
         try:
             answer = receive_frame(self.connection)
         except OSError as error:

@@ -42,6 +42,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from pollgate_local.process import die_with_parent, end
+
 READY = "pollgate services ready on "
 _PREFIX = "/_pollgate/"
 # How often a waiting long poll looks again even when nothing was sent (a message whose visibility timeout or
@@ -86,10 +88,15 @@ class Serialized:
             return self._long_poll(environ, start_response)
         answer = self._alone(environ, start_response)
         if target.startswith("AmazonSQS.Send") or target == "AmazonSQS.ChangeMessageVisibility":
-            with self._sent:
-                self._sends += 1
-                self._sent.notify_all()
+            self._wake_polls()
         return answer
+
+    def _wake_polls(self, *, stopping: bool = False) -> None:
+        """Every long poll waiting now looks again; `stopping`: and answers with what it finds."""
+        with self._sent:
+            self._woken = self._woken or stopping
+            self._sends += 1
+            self._sent.notify_all()
 
     def _alone(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         queued = time.perf_counter()
@@ -113,10 +120,7 @@ class Serialized:
 
     def wake(self) -> None:
         """Every long poll waiting now answers at once (with what it finds): the runtime is stopping."""
-        with self._sent:
-            self._woken = True
-            self._sends += 1
-            self._sent.notify_all()
+        self._wake_polls(stopping=True)
 
     def _long_poll(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -302,16 +306,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def die_with_parent() -> None:
-    """In a child, before exec: the kernel ends it when the runtime ends, however the runtime ends (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: stop() still ends it
-        pass
-
-
 class ServicesProcess:
     """The services as the runtime sees them: started, told the roles, read, stopped (always, and at once)."""
 
@@ -409,8 +403,6 @@ class ServicesProcess:
             return json.loads(answer.read())
 
     def stop(self) -> None:
-        from pollgate_local.process import end
-
         process, self._process = self._process, None
         end(process, grace=3)
 
