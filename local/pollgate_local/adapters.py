@@ -9,7 +9,8 @@ provides itself, this module bends it, and only this module does:
 - `interpreter_clients(...)`: the ASL interpreter's Lambda and DynamoDB tasks sent where the runtime says (its
   Lambda endpoint, its services endpoint) and signed as the state machine's own role, so IAM sees the role.
 
-- `faster_moto()`: moto's slow paths (whole-table transaction backups, whole-table sorts per Query) made fast.
+- `faster_moto()`: moto's slow paths (whole-table transaction backups, whole-table sorts per Query, a DynamoDB
+  answer walked member by member against its shape, an ASL definition parsed again for every execution) made fast.
 - SAM CLI: `sam_parameter_values(...)` (the template's parameters as SAM's providers resolve them) and
   `flask_app_of(service)` (the Flask app inside SAM's API Gateway emulator, which the runtime serves itself).
 
@@ -200,6 +201,9 @@ def interpreter_clients(
 
     timeout = TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
     make_client: Any = boto3.client
+    # A boto3 client is safe to share between threads and costs milliseconds to make: one per signer and service.
+    made: dict[tuple[str, str, str, str | None], Any] = {}
+    making = threading.Lock()
 
     def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         arn = getattr(_signing_as, "arn", None)
@@ -207,6 +211,13 @@ def interpreter_clients(
             "AWS_ACCESS_KEY_ID": "admin",
             "AWS_SECRET_ACCESS_KEY": "admin",
         }
+        key = (region, service, signing["AWS_ACCESS_KEY_ID"], signing.get("AWS_SESSION_TOKEN"))
+        with making:
+            if key not in made:
+                made[key] = new_client(region, service, signing)
+            return made[key]
+
+    def new_client(region: str, service: str, signing: Mapping[str, str]) -> Any:
         return make_client(
             service_name=service,
             region_name=region,
@@ -257,7 +268,13 @@ def faster_moto() -> None:
     - TransactWriteItems deep-copies every table it touches before it starts (to roll back on a cancellation):
       its cost grows with the table. Here only the items it writes are kept, and only those are put back.
     - A Query on a table (not an index) sorts the whole table, then keeps its partition: here it reads the partition.
-    - The server lists moto's package folder on every request to find the backend: here once.
+    - The server lists moto's package folder on every request to find the backend: here once; and it lists a
+      response class's methods (by inspection) on every request: here once per class.
+    - A DynamoDB data-plane answer is walked member by member against the operation's shape to produce JSON
+      the answer already is: here it is dumped as it is, unless it holds anything that walk would change.
+    - Every execution parses its state machine's definition again (an ANTLR grammar, in Python): here each
+      definition is parsed once and its program shared by its executions (they keep their state in their own
+      environment; the one value a program computes lazily, its components' heap keys, is made thread-safe).
     """
     global _installed_speed
     if _installed_speed:
@@ -282,6 +299,9 @@ def faster_moto() -> None:
         return found[host]
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+    _method_names_once()
+    _lean_dynamodb_answers()
+    _definitions_parsed_once()
 
     # The transaction's own "backup" is then the live table (so its rollback assignment changes nothing); the
     # journal below is what puts the written items back.
@@ -384,3 +404,112 @@ def _restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
         table.items.pop(hash_key, None)
     else:
         table.items[hash_key] = before
+
+
+def _method_names_once() -> None:
+    from moto.core import responses, utils
+
+    names_of = utils.method_names_from_class
+    known: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        if clazz not in known:
+            known[clazz] = names_of(clazz)
+        return known[clazz]
+
+    setattr(responses, "method_names_from_class", method_names_from_class)  # noqa: B010
+
+
+# The data-plane operations whose answers moto builds as plain JSON-shaped dicts (tests/unit/test_adapters.py
+# checks each against moto's own serializer).
+_LEAN_DYNAMODB_OPERATIONS = frozenset(
+    {
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+        "UpdateItem",
+    }
+)
+
+
+def _plain(value: Any) -> bool:
+    """Whether moto's serializer would give back `value` unchanged: strings, numbers, booleans, lists and
+    string-keyed dicts of them, with no None (which the serializer drops) and no bytes (which it encodes)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list:
+        return all(_plain(item) for item in value)
+    return kind is str or kind is bool or kind is int or kind is float
+
+
+def moto_serialized(handler: Any, action_result: Any) -> Any:
+    """moto's own serialization of an answer (what `_lean_dynamodb_answers` skips when it would change nothing)."""
+    from moto.core.responses import BaseResponse
+
+    return BaseResponse.serialized(handler, action_result)
+
+
+def _lean_dynamodb_answers() -> None:
+    import json
+
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoHandler
+
+    plain_execute_result = ActionResult.execute_result  # DynamoResult's too; a paginated result's is its own
+    members: dict[str, frozenset[str]] = {}  # an operation's answer members: the serializer drops the others
+
+    def members_of(operation: str) -> frozenset[str]:
+        if operation not in members:
+            from moto.core.utils import get_service_model
+
+            shape = get_service_model("dynamodb").operation_model(operation).output_shape
+            members[operation] = frozenset(shape.members)
+        return members[operation]
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        result = action_result.result
+        operation = self._get_action()
+        if (
+            type(result) is dict
+            and operation in _LEAN_DYNAMODB_OPERATIONS
+            and type(action_result).execute_result is plain_execute_result
+        ):
+            answer = {key: value for key, value in result.items() if key in members_of(operation)}
+            if _plain(answer):
+                headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+                return 200, headers, json.dumps(answer)
+        return moto_serialized(self, action_result)
+
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def _definitions_parsed_once() -> None:
+    from moto.stepfunctions.parser.asl.component import eval_component
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+    from moto.stepfunctions.parser.utils import long_uid
+
+    parse = asl_parser.AmazonStateLanguageParser.parse
+    parsed: dict[str, Any] = {}
+    parsing = threading.Lock()
+
+    def parse_once(definition: str) -> Any:
+        with parsing:
+            if definition not in parsed:
+                parsed[definition] = parse(definition)  # a definition that does not parse raises, and is not kept
+            return parsed[definition]
+
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
+
+    def heap_key(self: Any) -> str:
+        # dict.setdefault is one step under the GIL: two executions asking at once get the same key.
+        key: str = self.__dict__.setdefault("_shared_heap_key", long_uid())
+        return key
+
+    eval_component.EvalComponent.heap_key = property(heap_key)  # type: ignore[method-assign,assignment]

@@ -2,11 +2,13 @@
 
 Sandboxes are forked from a zygote (`python -m pollgate_local.sandbox --socket PATH`): a process that has
 imported the libraries every function shares (boto3, botocore, Powertools, pydantic, PyJWT, cryptography) and
-nothing else, so a cold start pays for the function's own init (its module, the core it imports, its clients)
-and not for a fresh interpreter, and the sandboxes share the zygote's pages. What a sandbox then is, is what
-Lambda makes: its environment is exactly the one the runtime sends (the template's variables for that function,
-Lambda's own, the runtime's endpoints and the function's own credentials: nothing of the zygote's), its code is
-the function's folder and its layers, and its output lines go to the console prefixed `[LogicalId]`.
+nothing else, and has read botocore's data files (service models, endpoint rules, partitions) for the services the
+functions call, so a cold start pays for the function's own init (its module, the core it imports, its clients)
+and not for a fresh interpreter or for parsing the same JSON again, and the sandboxes share the zygote's pages.
+What a sandbox then is, is what Lambda makes: its environment is exactly the one the runtime sends (the
+template's variables for that function, Lambda's own, the runtime's endpoints and the function's own credentials:
+nothing of the zygote's), its code is the function's folder and its layers, and its output lines go to the console
+prefixed `[LogicalId]`.
 
 The zygote reads one JSON line per sandbox to start on its stdin. The sandbox connects to the runtime's Unix
 socket, says hello (its pid, init time, or the init error), then answers frames: 4-byte big-endian length +
@@ -49,6 +51,9 @@ SHARED_MODULES = (
     "jwt",
     "cryptography.hazmat.primitives.asymmetric.rsa",
 )
+
+# The services the functions' clients call: their botocore data is read once, in the zygote.
+SHARED_SERVICE_DATA = ("dynamodb", "sqs", "stepfunctions", "s3", "secretsmanager")
 
 _FRAME = struct.Struct(">I")
 
@@ -206,10 +211,41 @@ def serve(spec: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the zygote
+def _share_botocore_data() -> None:
+    """Every botocore session made with the default data path reads through one loader, filled here.
+
+    The loader holds only what botocore's data files say (the same for every sandbox and every session: botocore
+    already shares it between the clients of one session); credentials, region and endpoints are read by each
+    session from its own sandbox's environment when it makes a client. A sandbox given AWS_DATA_PATH gets a
+    loader of its own.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    make_loader = botocore.session.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return make_loader(search_path_string) if search_path_string else shared
+
+    botocore.session.create_loader = create_loader
+    session = botocore.session.Session()
+    for service in SHARED_SERVICE_DATA:
+        session.create_client(
+            service,
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",  # never called: making the client reads what it needs
+            aws_access_key_id="zygote",
+            aws_secret_access_key="zygote",  # noqa: S106 - not a secret, no call is made with it
+        )
+
+
 def zygote(socket_path: str) -> int:
     for name in SHARED_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):  # without it a cold start reads the files itself, as before
+        _share_botocore_data()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # sandboxes are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the runtime, which ends everything
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as ready:

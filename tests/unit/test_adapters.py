@@ -195,3 +195,152 @@ def test_a_table_query_reads_its_partition_in_order_and_an_index_query_the_index
         ]
         == []
     )
+
+
+# ------------------------------------------------------------------------------------- answers as moto gives them
+@pytest.fixture
+def answers(table: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Every DynamoDB answer is also serialized by moto's own serializer and the two compared; which operations
+    took the lean path and which fell back to moto's is recorded."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    taken: dict[str, list[str]] = {"lean": [], "moto": []}
+    lean = DynamoHandler.serialized
+    serialize = adapters.moto_serialized
+
+    def falling_back(handler: Any, action_result: Any) -> Any:
+        taken["moto"].append(handler._get_action())
+        return serialize(handler, action_result)
+
+    def compared(handler: Any, action_result: Any) -> Any:
+        before = len(taken["moto"])
+        status, headers, body = lean(handler, action_result)
+        if len(taken["moto"]) == before:
+            taken["lean"].append(handler._get_action())
+        expected_status, expected_headers, expected_body = serialize(handler, action_result)
+        assert (status, json.loads(body)) == (expected_status, json.loads(expected_body)), handler._get_action()
+        assert headers["Content-Type"] == expected_headers["Content-Type"]
+        return status, headers, body
+
+    monkeypatch.setattr(adapters, "moto_serialized", falling_back)
+    monkeypatch.setattr(DynamoHandler, "serialized", compared)
+    return taken
+
+
+def test_dynamodb_answers_are_what_motos_serializer_makes_of_them(table: Any, answers: dict[str, list[str]]) -> None:
+    rich = {
+        **item("p", "1"),
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "count": {"N": "1"},
+        "names": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "nested": {"M": {"list": {"L": [{"S": "x"}, {"N": "7"}, {"M": {}}]}, "empty": {"L": []}}},
+    }
+    table.put_item(TableName="t", Item=rich, ReturnConsumedCapacity="TOTAL")
+    table.put_item(TableName="t", Item=item("p", "2", v="two"))
+    assert table.get_item(TableName="t", Key=item("p", "1"))["Item"] == rich
+    assert "Item" not in table.get_item(TableName="t", Key=item("p", "missing"))
+    updated = table.update_item(
+        TableName="t",
+        Key=item("p", "1"),
+        UpdateExpression="ADD #c :two SET v = :v",
+        ExpressionAttributeNames={"#c": "count"},
+        ExpressionAttributeValues={":two": {"N": "2"}, ":v": {"S": "set"}},
+        ReturnValues="ALL_NEW",
+    )
+    assert updated["Attributes"]["count"] == {"N": "3"}
+    first_page = table.query(
+        TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}, Limit=1
+    )
+    assert first_page["LastEvaluatedKey"] == item("p", "1")
+    assert len(table.scan(TableName="t", ReturnConsumedCapacity="TOTAL")["Items"]) == 2
+    table.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": item("p", "3")}}])
+    got = table.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": item("p", "3")}}])
+    assert got["Responses"] == [{"Item": item("p", "3")}]
+    batch = table.batch_get_item(RequestItems={"t": {"Keys": [item("p", "2"), item("p", "3")]}})
+    assert len(batch["Responses"]["t"]) == 2
+    table.batch_write_item(RequestItems={"t": [{"DeleteRequest": {"Key": item("p", "3")}}]})
+    old = table.delete_item(TableName="t", Key=item("p", "2"), ReturnValues="ALL_OLD")
+    assert old["Attributes"] == item("p", "2", v="two")
+    with pytest.raises(table.exceptions.ConditionalCheckFailedException):
+        table.put_item(TableName="t", Item=item("p", "1"), ConditionExpression="attribute_not_exists(pk)")
+
+    assert set(answers["lean"]) == {
+        "PutItem",
+        "GetItem",
+        "UpdateItem",
+        "Query",
+        "Scan",
+        "TransactWriteItems",
+        "TransactGetItems",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+    }
+
+
+def test_a_binary_attribute_is_answered_by_motos_serializer(table: Any, answers: dict[str, list[str]]) -> None:
+    table.put_item(TableName="t", Item={**item("p", "b"), "blob": {"B": b"\x00\xffbytes"}})
+    assert table.get_item(TableName="t", Key=item("p", "b"))["Item"]["blob"] == {"B": b"\x00\xffbytes"}
+    assert "GetItem" in answers["moto"]
+
+
+# ------------------------------------------------------------------------------------------ definitions parsed once
+MAPPED = json.dumps(
+    {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 4,
+                "Iterator": {
+                    "StartAt": "Double",
+                    "States": {"Double": {"Type": "Pass", "Parameters": {"n.$": "$"}, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+)
+
+
+def test_executions_of_one_definition_share_its_parse_and_keep_their_own_state(sfn: Any) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    adapters.faster_moto()
+    assert AmazonStateLanguageParser.parse(MAPPED) is AmazonStateLanguageParser.parse(MAPPED)
+    arn = sfn.create_state_machine(
+        name="mapped", definition=MAPPED, roleArn="arn:aws:iam::123456789012:role/sfn", type="EXPRESS"
+    )["stateMachineArn"]
+    started = {
+        sfn.start_execution(stateMachineArn=arn, name=f"e{n}", input=json.dumps({"items": list(range(n, n + 5))}))[
+            "executionArn"
+        ]: n
+        for n in range(0, 60, 10)
+    }
+
+    def outputs() -> dict[str, Any] | None:
+        found = {e["executionArn"]: e for e in adapters.executions(arn) if e["executionArn"] in started}
+        if len(found) < len(started) or any(e["status"] == "RUNNING" for e in found.values()):
+            return None
+        return found
+
+    finished = eventually(outputs, timeout=30)
+    assert finished is not None
+    for execution, n in started.items():
+        assert finished[execution]["status"] == "SUCCEEDED"
+        assert json.loads(finished[execution]["output"]) == [{"n": k} for k in range(n, n + 5)]
+
+
+def test_a_components_heap_key_is_one_key_for_every_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    adapters.faster_moto()
+    program = AmazonStateLanguageParser.parse(MAPPED)[0]
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: program.heap_key, range(64)))
+    assert len(keys) == 1
