@@ -272,6 +272,8 @@ def faster_moto() -> None:
       response class's methods (by inspection) on every request: here once per class.
     - A DynamoDB data-plane answer is walked member by member against the operation's shape to produce JSON
       the answer already is: here it is dumped as it is, unless it holds anything that walk would change.
+    - Every UpdateItem parses its update expression twice: here each expression is parsed once (the validator
+      works on a deep copy of the tree, so the parsed tree itself is never changed).
     - Every execution parses its state machine's definition again (an ANTLR grammar, in Python): here each
       definition is parsed once and its program shared by its executions (they keep their state in their own
       environment; the one value a program computes lazily, its components' heap keys, is made thread-safe).
@@ -301,6 +303,7 @@ def faster_moto() -> None:
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
     _method_names_once()
     _lean_dynamodb_answers()
+    _update_expressions_parsed_once()
     _definitions_parsed_once()
 
     # The transaction's own "backup" is then the live table (so its rollback assignment changes nothing); the
@@ -369,7 +372,8 @@ def faster_moto() -> None:
         if partition is None:
             items = []
         elif self.range_key_attr:
-            items = sorted(partition.values(), key=lambda item: item.range_key)
+            # The order DynamoType's comparisons give, each key cast once rather than once per comparison.
+            items = sorted(partition.values(), key=lambda item: item.range_key.cast_value)
         else:
             items = [partition]
         _partition.read = (self, items)
@@ -488,6 +492,17 @@ def _lean_dynamodb_answers() -> None:
         return moto_serialized(self, action_result)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def _update_expressions_parsed_once() -> None:
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    make = UpdateExpressionParser.make
+    # An expression that does not parse raises and is not kept; the expressions are the code's own constants.
+    parsed = functools.lru_cache(maxsize=1024)(make)
+    UpdateExpressionParser.make = staticmethod(parsed)
 
 
 def _definitions_parsed_once() -> None:

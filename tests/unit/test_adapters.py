@@ -344,3 +344,31 @@ def test_a_components_heap_key_is_one_key_for_every_thread() -> None:
     with ThreadPoolExecutor(8) as pool:
         keys = set(pool.map(lambda _: program.heap_key, range(64)))
     assert len(keys) == 1
+
+
+def test_an_update_expression_parsed_once_still_updates_each_item_with_its_own_values(table: Any) -> None:
+    for n in range(3):
+        table.update_item(
+            TableName="t",
+            Key=item("u", str(n)),
+            UpdateExpression="SET v = :v ADD #c :one",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":v": {"S": f"value-{n}"}, ":one": {"N": str(n + 1)}},
+        )
+    table.update_item(
+        TableName="t",
+        Key=item("u", "0"),
+        UpdateExpression="SET v = :v ADD #c :one",
+        ExpressionAttributeNames={"#c": "count"},
+        ExpressionAttributeValues={":v": {"S": "again"}, ":one": {"N": "5"}},
+    )
+    found = {f["sk"]["S"]: (f["v"]["S"], f["count"]["N"]) for f in everything(table)}
+    assert found == {"0": ("again", "6"), "1": ("value-1", "2"), "2": ("value-2", "3")}
+    for _ in range(2):  # refused every time, not only the first
+        with pytest.raises(table.exceptions.ClientError, match="ValidationException"):
+            table.update_item(
+                TableName="t",
+                Key=item("u", "0"),
+                UpdateExpression="SET = :v",
+                ExpressionAttributeValues={":v": {"S": "x"}},
+            )
