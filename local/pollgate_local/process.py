@@ -86,6 +86,9 @@ class RuntimeProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # A test or bench killed outright (a CI timeout, SIGKILL) must not leave a runtime running on: it ends
+            # as if stopped (SIGTERM), with every sandbox. Linux ties this to the thread that starts the runtime.
+            preexec_fn=die_with_parent,
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for(READY, self.ready_timeout)

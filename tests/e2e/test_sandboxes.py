@@ -6,8 +6,10 @@ raise, answer 7 MB, allocate, print, write to a table it may only read) and answ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -148,3 +150,35 @@ def test_sigterm_ends_the_runtime_and_every_sandbox() -> None:
         pids = {invoke(runtime, name, {})[1]["pid"] for name in ("ReaderFunction", "OtherFunction")}
         assert runtime.terminate(timeout=5) == 0
     eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), timeout=5, what="sandboxes ended")
+
+
+def test_a_runtime_whose_starter_is_killed_ends_with_every_sandbox(tmp_path: Path) -> None:
+    """A test run killed outright (a CI timeout) leaves no runtime behind to hold its ports and CPU."""
+    import subprocess
+    import sys
+
+    pids_file = tmp_path / "pids.json"
+    starter = f"""
+import json, os, sys, time, urllib.request
+from pollgate_local.process import RuntimeProcess
+runtime = RuntimeProcess("--template", {str(TEMPLATE)!r}, "--no-demo").start()
+request = urllib.request.Request(runtime.lambda_url + "/2015-03-31/functions/ReaderFunction/invocations", data=b"{{}}")
+sandbox = json.loads(urllib.request.urlopen(request, timeout=60).read())["pid"]
+open({str(pids_file)!r}, "w").write(json.dumps([runtime.pid, sandbox]))
+time.sleep(120)
+"""
+    process = subprocess.Popen([sys.executable, "-c", starter])  # noqa: S603 - this interpreter, our own code
+    try:
+        eventually(lambda: pids_file.exists() and pids_file.stat().st_size > 0, timeout=90, what="runtime started")
+        pids = json.loads(pids_file.read_text())
+        assert all(Path(f"/proc/{pid}").exists() for pid in pids)
+        process.kill()  # SIGKILL: no handler, no context manager runs
+        process.wait(timeout=10)
+        eventually(
+            lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), timeout=15, what="runtime and sandbox ended"
+        )
+    finally:
+        process.kill()
+        for pid in json.loads(pids_file.read_text() or "[]") if pids_file.exists() else []:
+            with contextlib.suppress(ProcessLookupError):  # a runtime that failed this test ends anyway
+                os.kill(pid, signal.SIGKILL)
