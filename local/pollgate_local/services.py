@@ -49,6 +49,26 @@ _PREFIX = "/_pollgate/"
 # How often a waiting long poll looks again even when nothing was sent (a message whose visibility timeout or
 # delay ended becomes receivable without any request).
 _LONG_POLL_RECHECK_SECONDS = 1.0
+# The SQS calls after which a message may be there for a waiting poll to take.
+_MAKES_VISIBLE = ("AmazonSQS.SendMessage", "AmazonSQS.ChangeMessageVisibility")
+
+
+def _json_body(environ: dict[str, Any]) -> Any:
+    """The request's JSON body (None when it is not JSON), leaving it readable for the app."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        return None
+
+
+def _queue_name(request: Any) -> str | None:
+    """The queue a JSON SQS request names (by name: its URL's host differs between callers)."""
+    url = request.get("QueueUrl") if isinstance(request, dict) else None
+    return url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) and url else None
+
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
@@ -76,8 +96,9 @@ class Serialized:
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
         self._lock = threading.Lock()
-        self._sent = threading.Condition(threading.Lock())
-        self._sends = 0  # how many sends so far: a poll that saw none since its attempt may sleep
+        self._sent = threading.Lock()  # guards the three below; each queue's polls wait on a condition of it
+        self._sends: dict[str, int] = {}  # sends so far, by queue: a poll that saw none since its attempt may sleep
+        self._waiting: dict[str, threading.Condition] = {}
         self._woken = False  # the runtime is stopping: no poll waits any more
         self.statistics = LockStatistics()
         self.profiler: Any = None  # a cProfile.Profile when POLLGATE_SERVICES_PROFILE is set
@@ -86,17 +107,33 @@ class Serialized:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target == "AmazonSQS.ReceiveMessage":
             return self._long_poll(environ, start_response)
+        if not target.startswith(_MAKES_VISIBLE):
+            return self._alone(environ, start_response)
+        request = _json_body(environ)
         answer = self._alone(environ, start_response)
-        if target.startswith("AmazonSQS.Send") or target == "AmazonSQS.ChangeMessageVisibility":
-            self._wake_polls()
+        queue = _queue_name(request)
+        entries = request.get("Entries") if isinstance(request, dict) else None
+        self._wake_polls(queue, len(entries) if isinstance(entries, list) and entries else 1)
         return answer
 
-    def _wake_polls(self, *, stopping: bool = False) -> None:
-        """Every long poll waiting now looks again; `stopping`: and answers with what it finds."""
+    def _condition(self, queue: str) -> threading.Condition:
+        if queue not in self._waiting:
+            self._waiting[queue] = threading.Condition(self._sent)
+        return self._waiting[queue]
+
+    def _wake_polls(self, queue: str | None, messages: int = 1, *, stopping: bool = False) -> None:
+        """As many long polls of `queue` as messages were made visible look again (not every poll: each woken
+        poll is one more request under the lock); `queue` None (not known, or the runtime stopping): every poll.
+        `stopping`: and every poll answers with what it finds."""
         with self._sent:
             self._woken = self._woken or stopping
-            self._sends += 1
-            self._sent.notify_all()
+            for name in self._waiting if queue is None else [queue]:
+                self._sends[name] = self._sends.get(name, 0) + 1
+                condition = self._condition(name)
+                if queue is None:
+                    condition.notify_all()
+                else:
+                    condition.notify(messages)
 
     def _alone(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         queued = time.perf_counter()
@@ -120,18 +157,13 @@ class Serialized:
 
     def wake(self) -> None:
         """Every long poll waiting now answers at once (with what it finds): the runtime is stopping."""
-        self._wake_polls(stopping=True)
+        self._wake_polls(None, stopping=True)
 
     def _long_poll(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        try:
-            request = json.loads(body or b"{}")
-        except ValueError:
-            request = None
+        request = _json_body(environ)
         if not isinstance(request, dict):
-            environ["wsgi.input"] = io.BytesIO(body)
             return self._alone(environ, start_response)
+        queue = _queue_name(request) or ""
         wait = float(request.get("WaitTimeSeconds") or 0)
         request["WaitTimeSeconds"] = 0
         immediate = json.dumps(request).encode()
@@ -147,14 +179,14 @@ class Serialized:
             attempt["wsgi.input"] = io.BytesIO(immediate)
             attempt["CONTENT_LENGTH"] = str(len(immediate))
             with self._sent:
-                sends = self._sends
+                sends = self._sends.get(queue, 0)
             chunks = self._alone(attempt, capture)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self._woken or not captured[0].startswith("200") or b'"Messages"' in b"".join(chunks):
                 break
             with self._sent:  # a message sent since the attempt wakes this poll at once
-                if self._sends == sends:
-                    self._sent.wait(min(remaining, _LONG_POLL_RECHECK_SECONDS))
+                if self._sends.get(queue, 0) == sends and not self._woken:
+                    self._condition(queue).wait(min(remaining, _LONG_POLL_RECHECK_SECONDS))
         start_response(*captured)
         return chunks
 
