@@ -5,6 +5,9 @@ provides itself, this module bends it, and only this module does:
 
 - `express_semantics()`: DescribeExecution, ListExecutions and GetExecutionHistory are refused for Express state
   machines, as AWS refuses them (moto runs Express workflows as Standard ones and answers all three).
+- `one_request_at_a_time()`: in process (mock_aws), each request to moto served alone, as the services process
+  serves them: the test's thread, the invoke server's handler threads and moto's own execution threads all call
+  moto, whose backends change items in place with nothing of their own to serialise them.
 - `executions()`: the runtime's own record of every execution, Express included (what tests read instead).
 - `interpreter_clients(...)`: the ASL interpreter's Lambda and DynamoDB tasks sent where the runtime says (its
   Lambda endpoint, its services endpoint) and signed as the state machine's own role, so IAM sees the role.
@@ -95,6 +98,32 @@ def _state_machine_type(arn: str) -> str | None:
         if state_machine.arn == machine:
             return str(getattr(state_machine, "type", "STANDARD") or "STANDARD")
     return None
+
+
+_installed_serial = False
+# Reentrant: a moto request that makes another one in the same thread (moto's own cross-service calls) is one request.
+_moto_request = threading.RLock()
+
+
+def one_request_at_a_time() -> None:
+    """Every request mock_aws answers in this process is answered under one lock. Idempotent.
+
+    Only moto's part is held: a request moto passes through (to the runtime's invoke server, to a webhook) makes
+    its real HTTP call outside the lock, so a Lambda task's handler, in another thread, can call moto meanwhile.
+    """
+    global _installed_serial
+    if _installed_serial:
+        return
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    process_request = BotocoreStubber.process_request
+
+    def alone(self: Any, request: Any) -> Any:
+        with _moto_request:
+            return process_request(self, request)
+
+    BotocoreStubber.process_request = alone  # type: ignore[method-assign]
+    _installed_serial = True
 
 
 _installed_express = False

@@ -146,6 +146,7 @@ class LocalStack:
         # Where the record of executions is read: moto in this process, unless the runtime says otherwise.
         self.executions_source: Callable[..., list[dict[str, Any]]] = adapters.executions
         adapters.faster_moto()
+        adapters.one_request_at_a_time()  # in process, moto is called from many threads at once
         adapters.express_semantics()  # AWS offers no DescribeExecution & co. for Express workflows; nor does moto here
 
     # ------------------------------------------------------------------ provisioning

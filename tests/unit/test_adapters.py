@@ -372,3 +372,46 @@ def test_an_update_expression_parsed_once_still_updates_each_item_with_its_own_v
                 UpdateExpression="SET = :v",
                 ExpressionAttributeValues={":v": {"S": "x"}},
             )
+
+
+def test_in_process_a_request_to_moto_never_runs_beside_another(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    adapters.one_request_at_a_time()
+    table.put_item(TableName="t", Item=item("s", "0"))
+    inside = threading.Event()
+    release = threading.Event()
+    entered: list[str] = []
+    real_get_item = DynamoDBBackend.get_item
+    real_put_item = DynamoDBBackend.put_item
+
+    def held_get_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.append("get")
+        inside.set()
+        assert release.wait(30), "the test never released the first request"
+        return real_get_item(self, *args, **kwargs)
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entered.append("put")
+        return real_put_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", held_get_item)
+    monkeypatch.setattr(DynamoDBBackend, "put_item", put_item)
+    answers: dict[str, Any] = {}
+    first = threading.Thread(target=lambda: answers.update(get=table.get_item(TableName="t", Key=item("s", "0"))))
+    second = threading.Thread(target=lambda: answers.update(put=table.put_item(TableName="t", Item=item("s", "1"))))
+    first.start()
+    try:
+        assert inside.wait(30)
+        second.start()
+        second.join(0.5)  # long enough for an unserialised put to run through moto; a serialised one waits
+        assert entered == ["get"], "a second request reached moto while the first was inside it"
+    finally:
+        release.set()
+    first.join(30)
+    second.join(30)
+    assert entered == ["get", "put"]
+    assert answers["get"]["Item"] == item("s", "0") and "put" in answers
+    assert len(everything(table)) == 2
