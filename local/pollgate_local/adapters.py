@@ -103,6 +103,7 @@ def _state_machine_type(arn: str) -> str | None:
 _installed_serial = False
 # Reentrant: a moto request that makes another one in the same thread (moto's own cross-service calls) is one request.
 _moto_request = threading.RLock()
+_serving = threading.local()  # how deep this thread is in moto requests (under _moto_request)
 
 
 def one_request_at_a_time() -> None:
@@ -115,14 +116,32 @@ def one_request_at_a_time() -> None:
     if _installed_serial:
         return
     from moto.core.botocore_stubber import BotocoreStubber
+    from moto.sqs.models import Queue
 
     process_request = BotocoreStubber.process_request
+    wait_for_messages = Queue.wait_for_messages
 
     def alone(self: Any, request: Any) -> Any:
         with _moto_request:
-            return process_request(self, request)
+            _serving.depth = getattr(_serving, "depth", 0) + 1
+            try:
+                return process_request(self, request)
+            finally:
+                _serving.depth -= 1
+
+    def waiting_outside_the_lock(self: Any, timeout: int) -> None:
+        # A long poll holding the lock would keep out the very send (or delete) it waits for: it waits without it.
+        if not getattr(_serving, "depth", 0):
+            wait_for_messages(self, timeout)
+            return
+        held = _moto_request._release_save()  # type: ignore[attr-defined]  # all of this thread's holds, as Condition does
+        try:
+            wait_for_messages(self, timeout)
+        finally:
+            _moto_request._acquire_restore(held)  # type: ignore[attr-defined]
 
     BotocoreStubber.process_request = alone  # type: ignore[method-assign]
+    Queue.wait_for_messages = waiting_outside_the_lock  # type: ignore[method-assign]
     _installed_serial = True
 
 

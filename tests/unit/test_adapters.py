@@ -415,3 +415,20 @@ def test_in_process_a_request_to_moto_never_runs_beside_another(table: Any, monk
     assert entered == ["get", "put"]
     assert answers["get"]["Item"] == item("s", "0") and "put" in answers
     assert len(everything(table)) == 2
+
+
+def test_in_process_a_long_poll_lets_the_send_it_waits_for_through() -> None:
+    import threading
+
+    adapters.one_request_at_a_time()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        received: list[Any] = []
+        poll = threading.Thread(
+            target=lambda: received.extend(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", []))
+        )
+        poll.start()
+        sqs.send_message(QueueUrl=url, MessageBody="hello")  # would wait the poll's 20 s out if the poll held the lock
+        poll.join(30)
+        assert not poll.is_alive() and [m["Body"] for m in received] == ["hello"]
