@@ -197,6 +197,36 @@ def test_a_table_query_reads_its_partition_in_order_and_an_index_query_the_index
     )
 
 
+def test_a_key_condition_query_pages_through_its_key_range_and_reads_nothing_outside_it(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    for n in range(30):
+        table.put_item(TableName="t", Item=item("acct", f"DEVICE#{n:02d}"))
+    for n in range(5):
+        table.put_item(TableName="t", Item=item("acct", f"LISTENER#{n}"))
+    sized: list[str] = []
+    size = Item.size
+    monkeypatch.setattr(Item, "size", lambda self: sized.append(self.range_key.value) or size(self))
+    pages: list[list[str]] = []
+    start: dict[str, Any] | None = None
+    while len(pages) < 5:
+        answer = table.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":p": {"S": "acct"}, ":prefix": {"S": "LISTENER#"}},
+            Limit=2,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        pages.append([found["sk"]["S"] for found in answer["Items"]])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert pages == [["LISTENER#0", "LISTENER#1"], ["LISTENER#2", "LISTENER#3"], ["LISTENER#4"]]
+    assert sized and all(key.startswith("LISTENER#") for key in sized)
+
+
 # ------------------------------------------------------------------------------------- answers as moto gives them
 @pytest.fixture
 def answers(table: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
