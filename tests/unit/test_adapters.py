@@ -208,7 +208,12 @@ def test_a_key_condition_query_pages_through_its_key_range_and_reads_nothing_out
         table.put_item(TableName="t", Item=item("acct", f"LISTENER#{n}"))
     sized: list[str] = []
     size = Item.size
-    monkeypatch.setattr(Item, "size", lambda self: sized.append(self.range_key.value) or size(self))
+
+    def recorded_size(self: Item) -> int:
+        sized.append(str(self.range_key and self.range_key.value))
+        return size(self)
+
+    monkeypatch.setattr(Item, "size", recorded_size)
     pages: list[list[str]] = []
     start: dict[str, Any] | None = None
     while len(pages) < 5:
