@@ -1,11 +1,11 @@
-"""Step Functions tasks of the device-action workflow: plan the devices, apply one, finish the request."""
+"""Step Functions tasks of the device-action workflow: a single-device request whole; or plan, apply one, finish."""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
-from pollgate.thingspace.actions import apply_device, finish, plan
+from pollgate.thingspace.actions import apply_device, apply_single_device, finish, plan
 from pollgate.tracing import tracer
 
 logger = Logger()
@@ -17,6 +17,8 @@ logger = Logger()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     polling_id = str(event["pollingId"])
     task = event.get("task")
+    if task == "single":
+        return {"pollingId": polling_id, "status": apply_single_device(polling_id, claimant=context.aws_request_id)}
     if task == "plan":
         return plan(polling_id)
     if task == "apply":

@@ -1,6 +1,7 @@
 """ThingSpace device actions on the local harness: the real handlers and the real state machine on moto.
 
-Each request runs its Express workflow (Plan -> Map over devices -> Finish) through the Lambda Invoke endpoint.
+Each request runs its Express workflow through the Lambda Invoke endpoint: a single-device request in one task
+(ApplySingleDevice), any other Plan -> Map over devices -> Finish.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.thingspace import actions, inventory
-from pollgate.thingspace.actions import apply_device, finish
+from pollgate.thingspace.actions import apply_device, apply_single_device, finish
 from pollgate.thingspace.device_results import DeviceResultStore
 
 from tests.aws_fixtures import http_event
@@ -85,6 +86,44 @@ def test_a_multi_device_request_is_processed_per_device_and_has_no_status(world:
     assert [d["status"] for d in (operation.result or {})["devices"]] == ["Success", "Failed", "Failed"]
 
 
+def _worker_tasks(world: World, request_id: str) -> list[str]:
+    """The worker tasks the request's execution ran, in order, from the runtime's record of its history."""
+    machine = world.stack.provisioned.state_machines["ThingSpaceDeviceActionStateMachine"]
+    execution = machine.replace(":stateMachine:", ":execution:") + f":{request_id}-1"
+    (record,) = [e for e in world.stack.executions(machine, history=True) if e["executionArn"] == execution]
+    scheduled = [event["taskScheduledEventDetails"] for event in record["events"] if event["type"] == "TaskScheduled"]
+    return [json.loads(task["parameters"])["Payload"]["task"] for task in scheduled if task["resourceType"] == "lambda"]
+
+
+def test_a_single_device_request_is_one_worker_task_and_a_multi_device_request_one_per_step(world: World) -> None:
+    single = world.run("activate", world.device(imei="1101"))
+    assert _worker_tasks(world, single) == ["single"]
+    assert world.status(single)[1]["status"] == "Success"
+    several = world.run("activate", world.device(imei="1102"), world.device(imei="1103"))
+    assert _worker_tasks(world, several) == ["plan", "apply", "apply", "finish"]
+    assert world.state_of(imei="1102") == world.state_of(imei="1103") == ("active", 1)
+
+
+def test_a_backend_that_could_not_answer_is_retried_and_the_device_moves_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = world.device(imei="1201")
+    real_apply = inventory.TableBackend.apply
+    refusals = iter([inventory.BackendUnavailable("carrier system restarting")])
+
+    def unavailable_once(self: inventory.TableBackend, transition: inventory.DeviceTransition) -> Any:
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return real_apply(self, transition)
+
+    monkeypatch.setattr(inventory.TableBackend, "apply", unavailable_once)
+    request_id = world.run("activate", ids)
+    assert world.status(request_id)[1]["status"] == "Success"
+    assert world.state_of(**ids) == ("active", 1)
+    assert _worker_tasks(world, request_id) == ["single", "single"]
+
+
 def test_status_of_another_accounts_request_is_not_found(world: World) -> None:
     request_id = world.run("activate", world.device(imei="5001"))
     bob = world.headers_for("bob", "bob-password")
@@ -143,6 +182,7 @@ def test_retried_steps_never_provision_a_device_twice(world: World) -> None:
     request_id = world.run("activate", ids)
     assert apply_device(request_id, 0) == "Success"  # a Step Functions retry of the same step
     assert finish(request_id) == "Success"  # and of Finish
+    assert apply_single_device(request_id) == "Success"  # and of a single-device request's one task
     operation = OperationStore().get(request_id)
     assert operation is not None
     backend = inventory.TableBackend()

@@ -184,6 +184,8 @@ class Workflow:
     # Its state machine's TimeoutSeconds: no execution of it runs longer.
     deadline_seconds: Callable[[Settings], int]
     failure_result: Callable[[str], dict[str, Any]]
+    # What its execution starts with: the polling ID, and whatever lets the state machine choose its path at once.
+    execution_input: Callable[[Operation], dict[str, Any]] = lambda operation: {"pollingId": operation.id}
 
     def due_after_seconds(self, settings: Settings) -> int:
         """How long after an operation's (re)start is recorded the sweeper may call it stuck: the deadline runs from
@@ -234,7 +236,7 @@ def start_workflow(operation: Operation, workflow: Workflow, store: OperationSto
         aws.stepfunctions().start_execution(
             stateMachineArn=arn,
             name=f"{operation.id}-{operation.start_attempts}",
-            input=json.dumps({"pollingId": operation.id}),
+            input=json.dumps(workflow.execution_input(operation)),
         )
     except (ClientError, BotoCoreError) as error:
         if _may_have_started(error):

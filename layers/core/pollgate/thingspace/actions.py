@@ -1,7 +1,9 @@
 """Device actions: accept a request (a Pending operation + its workflow), apply it per device, answer status.
 
-The workflow (statemachines/thingspace_device_action.asl.json) calls three tasks of one worker:
-- `plan`: the device indexes of the request, for a Map state;
+The workflow (statemachines/thingspace_device_action.asl.json) calls the tasks of one worker:
+- `single`: the whole of a single-device request in one invocation, `apply` then `finish` (the request most
+  clients send: three Lambda invocations and the workflow's Map for one device cost more than the device);
+- `plan`: the device indexes of a multi-device request, for a Map state;
 - `apply`: one device through the provisioning backend; its outcome is recorded once per (request, device),
   so a retried step or a re-driven workflow never provisions a device twice;
 - `finish`: fold the device outcomes into the operation (Succeeded when every device succeeded, else
@@ -161,6 +163,25 @@ def apply_device(
         return "Success" if outcome.succeeded else "Failed"
     first = results.get(polling_id, index)  # a concurrent attempt recorded first: its outcome stands
     return str(first["status"]) if first else "Failed"
+
+
+def apply_single_device(polling_id: str, claimant: str | None = None, store: OperationStore | None = None) -> str:
+    """`apply` for the request's one device, then `finish`, as the Map path does them in two invocations.
+
+    As in the Map path, a device step that cannot reach the backend is retried (BackendUnavailable propagates to
+    the state machine's Retry) and one that fails otherwise leaves no outcome, which `finish` records as an
+    unexpected error; a `finish` that fails propagates, to be retried.
+    """
+    from pollgate.thingspace.inventory import BackendUnavailable
+
+    store = store or OperationStore()
+    try:
+        apply_device(polling_id, 0, store)
+    except BackendUnavailable:
+        raise
+    except Exception:
+        logger.exception("the device step failed", extra={"pollingId": polling_id})
+    return finish(polling_id, store, claimant=claimant)
 
 
 def finish(

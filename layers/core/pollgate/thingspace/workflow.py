@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pollgate.operations import Workflow
+from pollgate.operations import Operation, Workflow
 from pollgate.thingspace import errors
 
 KIND = "thingspace.deviceAction"
@@ -18,9 +18,15 @@ def _failure_result(reason: str) -> dict[str, Any]:
     return {"fault": {"faultcode": errors.UNEXPECTED.code, "faultstring": reason}}
 
 
+def _execution_input(operation: Operation) -> dict[str, Any]:
+    # A single-device request (what most clients send) takes the state machine's one-task path.
+    return {"pollingId": operation.id, "deviceCount": len(operation.work.get("devices", []))}
+
+
 WORKFLOW = Workflow(
     kind=KIND,
     state_machine_arn=lambda settings: settings.thingspace_device_action_state_machine_arn,
     deadline_seconds=lambda settings: settings.thingspace_device_action_deadline_seconds,
     failure_result=_failure_result,
+    execution_input=_execution_input,
 )
