@@ -196,3 +196,20 @@ def test_the_first_outcome_stands(uai: dict[str, Function], device_key: DeviceKe
     assert not store.finish(pid, "Succeeded", {"key": "statusLog.logged"})
     assert record_status_log(pid) == "Failed"
     assert store.get(pid).status == "Failed"  # type: ignore[union-attr]
+
+
+def test_finishing_answers_the_operation_as_it_finished_and_nothing_once_it_had(
+    uai: dict[str, Function], device_key: DeviceKey
+) -> None:
+    pid = polling_id(submit(uai, device_key.token()))
+    store = OperationStore()
+    finished = store.finish_as(pid, "Failed", {"key": "statusLog.failed"}, "test")
+    assert finished is not None
+    assert (finished.id, finished.status, finished.result, finished.reason) == (
+        pid,
+        "Failed",
+        {"key": "statusLog.failed"},
+        "test",
+    )
+    assert finished == store.get(pid, consistent=True)
+    assert store.finish_as(pid, "Succeeded", {"key": "statusLog.logged"}) is None

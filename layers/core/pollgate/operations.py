@@ -102,14 +102,20 @@ class OperationStore:
         self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None
     ) -> bool:
         """Move Pending -> status. False when it had already finished (the first outcome stands)."""
+        return self.finish_as(operation_id, status, result, reason) is not None
+
+    def finish_as(
+        self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None
+    ) -> Operation | None:
+        """`finish`, answering the operation as it finished (None when it had already finished): no read back."""
         write = self.finish_write(operation_id, status, result, reason)
         finished = self.table.update(
             write.key, write.expression, condition=write.condition, names=write.names, values=write.values
         )
         if finished is None:
-            return False
+            return None
         observability.operation_finished(status, str(finished.get("createdAt", "")))
-        return True
+        return Operation.from_item(finished)
 
     def finish_write(
         self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None

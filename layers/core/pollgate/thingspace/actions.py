@@ -135,6 +135,7 @@ def apply_device(
     store: OperationStore | None = None,
     backend: ProvisioningBackend | None = None,
     results: DeviceResultStore | None = None,
+    operation: Operation | None = None,
 ) -> str:
     """Apply the action to one device and record its outcome once. Answers the recorded status."""
     from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
@@ -142,7 +143,7 @@ def apply_device(
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)
-    operation = _operation(polling_id, store)
+    operation = operation or _operation(polling_id, store)
     recorded = results.get(polling_id, index)
     if recorded is not None:
         return str(recorded["status"])
@@ -175,13 +176,16 @@ def apply_single_device(polling_id: str, claimant: str | None = None, store: Ope
     from pollgate.thingspace.inventory import BackendUnavailable
 
     store = store or OperationStore()
+    # Read once for both steps: Finish's own write is conditional on Pending, so a request finished meanwhile by
+    # another attempt is not finished twice.
+    operation = _operation(polling_id, store)
     try:
-        apply_device(polling_id, 0, store)
+        apply_device(polling_id, 0, store, operation=operation)
     except BackendUnavailable:
         raise
     except Exception:
         logger.exception("the device step failed", extra={"pollingId": polling_id})
-    return finish(polling_id, store, claimant=claimant)
+    return finish(polling_id, store, claimant=claimant, operation=operation)
 
 
 def finish(
@@ -190,6 +194,7 @@ def finish(
     results: DeviceResultStore | None = None,
     reason: str | None = None,
     claimant: str | None = None,
+    operation: Operation | None = None,
 ) -> str:
     """Fold device outcomes into the operation (once), then queue every device's callback (once)."""
     # Only this task queues callbacks: the submit function never loads the webhook engine.
@@ -198,24 +203,24 @@ def finish(
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)
-    operation = _operation(polling_id, store)
+    operation = operation or _operation(polling_id, store)
     why = reason or operation.reason or "the device step did not finish"
-    recorded = {int(item["index"]) for item in results.all(polling_id)}
-    for index in range(len(operation.work["devices"])):
-        if index not in recorded:
-            results.record(
-                DeviceResult(
-                    polling_id, index, operation.work["devices"][index], False, None, errors.UNEXPECTED.code, why
-                ),
-                operation.available_until,
-            )
-    device_results = [DeviceResult.from_item(item) for item in results.all(polling_id)]
+    found = results.all(polling_id)
+    recorded = {int(item["index"]) for item in found}
+    missing = [index for index in range(len(operation.work["devices"])) if index not in recorded]
+    for index in missing:
+        results.record(
+            DeviceResult(polling_id, index, operation.work["devices"][index], False, None, errors.UNEXPECTED.code, why),
+            operation.available_until,
+        )
+    device_results = [DeviceResult.from_item(item) for item in (results.all(polling_id) if missing else found)]
     if not operation.finished:
         everything_done = all(result.succeeded for result in device_results)
         status: Literal["Succeeded", "Failed"] = "Succeeded" if everything_done else "Failed"
         summary = {"action": operation.work["action"], "devices": [r.summary() for r in device_results]}
-        store.finish(polling_id, status, summary, None if everything_done else "one or more devices failed")
-        operation = _operation(polling_id, store)
+        reason_failed = None if everything_done else "one or more devices failed"
+        # Finished by this call, or by another attempt meanwhile (then its outcome stands: read it).
+        operation = store.finish_as(polling_id, status, summary, reason_failed) or _operation(polling_id, store)
     queue_carrier_service_results(operation, device_results, results, claimant or str(uuid.uuid4()))
     # (raises CallbackClaimHeld while another attempt may still be queueing: Step Functions retries Finish)
     return STATUS_NAMES[operation.status]
