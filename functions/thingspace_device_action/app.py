@@ -10,7 +10,8 @@ from pollgate.observability import metrics
 from pollgate.thingspace import http
 from pollgate.thingspace.actions import submit_device_action
 from pollgate.thingspace.http import ThingSpaceError
-from pollgate.thingspace.models import DeviceAction, DeviceActionRequest, RequestId
+from pollgate.thingspace.kinds import DeviceAction
+from pollgate.thingspace.models import DeviceActionRequest, RequestId
 
 logger = Logger()
 app = http.resolver()

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
-from pollgate.thingspace.actions import apply_device, apply_single_device, finish, plan
+from pollgate.thingspace.tasks import apply_device, apply_single_device, finish, plan
 from pollgate.tracing import tracer
 
 logger = Logger()

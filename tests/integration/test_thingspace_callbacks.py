@@ -15,11 +15,11 @@ import pytest
 from moto import mock_aws
 from pollgate import clock
 from pollgate.settings import reset_settings
-from pollgate.thingspace.actions import finish
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
-from pollgate.thingspace.callbacks import CALLBACK_CLAIM_SECONDS, OWNER_KIND, CallbackClaimHeld, CallbackStore
+from pollgate.thingspace.carrier_service import CALLBACK_CLAIM_SECONDS, OWNER_KIND, CallbackClaimHeld, CallbackStore
 from pollgate.thingspace.device_results import DeviceResultStore
 from pollgate.thingspace.inventory import InventoryStore
+from pollgate.thingspace.tasks import finish
 from pollgate.webhooks import DeliveryMessage, handle_message, list_attempts
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 from pytest_httpserver import HTTPServer

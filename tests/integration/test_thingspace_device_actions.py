@@ -13,9 +13,9 @@ from unittest.mock import Mock
 import pytest
 from botocore.exceptions import ClientError
 from pollgate.operations import OperationStore, sweep_stuck_operations
-from pollgate.thingspace import actions, inventory
-from pollgate.thingspace.actions import apply_device, apply_single_device, finish
+from pollgate.thingspace import inventory, tasks
 from pollgate.thingspace.device_results import DeviceResultStore
+from pollgate.thingspace.tasks import apply_device, apply_single_device, finish
 
 from tests.aws_fixtures import http_event
 from tests.fault_injection import THROTTLED
@@ -186,7 +186,7 @@ def test_retried_steps_never_provision_a_device_twice(world: World) -> None:
     operation = OperationStore().get(request_id)
     assert operation is not None
     backend = inventory.TableBackend()
-    again = backend.apply(actions.transition_for(operation, 0))  # even straight at the backend
+    again = backend.apply(tasks.transition_for(operation, 0))  # even straight at the backend
     assert again.succeeded
     assert world.state_of(**ids) == ("active", 1)
 

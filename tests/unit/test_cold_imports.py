@@ -82,9 +82,9 @@ FUNCTIONS = sorted(app.parent.name for app in (ROOT / "functions").glob("*/app.p
 # batches itself) and the X-Ray SDK (loaded at a sampled invocation).
 NEVER_AT_INIT = ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk")
 # Background functions whose invocations need no pydantic model: the delivery consumer (a face's code, and its
-# models, load at the first outcome of that face's deliveries), the retrier and the sweeper (each workflow's
-# definition is apart from its face's models).
-NO_PYDANTIC_AT_INIT = ["operation_sweeper", "webhook_delivery", "webhook_retry"]
+# models, load at the first outcome of that face's deliveries), the retrier, the sweeper (each workflow's
+# definition is apart from its face's models) and the device-action worker.
+NO_PYDANTIC_AT_INIT = ["operation_sweeper", "thingspace_device_action_worker", "webhook_delivery", "webhook_retry"]
 
 
 def _loaded_at_init(function: str, modules: tuple[str, ...]) -> list[str]:
@@ -101,11 +101,22 @@ def test_no_function_loads_the_batch_utility_or_the_xray_sdk_at_init(function: s
 
 
 @pytest.mark.parametrize("function", NO_PYDANTIC_AT_INIT)
-def test_the_consumer_the_retrier_and_the_sweeper_load_neither_pydantic_nor_asyncio_at_init(function: str) -> None:
+def test_the_background_functions_load_neither_pydantic_nor_asyncio_at_init(function: str) -> None:
     assert (
         _loaded_at_init(function, ("pydantic", "asyncio", "pollgate.densify.models", "pollgate.thingspace.models"))
         == []
     )
+
+
+def test_the_device_action_tasks_and_a_carrier_service_outcome_load_no_pydantic() -> None:
+    # What the worker's invocations load (the backend, device results, the callbacks they queue) and what the
+    # delivery function loads at a CarrierService attempt's outcome: neither sessions nor the face's models.
+    code = (
+        "import sys, pollgate.thingspace.tasks, pollgate.thingspace.inventory, pollgate.thingspace.device_results\n"
+        "import pollgate.thingspace.carrier_service\n"
+        "print([m for m in ('pydantic', 'pollgate.thingspace.models', 'pollgate.thingspace.auth') if m in sys.modules])"
+    )
+    assert run(code) == "[]"
 
 
 def test_the_settings_and_the_webhook_engine_load_no_pydantic() -> None:

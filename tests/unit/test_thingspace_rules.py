@@ -11,7 +11,7 @@ from pollgate.errors import DomainError
 from pollgate.operations import Operation
 from pollgate.thingspace import errors, hashing
 from pollgate.thingspace.auth import basic_credentials
-from pollgate.thingspace.callbacks import carrier_service_body
+from pollgate.thingspace.carrier_service import carrier_service_body
 from pollgate.thingspace.device_results import DeviceResult
 from pollgate.thingspace.http import ThingSpaceError
 from pollgate.thingspace.inventory import (
@@ -21,7 +21,8 @@ from pollgate.thingspace.inventory import (
     HttpBackend,
     refusal,
 )
-from pollgate.thingspace.models import CallbackRegistration, DeviceAction, DeviceActionRequest
+from pollgate.thingspace.kinds import DeviceAction
+from pollgate.thingspace.models import CallbackRegistration, DeviceActionRequest
 from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 

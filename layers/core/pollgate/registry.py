@@ -52,7 +52,7 @@ def _densify_push_outcome(outcome: DeliveryOutcome) -> None:
 
 def _carrier_service_outcome(outcome: DeliveryOutcome) -> None:
     """Every attempt of a CarrierService callback is recorded on its device result; a 410 deregisters the listener."""
-    from pollgate.thingspace.callbacks import handle_delivery_outcome
+    from pollgate.thingspace.carrier_service import handle_delivery_outcome
 
     handle_delivery_outcome(outcome)
 
@@ -64,6 +64,6 @@ def _densify_push_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
 
 
 def _carrier_service_secrets(tenant: str, owner_id: str) -> Sequence[str] | None:
-    from pollgate.thingspace.callbacks import listener_signing_secrets
+    from pollgate.thingspace.carrier_service import listener_signing_secrets
 
     return listener_signing_secrets(tenant, owner_id)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pollgate.thingspace.auth import Session, require_account
 from pollgate.thingspace.inventory import ProvisioningBackend, configured_backend
+from pollgate.thingspace.kinds import DeviceIdKind
 from pollgate.thingspace.models import (
     CarrierInformation,
     DeviceId,
-    DeviceIdKind,
     DeviceList,
     DeviceListRequest,
     ListedDevice,

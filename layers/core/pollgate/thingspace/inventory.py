@@ -21,7 +21,7 @@ from pollgate.settings import get_settings
 from pollgate.store import Item, Put, Table
 from pollgate.thingspace import errors, items
 from pollgate.thingspace.errors import ErrorCode
-from pollgate.thingspace.models import DeviceAction, DeviceIdKind
+from pollgate.thingspace.kinds import DeviceAction, DeviceIdKind
 
 DEVICE_STATES = ("pre-active", "active", "suspend", "deactive")
 

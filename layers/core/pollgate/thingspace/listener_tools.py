@@ -13,7 +13,7 @@ from pollgate.errors import Invalid, NotFound
 from pollgate.store import Item
 from pollgate.thingspace import errors
 from pollgate.thingspace.auth import Session, require_account
-from pollgate.thingspace.callbacks import OWNER_KIND, CallbackStore, _target, listener_secrets
+from pollgate.thingspace.carrier_service import OWNER_KIND, CallbackStore, listener_secrets, listener_target
 from pollgate.thingspace.models import ListenerDeliveries, ListenerResent, ListenerSecretRotated, ListenerTestSent
 from pollgate.webhooks import DeliveryNotFound, list_attempts, new_signing_secret, resend_delivery, send_test_event
 from pollgate.webhooks.recovery import Window, recovery_of, submit_recovery
@@ -79,7 +79,7 @@ def resend(
     if not any(a.final for a in attempts):
         raise Invalid(errors.DELIVERY_NOT_RESENDABLE.body(delivery_id[:64], "it is still being retried"))
     try:
-        new_id = resend_delivery(OWNER_KIND, service, account, delivery_id, target=_target(registration))
+        new_id = resend_delivery(OWNER_KIND, service, account, delivery_id, target=listener_target(registration))
     except DeliveryNotFound:
         raise NotFound(errors.DELIVERY_NOT_FOUND.body(delivery_id[:64], service[:64])) from None
     return ListenerResent(accountName=account, serviceName=service, deliveryId=new_id, resentFrom=delivery_id)
@@ -115,7 +115,7 @@ def send_test(account: str, service: str, session: Session, store: CallbackStore
         owner_kind=OWNER_KIND,
         owner_id=service,
         tenant=account,
-        target=_target(registration),
+        target=listener_target(registration),
         payload=payload,
         event_type=TEST_EVENT_TYPE,
         secrets=listener_secrets(registration, clock.epoch()),

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
 from pollgate.models import Model, left_out_when_none
+from pollgate.thingspace.kinds import DeviceIdKind
 from pollgate.webhooks.models import AttemptRecord
 
 MAX_DEVICES_PER_REQUEST = 100  # ours: the vendor caps bulk actions too; this keeps one workflow inside its deadline
-
-
-class DeviceIdKind(StrEnum):
-    ESN = "esn"
-    EID = "eid"
-    ICCID = "iccid"
-    IMEI = "imei"
-    MDN = "mdn"
-    MEID = "meid"
-    MSISDN = "msisdn"
-
-
-class DeviceAction(StrEnum):
-    ACTIVATE = "activate"
-    DEACTIVATE = "deactivate"
-    SUSPEND = "suspend"
-    RESTORE = "restore"
 
 
 class DeviceId(Model):

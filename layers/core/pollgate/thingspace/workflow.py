@@ -6,12 +6,19 @@ operation, loads no ThingSpace models (nor pydantic) at its cold start.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pollgate.operations import Operation, Workflow
 from pollgate.thingspace import errors
 
 KIND = "thingspace.deviceAction"
+
+# An operation's status as the vendor names a request's.
+STATUS_NAMES: dict[str, Literal["Pending", "Success", "Failed"]] = {
+    "Pending": "Pending",
+    "Succeeded": "Success",
+    "Failed": "Failed",
+}
 
 
 def _failure_result(reason: str) -> dict[str, Any]:
