@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pollgate.observability import metrics
 from pollgate.tracing import tracer
-from pollgate.uai.status_log import record_status_log
+from pollgate.uai.history import record_status_log
 
 logger = Logger()
 

@@ -315,7 +315,8 @@ def faster_moto() -> None:
 
     - TransactWriteItems deep-copies every table it touches before it starts (to roll back on a cancellation):
       its cost grows with the table. Here only the items it writes are kept, and only those are put back.
-    - A Query on a table (not an index) sorts the whole table, then keeps its partition: here it reads the partition.
+    - A Query on a table (not an index) sorts the whole table, then keeps its partition, and sizes every item of
+      the partition before testing its key condition: here it reads the partition's items in the key range only.
     - The server lists moto's package folder on every request to find the backend: here once; and it lists a
       response class's methods (by inspection) on every request: here once per class.
     - A DynamoDB data-plane answer is walked member by member against the operation's shape to produce JSON

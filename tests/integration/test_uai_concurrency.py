@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pollgate.operations import OperationStore
 from pollgate.store import Table
-from pollgate.uai.status_log import record_status_log
+from pollgate.uai.history import record_status_log
 
 from tests.conftest import DeviceKey
 from tests.fault_injection import serialise_dynamodb_calls

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pollgate import clock
 from pollgate.settings import get_settings
+from pollgate.uai.history import record_status_log
 from pollgate.uai.keys import invalidate_key_cache
-from pollgate.uai.status_log import record_status_log
 
 from tests.conftest import DeviceKey
 from tests.helpers.uai import KEY_PATH, MISSING_ARN, REPORT, STATUS_LOG, body, poll, polling_id

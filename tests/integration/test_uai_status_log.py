@@ -12,8 +12,8 @@ from pollgate import clock
 from pollgate.operations import OperationStore, sweep_stuck_operations
 from pollgate.settings import get_settings
 from pollgate.store import Table
+from pollgate.uai.history import device_history, record_status_log
 from pollgate.uai.models import StatusLogRequest
-from pollgate.uai.status_log import device_history, record_status_log
 from pollgate.uai.workflow import WORKFLOW
 
 from tests.conftest import DeviceKey
@@ -60,7 +60,7 @@ def test_the_report_lands_in_the_device_history_once(uai: dict[str, Function], d
     record_status_log(first)
     record_status_log(again)
     record_status_log(again)  # a Step Functions retry of the same task changes nothing
-    history = device_history(StatusLogRequest.model_validate(REPORT))
+    history = device_history(StatusLogRequest.model_validate(REPORT).model_dump(mode="json"))
     assert len(history) == 1
     assert history[0]["pollingId"] == first and history[0]["statusCode"] == 4
     assert body(poll(uai, again))["key"] == "statusLog.duplicate"

@@ -83,8 +83,14 @@ FUNCTIONS = sorted(app.parent.name for app in (ROOT / "functions").glob("*/app.p
 NEVER_AT_INIT = ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk")
 # Background functions whose invocations need no pydantic model: the delivery consumer (a face's code, and its
 # models, load at the first outcome of that face's deliveries), the retrier, the sweeper (each workflow's
-# definition is apart from its face's models) and the device-action worker.
-NO_PYDANTIC_AT_INIT = ["operation_sweeper", "thingspace_device_action_worker", "webhook_delivery", "webhook_retry"]
+# definition is apart from its face's models) and both workflows' workers.
+NO_PYDANTIC_AT_INIT = [
+    "operation_sweeper",
+    "thingspace_device_action_worker",
+    "uai_status_log_worker",
+    "webhook_delivery",
+    "webhook_retry",
+]
 
 
 def _loaded_at_init(function: str, modules: tuple[str, ...]) -> list[str]:
@@ -108,13 +114,14 @@ def test_the_background_functions_load_neither_pydantic_nor_asyncio_at_init(func
     )
 
 
-def test_the_device_action_tasks_and_a_carrier_service_outcome_load_no_pydantic() -> None:
-    # What the worker's invocations load (the backend, device results, the callbacks they queue) and what the
-    # delivery function loads at a CarrierService attempt's outcome: neither sessions nor the face's models.
+def test_the_workers_tasks_and_a_carrier_service_outcome_load_no_pydantic() -> None:
+    # What the workers' invocations load (the backend, device results, the callbacks they queue; the device
+    # history) and what the delivery function loads at a CarrierService attempt's outcome: no face's models.
+    face_modules = ("pydantic", "pollgate.thingspace.models", "pollgate.thingspace.auth", "pollgate.uai.models")
     code = (
         "import sys, pollgate.thingspace.tasks, pollgate.thingspace.inventory, pollgate.thingspace.device_results\n"
-        "import pollgate.thingspace.carrier_service\n"
-        "print([m for m in ('pydantic', 'pollgate.thingspace.models', 'pollgate.thingspace.auth') if m in sys.modules])"
+        "import pollgate.thingspace.carrier_service, pollgate.uai.history\n"
+        f"print([m for m in {face_modules!r} if m in sys.modules])"
     )
     assert run(code) == "[]"
 

@@ -23,10 +23,11 @@ from pollgate.settings import get_settings
 from pollgate.store import Item, Table
 from pollgate.uai import items
 from pollgate.uai.messages import KEY_INVALID, KEY_NOT_FOUND, KEY_REVOKED_REUPLOAD
-from pollgate.uai.models import KeyView
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    from pollgate.uai.models import KeyView
 
 KEY_REFRESH_MIN_SECONDS = 1.0
 MIN_RSA_BITS = 2048
@@ -173,6 +174,9 @@ def invalidate_key_cache() -> None:
 
 
 def list_key_views(store: KeyStore | None = None) -> list[KeyView]:
+    # Only the key-listing function answers views: every submit and the worker read keys without the models.
+    from pollgate.uai.models import KeyView
+
     now = clock.epoch()
     return [
         KeyView(
