@@ -213,3 +213,15 @@ def test_finishing_answers_the_operation_as_it_finished_and_nothing_once_it_had(
     )
     assert finished == store.get(pid, consistent=True)
     assert store.finish_as(pid, "Succeeded", {"key": "statusLog.logged"}) is None
+
+
+def test_a_task_finds_its_operation_only_when_it_exists_and_is_of_its_kind(
+    uai: dict[str, Function], device_key: DeviceKey
+) -> None:
+    pid = polling_id(submit(uai, device_key.token()))
+    store = OperationStore()
+    assert store.for_task(pid).id == store.for_task(pid, "uai.statusLog").id == pid
+    with pytest.raises(LookupError):
+        store.for_task(pid, "thingspace.deviceAction")
+    with pytest.raises(LookupError):
+        store.for_task("00000000-0000-0000-0000-000000000000")

@@ -98,6 +98,14 @@ class OperationStore:
         item = self.table.get(items.operation(operation_id), consistent=consistent)
         return Operation.from_item(item) if item else None
 
+    def for_task(self, operation_id: str, kind: str | None = None) -> Operation:
+        """The operation a workflow's task works on, read consistently. LookupError when there is none (of `kind`):
+        the task fails, and its state machine's Catch decides what the operation becomes."""
+        operation = self.get(operation_id, consistent=True)
+        if operation is None or (kind is not None and operation.kind != kind):
+            raise LookupError(f"no operation {operation_id}" + (f" of kind {kind}" if kind else ""))
+        return operation
+
     def finish(
         self, operation_id: str, status: FinalStatus, result: Mapping[str, Any], reason: str | None = None
     ) -> bool:

@@ -30,15 +30,8 @@ if TYPE_CHECKING:  # loaded by the task that needs them
 logger = Logger(child=True)
 
 
-def _operation(polling_id: str, store: OperationStore) -> Operation:
-    operation = store.get(polling_id, consistent=True)
-    if operation is None or operation.kind != KIND:
-        raise LookupError(f"no device action {polling_id}")
-    return operation
-
-
 def plan(polling_id: str, store: OperationStore | None = None) -> dict[str, Any]:
-    operation = _operation(polling_id, store or OperationStore())
+    operation = (store or OperationStore()).for_task(polling_id, KIND)
     indexes = [] if operation.finished else list(range(len(operation.work["devices"])))
     return {"pollingId": polling_id, "devices": indexes}
 
@@ -71,7 +64,7 @@ def apply_device(
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)
-    operation = operation or _operation(polling_id, store)
+    operation = operation or store.for_task(polling_id, KIND)
     recorded = results.get(polling_id, index)
     if recorded is not None:
         return str(recorded["status"])
@@ -106,7 +99,7 @@ def apply_single_device(polling_id: str, claimant: str | None = None, store: Ope
     store = store or OperationStore()
     # Read once for both steps: Finish's own write is conditional on Pending, so a request finished meanwhile by
     # another attempt is not finished twice.
-    operation = _operation(polling_id, store)
+    operation = store.for_task(polling_id, KIND)
     try:
         apply_device(polling_id, 0, store, operation=operation)
     except BackendUnavailable:
@@ -131,7 +124,7 @@ def finish(
 
     store = store or OperationStore()
     results = results or DeviceResultStore(store.table)
-    operation = operation or _operation(polling_id, store)
+    operation = operation or store.for_task(polling_id, KIND)
     why = reason or operation.reason or "the device step did not finish"
     found = results.all(polling_id)
     recorded = {int(item["index"]) for item in found}
@@ -148,7 +141,7 @@ def finish(
         summary = {"action": operation.work["action"], "devices": [r.summary() for r in device_results]}
         reason_failed = None if everything_done else "one or more devices failed"
         # Finished by this call, or by another attempt meanwhile (then its outcome stands: read it).
-        operation = store.finish_as(polling_id, status, summary, reason_failed) or _operation(polling_id, store)
+        operation = store.finish_as(polling_id, status, summary, reason_failed) or store.for_task(polling_id, KIND)
     queue_carrier_service_results(operation, device_results, results, claimant or str(uuid.uuid4()))
     # (raises CallbackClaimHeld while another attempt may still be queueing: Step Functions retries Finish)
     return STATUS_NAMES[operation.status]

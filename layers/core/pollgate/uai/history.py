@@ -27,9 +27,7 @@ def record_status_log(polling_id: str, store: OperationStore | None = None, keys
     Returns the operation's final status.
     """
     store = store or OperationStore()
-    operation = store.get(polling_id, consistent=True)
-    if operation is None:
-        raise LookupError(f"no operation {polling_id}")
+    operation = store.for_task(polling_id)
     if operation.finished:
         return operation.status
     # As the submit validated and stored it (StatusLogRequest.model_dump): no model needed to read it back.

@@ -136,9 +136,7 @@ def resend_id(polling_id: str, delivery_id: str) -> str:
 def run_recovery(polling_id: str, store: OperationStore | None = None, deliveries: DeliveryStore | None = None) -> str:
     """The workflow's task: re-send what failed for good in the window, once, then finish with the count."""
     store = store or OperationStore()
-    operation = store.get(polling_id, consistent=True)
-    if operation is None:
-        raise LookupError(f"no operation {polling_id}")
+    operation = store.for_task(polling_id)
     if operation.finished:
         return operation.status
     work: dict[str, Any] = operation.work
