@@ -333,7 +333,7 @@ def _transactions_until(table: str, stop: threading.Event) -> None:
             time.sleep(0.05)
 
 
-def _first_attempt_delays() -> list[float]:
+def _first_attempt_delays(*runtime_arguments: str) -> list[float]:
     """Seconds from enqueue to the receiver's first sight of each delivery, through `pollgate run`."""
     from pollgate import aws, settings
     from pollgate.webhooks import WebhookTarget, enqueue_delivery, new_signing_secret
@@ -364,7 +364,7 @@ def _first_attempt_delays() -> list[float]:
     saved = dict(os.environ)
     enqueued: dict[str, float] = {}
     try:
-        with RuntimeProcess("--no-demo") as runtime:
+        with RuntimeProcess("--no-demo", *runtime_arguments) as runtime:
             table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
             queue_url = runtime.wait_for("queue          WebhookQueue:").rsplit(": ", 1)[1]
             os.environ.update(

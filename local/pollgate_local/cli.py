@@ -54,6 +54,20 @@ class QuietMetrics(io.TextIOBase):
         return bool(self._stream.isatty())
 
 
+def parameter_overrides(values: list[str]) -> dict[str, str]:
+    """`--parameter-overrides` read by SAM CLI's own parser, so that what `sam deploy` takes is taken here."""
+    if not values:
+        return {}
+    import click
+    from samcli.cli.types import CfnParameterOverridesType
+
+    try:
+        parsed: dict[str, str] = CfnParameterOverridesType().convert(tuple(values), None, None)
+    except click.BadParameter as error:
+        raise SystemExit(f"pollgate: --parameter-overrides: {error.message}") from error
+    return parsed
+
+
 def run(args: argparse.Namespace) -> int:
     from pollgate_local.runtime import Options, Runtime
     from pollgate_local.servers import PortInUseError
@@ -68,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         demo=not args.no_demo,
         log_level=args.log_level,
         iam=not args.no_iam,
+        parameter_overrides=parameter_overrides(args.parameter_overrides),
     )
     if logging.getLevelName(args.log_level.upper()) not in (logging.DEBUG, logging.INFO):
         sys.stdout = QuietMetrics(sys.stdout)
@@ -154,6 +169,14 @@ def parser() -> argparse.ArgumentParser:
         "--no-iam", action="store_true", help="do not check each function's calls against its role's policies"
     )
     start.add_argument("--log-level", default="WARNING", help="the template's LogLevel for function logs")
+    start.add_argument(
+        "--parameter-overrides",
+        action="append",
+        default=[],
+        metavar="'Key=Value ...'",
+        help="template parameters, as `sam deploy` takes them (Key=Value or ParameterKey=K,ParameterValue=V,"
+        " space-separated; refused as CloudFormation refuses them)",
+    )
     start.add_argument("--template", default=str(TEMPLATE))
     start.set_defaults(handler=run)
     local = commands.add_parser("local", help="one-off commands").add_subparsers(dest="local_command", required=True)

@@ -48,6 +48,7 @@ class Options:
     demo: bool = True
     log_level: str = "WARNING"
     iam: bool = True
+    parameter_overrides: dict[str, str] = field(default_factory=dict)  # the template's, as `sam deploy` takes them
     state_dir: Path = field(default_factory=lambda: ROOT / "build" / "local")
 
 
@@ -98,7 +99,7 @@ class Runtime:
     def _start(self, options: Options) -> None:
         # Template parameters the local runtime sets (a template without them ignores them).
         parameters = {"LogLevel": options.log_level, "WebhookAllowHosts": RUNTIME_ENVIRONMENT["WEBHOOK_ALLOW_HOSTS"]}
-        stack = self.stack = LocalStack(options.template, parameters=parameters)
+        stack = self.stack = LocalStack(options.template, parameters=parameters, overrides=options.parameter_overrides)
         self.lambda_url = stack.start_invoke_server(options.lambda_port, self.host)
         self._servers.append(stack)
         # moto in a process of its own, one request at a time, IAM in front (services.py); `aws --endpoint-url`

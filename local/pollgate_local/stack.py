@@ -80,6 +80,48 @@ class TemplateError(RuntimeError):
     """The template asks for something the local runtime cannot give faithfully; raised at start, never later."""
 
 
+def checked_overrides(declared: dict[str, Any], overrides: dict[str, str]) -> None:
+    """Refuses overrides CloudFormation would refuse: each must name a parameter of the template and meets its
+    constraints (Number, MinValue/MaxValue, AllowedValues, AllowedPattern, MinLength/MaxLength). Else a
+    TemplateError worded as CreateStack's refusal, at start: a value AWS refuses never runs locally."""
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise TemplateError(f"Parameters: [{', '.join(unknown)}] do not exist in the template")
+    for name, value in overrides.items():
+        spec = declared[name] or {}
+        kind = str(spec.get("Type", "String"))
+        listed = kind.startswith(("List<", "CommaDelimitedList"))
+        elements = [v.strip() for v in value.split(",")] if listed else [value]
+        for element in elements:
+            problem = _parameter_problem(spec, "Number" in kind, element)
+            if problem:
+                raise TemplateError(f"Parameter '{name}' {problem}")
+
+
+def _parameter_problem(spec: dict[str, Any], numeric: bool, value: str) -> str | None:
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        return "must be one of AllowedValues"
+    if numeric:
+        try:
+            number = float(value)
+        except ValueError:
+            return "must be a number"
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            return f"must be a number not less than {spec['MinValue']}"
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            return f"must be a number not greater than {spec['MaxValue']}"
+        return None
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        return f"must contain at least {spec['MinLength']} characters"
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        return f"must contain at most {spec['MaxLength']} characters"
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(str(pattern), value):
+        return f"failed to satisfy constraint: {spec.get('ConstraintDescription') or f'Must match pattern {pattern}'}"
+    return None
+
+
 @dataclass(frozen=True)
 class SqsSource:
     """An `Events: Type: SQS` of a function."""
@@ -126,16 +168,20 @@ class LocalStack:
         template_path: str | Path = TEMPLATE,
         parameters: dict[str, str] | None = None,
         name_prefix: str = "pollgate-local",
+        overrides: dict[str, str] | None = None,
     ) -> None:
+        """`parameters`: what the runtime sets where the template has them; `overrides`: the user's
+        (`--parameter-overrides`), refused as CloudFormation refuses them, and applied last."""
         self.template_path = Path(template_path).resolve()
         self.name_prefix = name_prefix
         stacks, _ = SamLocalStackProvider.get_stacks(
             str(self.template_path),
-            parameter_overrides={**LOCAL_PARAMETERS, **(parameters or {})},
+            parameter_overrides={**LOCAL_PARAMETERS, **(parameters or {}), **(overrides or {})},
             global_parameter_overrides={"AWS::Region": REGION, "AWS::AccountId": ACCOUNT},
         )
         if len(stacks) != 1:
             raise TemplateError("nested stacks are not supported by the local runtime")
+        checked_overrides(stacks[0].template_dict.get("Parameters") or {}, overrides or {})
         self._source = stacks[0]
         self._stack: Stack | None = None
         self.functions: dict[str, Function] = {}

@@ -7,14 +7,16 @@ import shlex
 import string
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pollgate_local.api import check_routes
+from pollgate_local.cli import parameter_overrides
 from pollgate_local.demo import DemoContext
 from pollgate_local.events import sqs_event
 from pollgate_local.functions import FunctionError, LocalFunction
 from pollgate_local.invoke_server import function_name_of
-from pollgate_local.stack import TemplateError, generated_secret, rate_seconds, shared_environment
+from pollgate_local.stack import TemplateError, checked_overrides, generated_secret, rate_seconds, shared_environment
 
 
 @pytest.mark.parametrize(
@@ -171,3 +173,58 @@ def test_a_handler_past_its_timeout_answers_like_lambda(function: LocalFunction)
         function.invoke({"sleep": 1})
     assert raised.value.error_type == "Sandbox.Timedout"
     assert "0.20 seconds" in raised.value.message
+
+
+@pytest.fixture(scope="module")
+def declared_parameters() -> dict[str, Any]:
+    from samcli.yamlhelper import yaml_parse
+
+    template = Path(__file__).resolve().parents[2] / "template.yaml"
+    return dict(yaml_parse(template.read_text())["Parameters"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({"WebhookMaxConcurency": "30"}, r"Parameters: \[WebhookMaxConcurency\] do not exist in the template"),
+        ({"WebhookMaxConcurrency": "1"}, "'WebhookMaxConcurrency' must be a number not less than 2"),
+        ({"WebhookMaxConcurrency": "1001"}, "'WebhookMaxConcurrency' must be a number not greater than 1000"),
+        ({"WebhookMaxConcurrency": "ten"}, "'WebhookMaxConcurrency' must be a number"),
+        ({"LogRetentionDays": "2"}, "'LogRetentionDays' must be one of AllowedValues"),
+        ({"LogLevel": "TRACE"}, "'LogLevel' must be one of AllowedValues"),
+        ({"Stage": "Prod_1"}, r"'Stage' failed to satisfy constraint: Must match pattern \[a-z0-9-\]\+"),
+    ],
+)
+def test_overrides_cloudformation_would_refuse_are_refused_at_start(
+    declared_parameters: dict[str, Any], overrides: dict[str, str], refusal: str
+) -> None:
+    with pytest.raises(TemplateError, match=refusal):
+        checked_overrides(declared_parameters, overrides)
+
+
+def test_overrides_cloudformation_takes_are_taken(declared_parameters: dict[str, Any]) -> None:
+    checked_overrides(
+        declared_parameters,
+        {
+            "WebhookMaxConcurrency": "2",
+            "LogRetentionDays": "14",
+            "LogLevel": "DEBUG",
+            "Stage": "qa-2",
+            "AlarmEmail": "",
+        },
+    )
+    checked_overrides(declared_parameters, {"WebhookMaxConcurrency": "1000", "AlarmEmail": ""})
+
+
+def testparameter_overrides_are_read_as_sam_reads_them() -> None:
+    assert parameter_overrides([]) == {}
+    assert parameter_overrides(["WebhookMaxConcurrency=30 LogLevel=DEBUG"]) == {
+        "WebhookMaxConcurrency": "30",
+        "LogLevel": "DEBUG",
+    }
+    assert parameter_overrides(["ParameterKey=Stage,ParameterValue=qa", "AlarmEmail=ops@example.com"]) == {
+        "Stage": "qa",
+        "AlarmEmail": "ops@example.com",
+    }
+    with pytest.raises(SystemExit, match="--parameter-overrides: garbage is not a valid format"):
+        parameter_overrides(["garbage"])
