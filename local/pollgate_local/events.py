@@ -23,6 +23,9 @@ log = logging.getLogger("pollgate_local")
 # services answer its long poll at once when told the runtime stops, as the runtime's own services do).
 _LONG_POLL_SECONDS = 1
 _SQS_RECEIVE_LIMIT = 10  # the SQS API's own limit per ReceiveMessage
+# Lambda's SQS mapping reads with five pollers to begin with (and more as the backlog grows, which here the
+# mapping's concurrency stands in for: a poller hands its batch on and reads again).
+_POLLERS = 5
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -70,11 +73,14 @@ def scheduled_event(rule: str) -> dict[str, Any]:
 
 
 class SqsPoller:
-    """One event source mapping: `maximum_concurrency` threads, each receiving a batch and invoking the function.
+    """One event source mapping: a few pollers receiving batches, each batch one invocation of the function, at
+    most `maximum_concurrency` invocations at once.
 
-    Like Lambda: a batch whose invocation fails stays on the queue and comes back after its visibility
-    timeout (the queue's redrive policy then applies); with ReportBatchItemFailures only the items the function
-    names are kept, the rest are deleted.
+    Like Lambda: the mapping reads with five pollers to begin with (fewer when the concurrency is lower) rather
+    than one per allowed invocation, and a poller reads only while an invocation may start, so an idle mapping
+    costs five long polls whatever its MaximumConcurrency. A batch whose invocation fails stays on the queue and
+    comes back after its visibility timeout (the queue's redrive policy then applies); with
+    ReportBatchItemFailures only the items the function names are kept, the rest are deleted.
     """
 
     def __init__(
@@ -85,26 +91,58 @@ class SqsPoller:
         self._function = function
         self._stop = stop
         self._sqs: Any = boto3.client("sqs", region_name=REGION)
+        concurrency = max(1, source.maximum_concurrency)
         # Each concurrent invocation needs an instance of its own.
-        function.max_instances = max(function.max_instances, source.maximum_concurrency)
-        self.threads = [
+        function.max_instances = max(function.max_instances, concurrency)
+        self._invocations = threading.BoundedSemaphore(concurrency)
+        self._running: set[threading.Thread] = set()
+        self._running_lock = threading.Lock()
+        self._pollers = [
             threading.Thread(target=self._run, name=f"sqs-{source.function}-{n}", daemon=True)
-            for n in range(max(1, source.maximum_concurrency))
+            for n in range(min(_POLLERS, concurrency))
         ]
 
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The pollers and the invocations running now: what stopping waits for."""
+        with self._running_lock:
+            return [*self._pollers, *self._running]
+
     def start(self) -> None:
-        for thread in self.threads:
+        for thread in self._pollers:
             thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._invocations.acquire(timeout=0.5):  # every invocation allowed is running: read nothing
+                continue
+            handed = False
             try:
                 batch = self._receive()
                 if batch:
-                    self.handle(batch)
+                    invocation = threading.Thread(
+                        target=self._invoke, args=(batch,), name=f"sqs-{self.source.function}-batch", daemon=True
+                    )
+                    with self._running_lock:
+                        self._running.add(invocation)
+                    invocation.start()
+                    handed = True
             except Exception:  # a poller must outlive a bad batch, as the managed mapping does
                 log.exception("SQS poller for %s", self.source.function)
                 self._stop.wait(1)
+            finally:
+                if not handed:
+                    self._invocations.release()
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            self.handle(batch)
+        except Exception:
+            log.exception("SQS poller for %s", self.source.function)
+        finally:
+            with self._running_lock:
+                self._running.discard(threading.current_thread())
+            self._invocations.release()
 
     def _receive(self) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []

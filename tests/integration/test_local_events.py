@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 import threading
@@ -84,7 +85,7 @@ def _record(entry):
 
 def handler(event, context):
     started = time.time()
-    time.sleep(0.2)
+    time.sleep(1.0 if event["Records"][0]["body"].startswith("slow") else 0.2)
     bodies = [record["body"] for record in event["Records"]]
     _record({"bodies": bodies, "start": started, "end": time.time(), "queue": os.environ["QUEUE_URL"]})
     return {"batchItemFailures": [{"itemIdentifier": record["messageId"]}
@@ -176,6 +177,30 @@ def test_maximum_concurrency_runs_that_many_invocations_at_once(stack: LocalStac
     spans = [(r["start"], r["end"]) for r in read(records)]
     most = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
     assert most == 2
+
+
+def test_a_mapping_runs_up_to_its_maximum_concurrency_though_it_reads_with_fewer_pollers(
+    stack: LocalStack, records: Path
+) -> None:
+    [source] = stack.sqs_sources()
+    wide = dataclasses.replace(source, maximum_concurrency=8)  # more than the mapping's 5 pollers
+    sqs = boto3.client("sqs")
+    for n in range(24):  # 8 batches of 3, each taking a second
+        sqs.send_message(QueueUrl=source.queue_url, MessageBody=f"slow-{n}")
+    stop = threading.Event()
+    poller = SqsPoller(wide, stack.functions["DeliverFunction"], stop)
+    poller.start()
+    try:
+        eventually(lambda: sum(len(r["bodies"]) for r in read(records)) >= 24, 20)
+    finally:
+        stop.set()
+        for thread in poller.threads:
+            thread.join(5)
+    spans = [(r["start"], r["end"]) for r in read(records)]
+    most = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
+    assert most == 8
+    # (every message, some maybe twice: the queue's 1 s visibility timeout is shorter than a batch here)
+    assert {b for r in read(records) for b in r["bodies"]} == {f"slow-{n}" for n in range(24)}
 
 
 def test_rate_schedules_fire_with_an_eventbridge_event_and_cron_is_reported(stack: LocalStack) -> None:
