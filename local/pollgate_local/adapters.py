@@ -134,11 +134,15 @@ def one_request_at_a_time() -> None:
         if not getattr(_serving, "depth", 0):
             wait_for_messages(self, timeout)
             return
-        held = _moto_request._release_save()  # type: ignore[attr-defined]  # all of this thread's holds, as Condition does
+        # Every hold of this thread's, released and taken again as many times: only `alone` takes the lock.
+        holds = _serving.depth
+        for _ in range(holds):
+            _moto_request.release()
         try:
             wait_for_messages(self, timeout)
         finally:
-            _moto_request._acquire_restore(held)  # type: ignore[attr-defined]
+            for _ in range(holds):
+                _moto_request.acquire()
 
     BotocoreStubber.process_request = alone  # type: ignore[method-assign]
     Queue.wait_for_messages = waiting_outside_the_lock  # type: ignore[method-assign]
