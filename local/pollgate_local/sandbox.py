@@ -2,7 +2,8 @@
 
 Sandboxes are forked from a zygote (`python -m pollgate_local.sandbox --socket PATH`): a process that has
 imported the libraries every function shares (boto3, botocore, Powertools, pydantic, PyJWT, cryptography) and
-nothing else, and has read botocore's data files (service models, endpoint rules, partitions) for the services the
+nothing else, with what Lambda lacks hidden first (lambda_imports.py: no awscrt or pyOpenSSL for botocore to pick
+up), and has read botocore's data files (service models, endpoint rules, partitions) for the services the
 functions call, so a cold start pays for the function's own init (its module, the core it imports, its clients)
 and not for a fresh interpreter or for parsing the same JSON again, and the sandboxes share the zygote's pages.
 What a sandbox then is, is what Lambda makes: its environment is exactly the one the runtime sends (the
@@ -241,6 +242,10 @@ def _share_botocore_data() -> None:
 
 
 def zygote(socket_path: str) -> int:
+    # Before anything the functions share is imported: what they load must be what they would load on Lambda.
+    from pollgate_local.lambda_imports import hide_what_lambda_lacks
+
+    hide_what_lambda_lacks()
     for name in SHARED_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

@@ -59,6 +59,19 @@ def test_a_sandbox_has_its_functions_environment_and_credentials_only(runtime: R
     assert reader["pid"] != other["pid"] != runtime.pid
 
 
+def test_a_sandbox_imports_what_lambda_has_and_not_what_only_this_machine_has(runtime: RuntimeProcess) -> None:
+    # awscrt and pyOpenSSL are installed here with the development tools, not in the layer: on Lambda botocore
+    # signs without the CRT and loads neither; moto and requests are this machine's tools, never a function's.
+    _, seen = invoke(
+        runtime, "OtherFunction", {"action": "import", "modules": ["awscrt", "OpenSSL", "moto", "requests"]}
+    )
+    assert seen["importable"] == {"awscrt": False, "OpenSSL": False, "moto": False, "requests": False}
+    assert seen["botocore_has_crt"] is False
+    assert not {"awscrt", "_awscrt", "OpenSSL", "urllib3.contrib.pyopenssl"} & set(seen["loaded"])
+    _, layer = invoke(runtime, "OtherFunction", {"action": "import", "modules": ["boto3", "pydantic", "jwt"]})
+    assert layer["importable"] == {"boto3": True, "pydantic": True, "jwt": True}
+
+
 def test_a_warm_sandbox_serves_the_next_invocation(runtime: RuntimeProcess) -> None:
     _, first = invoke(runtime, "ReaderFunction", {})
     _, second = invoke(runtime, "ReaderFunction", {})
