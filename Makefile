@@ -97,8 +97,15 @@ $(LAYER_WHEELS)/.downloaded: $(LOCK)
 layer-wheels: $(LAYER_WHEELS)/.downloaded
 FROM_LAYER_WHEELS := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(LAYER_WHEELS)
 
+# Lambda's /opt and /var/task are read-only: Python cannot keep the bytecode it compiles there, so without .pyc in
+# the artifacts every cold start compiles every module it imports (the layer's boto3, pydantic, Powertools, ours),
+# and SAM's python builds ship none. unchecked-hash: the archive does not keep the sources' mtimes, which a
+# timestamp .pyc is checked against; -f rewrites any .pyc an earlier import of the build left behind.
+COMPILE_BUILD := $(WITH_SAM_PYTHON) python3.13 -m compileall -q -f -j 0 --invalidation-mode unchecked-hash
+
 build: install layer-wheels
 	$(FROM_LAYER_WHEELS) $(WITH_SAM_PYTHON) $(BIN)/sam build --template template.yaml --build-dir .aws-sam/build
+	$(COMPILE_BUILD) .aws-sam/build
 
 # The same build for this machine's architecture (the template says arm64), so tests/build can import every
 # built function from the build output alone. Its own cache: SAM's cache is not keyed by architecture.
@@ -109,6 +116,7 @@ build-check: install layer-wheels
 	sed 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > .aws-sam/template-$(HOST_ARCH).yaml
 	$(FROM_LAYER_WHEELS) $(WITH_SAM_PYTHON) $(BIN)/sam build --cached --cache-dir .aws-sam/cache-$(HOST_ARCH) --base-dir . \
 		--template .aws-sam/template-$(HOST_ARCH).yaml --build-dir $(CHECK_BUILD)
+	$(COMPILE_BUILD) $(CHECK_BUILD)
 
 # The built stack under SAM CLI's own emulator (needs a Docker daemon): every events/ file through `sam local
 # invoke` and one `sam local start-api` flow per face, against `pollgate run --services-only` (tools/sam_local.py).

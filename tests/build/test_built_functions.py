@@ -39,8 +39,11 @@ def _template(path: Path) -> dict[str, Any]:
 
 
 def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: resource["Properties"] for name, resource in template["Resources"].items()
-            if resource["Type"] == "AWS::Serverless::Function"}
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
 
 
 SOURCE_FUNCTIONS = sorted(_functions(_template(ROOT / "template.yaml")))
@@ -105,21 +108,43 @@ def import_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         source = Path(str(importlib.import_module(package).__file__)).parent
         shutil.copytree(source, runtime / package, ignore=shutil.ignore_patterns("__pycache__"))
     functions = [
-        {"name": name, "code": str((BUILD / properties["CodeUri"]).resolve()),
-         "handler": properties.get("Handler") or template["Globals"]["Function"]["Handler"],
-         "layers": _layer_folders(BUILD, properties, template)}
+        {
+            "name": name,
+            "code": str((BUILD / properties["CodeUri"]).resolve()),
+            "handler": properties.get("Handler") or template["Globals"]["Function"]["Handler"],
+            "layers": _layer_folders(BUILD, properties, template),
+        }
         for name, properties in _functions(template).items()
     ]
-    plan = {"root": str(BUILD.resolve()), "runtime": [str(runtime)], "functions": functions,
-            "dev_only": list(DEV_ONLY_MODULES), "layers_of_any": functions[0]["layers"] if functions else []}
+    plan = {
+        "root": str(BUILD.resolve()),
+        "runtime": [str(runtime)],
+        "functions": functions,
+        "dev_only": list(DEV_ONLY_MODULES),
+        "layers_of_any": functions[0]["layers"] if functions else [],
+    }
     # What Lambda sets, and fake credentials: importing must not need AWS, and must never reach it.
-    environment = {"PATH": "/usr/bin:/bin", "HOME": str(runtime), "LANG": "C.UTF-8",
-                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_SERVICE_NAME": "pollgate",
-                   "POWERTOOLS_METRICS_NAMESPACE": "pollgate", "TABLE_NAME": "pollgate-build-check"}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(runtime),
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_SERVICE_NAME": "pollgate",
+        "POWERTOOLS_METRICS_NAMESPACE": "pollgate",
+        "TABLE_NAME": "pollgate-build-check",
+    }
     answer = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [_python313(), "-I", "-S", "-c", _IMPORTER, json.dumps(plan)],
-        capture_output=True, text=True, timeout=300, cwd=runtime, env=environment, check=False,
+        # -B: nothing written beside the build, as on Lambda, whose /var/task and /opt are read-only.
+        [_python313(), "-I", "-S", "-B", "-c", _IMPORTER, json.dumps(plan)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=runtime,
+        env=environment,
+        check=False,
     )
     assert answer.returncode == 0, answer.stderr
     return json.loads(answer.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -140,3 +165,38 @@ def test_built_function_imports_from_its_folder_and_layers(name: str, import_rep
     # The layer's SDK, not the runtime's stand-in: boto3 and its botocore from the same build.
     assert outcome["boto3"].startswith(str(BUILD.resolve())), outcome["boto3"]
     assert outcome["botocore"].startswith(str(BUILD.resolve())), outcome["botocore"]
+
+
+def test_every_built_module_ships_bytecode_that_is_used_without_its_source() -> None:
+    # make build compiles the build (unchecked-hash: the archive keeps no mtimes a timestamp .pyc could match).
+    unshipped, checked = [], []
+    for source in sorted(BUILD.rglob("*.py")):
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        if not cached.exists():
+            unshipped.append(str(source.relative_to(BUILD)))
+        elif int.from_bytes(cached.read_bytes()[4:8], "little") != 0b01:  # PEP 552: hash-based, unchecked
+            checked.append(str(source.relative_to(BUILD)))
+    assert unshipped == [] and checked == []
+
+
+def test_a_cold_start_runs_the_shipped_bytecode_and_compiles_nothing(tmp_path: Path) -> None:
+    template = _template(BUILD / "template.yaml")
+    properties = _functions(template)["ThingSpaceDeviceActionWorkerFunction"]
+    code = shutil.copytree(BUILD / properties["CodeUri"], tmp_path / "task")
+    layers = [
+        shutil.copytree(folder, tmp_path / f"opt{n}")
+        for n, folder in enumerate(_layer_folders(BUILD, properties, template))
+    ]
+    for source in [*code.rglob("*.py"), *(s for layer in layers for s in layer.rglob("*.py"))]:
+        source.write_text("raise SystemExit('compiled from source: its .pyc was not used')\n")
+    path = [str(code), *map(str, layers)]
+    answer = subprocess.run(  # noqa: S603 - our own interpreter
+        [_python313(), "-I", "-S", "-B", "-c", f"import sys; sys.path[:0] = {path!r}; import app; print('loaded')"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "pollgate-build-check"},
+    )
+    assert answer.returncode == 0 and answer.stdout.strip() == "loaded", answer.stderr[-2000:]

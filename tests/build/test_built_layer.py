@@ -26,14 +26,21 @@ def _locked() -> dict[str, str]:
 
 def _layer_folders() -> list[Path]:
     resources = yaml_parse((BUILD / "template.yaml").read_text())["Resources"]
-    return [BUILD / resource["Properties"]["ContentUri"] / "python" for resource in resources.values()
-            if resource["Type"] == "AWS::Serverless::LayerVersion"]
+    return [
+        BUILD / resource["Properties"]["ContentUri"] / "python"
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    ]
 
 
 def _built_layers() -> dict[str, dict[str, str]]:
     """Each built layer's installed distributions, by name, with their versions."""
-    return {str(folder): {canonicalize_name(dist.metadata["Name"]): dist.version
-                          for dist in distributions(path=[str(folder)])} for folder in _layer_folders()}
+    return {
+        str(folder): {
+            canonicalize_name(dist.metadata["Name"]): dist.version for dist in distributions(path=[str(folder)])
+        }
+        for folder in _layer_folders()
+    }
 
 
 def test_the_built_layer_holds_exactly_the_locked_packages_at_their_versions() -> None:
