@@ -9,6 +9,9 @@ imports, so its CPU time is what Lambda's init phase spends on its own share of 
 `python -m bench.bench_cold_start --instructions [function ...]` counts instructions instead (valgrind's callgrind,
 the interpreter's own start-up subtracted from both): the same every run whatever else the machine is doing,
 though blind to the kernel's time reading the extra files.
+`python -m bench.bench_cold_start --built [function ...]` measures the build instead, as Lambda loads it (Python
+3.13, the function's folder and its layers alone, the bytecode `make build` ships, none written); `make bench`
+prints both.
 Warm calls: a warm function on moto, with a botocore `before-call` hook counting every AWS API call
 (goal: poll 1, submit 2 at most, device-key lookup 0).
 """
@@ -135,6 +138,77 @@ def cold_start_instructions(names: list[str] | None = None) -> Figures:
     return figures
 
 
+# The build as Lambda loads it (`make build-check`: this machine's architecture, compiled as `make build` compiles):
+# Python 3.13 in isolated mode, the function's folder and its layers on the path and nothing else, no bytecode
+# written (Lambda's /var/task and /opt are read-only).
+BUILT_RUNS = 5
+_BUILT_TIMER = (
+    "import sys\nsys.path[:0] = {path!r}\nimport time\nstart = time.process_time()\n{code}\n"
+    "print(time.process_time() - start)\n"
+)
+_BUILT_FUNCTION_INIT = "import app\nimport pollgate.aws\npollgate.aws.dynamodb()"
+_BUILT_ENV = {key: value for key, value in _ENV.items() if key != "PYTHONPATH"} | {"PATH": "/usr/bin:/bin"}
+
+
+def _python313() -> str | None:
+    import glob
+
+    found = sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / "3.13*" / "bin" / "python3.13")))
+    return found[0] if found else None
+
+
+def _built_once(python: str, path: list[str], code: str) -> float:
+    done = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", _BUILT_TIMER.format(path=path, code=code)],
+        cwd=path[0],
+        env=_BUILT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def cold_start_built(names: list[str] | None = None) -> Figures:
+    """Each built function's cold init against the built layer's boto3 + one client, as Lambda would run them."""
+    import platform
+
+    from samcli.yamlhelper import yaml_parse
+
+    arch = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    build, python = ROOT / ".aws-sam" / f"build-{arch}", _python313()
+    if not (build / "template.yaml").exists() or python is None:
+        print("  no build output or no Python 3.13 (make build-check): the built cold starts are not measured")
+        return {}
+    built = yaml_parse((build / "template.yaml").read_text())["Resources"]
+    source = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+    layers = {
+        logical_id: str(build / resource["Properties"]["ContentUri"] / "python")
+        for logical_id, resource in built.items()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    }
+    figures: Figures = {}
+    baselines: list[float] = []
+    for logical_id, resource in sorted(built.items()):
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        folder = Path(str(source[logical_id]["Properties"]["CodeUri"])).name
+        if names and folder not in names:
+            continue
+        on_path = [str(build / resource["Properties"]["CodeUri"]), *layers.values()]
+        function, baseline = [], []
+        for _ in range(BUILT_RUNS):
+            function.append(_built_once(python, on_path, _BUILT_FUNCTION_INIT))
+            baseline.append(_built_once(python, on_path[1:], _BASELINE))
+        baselines.append(min(baseline))
+        figures[f"cold_init_built_ratio.{folder}"] = Figure(round(min(function) / min(baseline), 2), "x", "<= 1.3")
+        figures[f"cold_init_built_ms.{folder}"] = Figure(round(min(function) * 1000, 1), "ms CPU", "")
+    if baselines:
+        figures["cold_init_built.baseline_boto3_client"] = Figure(round(min(baselines) * 1000, 1), "ms CPU", "")
+    return figures
+
+
 class CallCounter:
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -232,12 +306,18 @@ def warm_calls() -> Figures:
 
 def run() -> Figures:
     print(f"  cold init on {sys.version.split()[0]} ({RUNS} runs each, best kept)")
-    return {**cold_start(), **warm_calls()}
+    sources = cold_start()
+    print(f"  cold init of the build on Python 3.13 ({BUILT_RUNS} runs each, best kept)")
+    return {**sources, **cold_start_built(), **warm_calls()}
 
 
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    counted = arguments[:1] == ["--instructions"]
-    measured = cold_start_instructions(arguments[1:]) if counted else cold_start(arguments)
+    if arguments[:1] == ["--instructions"]:
+        measured = cold_start_instructions(arguments[1:])
+    elif arguments[:1] == ["--built"]:
+        measured = cold_start_built(arguments[1:])
+    else:
+        measured = cold_start(arguments)
     for figure_name, figure in measured.items():
         print(f"{figure_name:60s} {figure.value:>8} {figure.unit:8s} {figure.goal}")
