@@ -60,11 +60,17 @@ def _hide() -> str:
     return _HIDE.format(absent=sorted(absent_on_lambda()))
 
 
+def _environment() -> dict[str, str]:
+    """This process's environment with the bench's own, minus PYTHONDONTWRITEBYTECODE: the baseline's boto3 has its
+    bytecode from pip, so the function's own modules must be allowed theirs (as `make build` ships them)."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, **_ENV}
+
+
 def _once(code: str, cwd: Path) -> float:
     done = subprocess.run(
         [sys.executable, "-c", _TIMER.format(hide=_hide(), code=code)],
         cwd=cwd,
-        env={**os.environ, **_ENV},
+        env=_environment(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -107,7 +113,7 @@ def cold_start(names: list[str] | None = None) -> Figures:
 
 def instructions(code: str, cwd: Path) -> int:
     """Instructions a fresh interpreter spends running `code` (valgrind's callgrind), its .pyc files written."""
-    environment = {**os.environ, **_ENV}
+    environment = _environment()
     subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environment, capture_output=True, timeout=60, check=True)
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
