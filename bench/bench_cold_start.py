@@ -156,13 +156,6 @@ _BUILT_FUNCTION_INIT = "import app\nimport pollgate.aws\npollgate.aws.dynamodb()
 _BUILT_ENV = {key: value for key, value in _ENV.items() if key != "PYTHONPATH"} | {"PATH": "/usr/bin:/bin"}
 
 
-def _python313() -> str | None:
-    import glob
-
-    found = sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / "3.13*" / "bin" / "python3.13")))
-    return found[0] if found else None
-
-
 def _built_once(python: str, path: list[str], code: str) -> float:
     done = subprocess.run(
         [python, "-I", "-S", "-B", "-c", _BUILT_TIMER.format(path=path, code=code)],
@@ -178,12 +171,12 @@ def _built_once(python: str, path: list[str], code: str) -> float:
 
 def cold_start_built(names: list[str] | None = None) -> Figures:
     """Each built function's cold init against the built layer's boto3 + one client, as Lambda would run them."""
-    import platform
-
     from samcli.yamlhelper import yaml_parse
 
-    arch = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
-    build, python = ROOT / ".aws-sam" / f"build-{arch}", _python313()
+    from tests.helpers.build import BUILD as build
+    from tests.helpers.build import python313
+
+    python = python313()
     if not (build / "template.yaml").exists() or python is None:
         print("  no build output or no Python 3.13 (make build-check): the built cold starts are not measured")
         return {}

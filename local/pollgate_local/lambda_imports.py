@@ -16,33 +16,25 @@ tests/build's to say; this is what keeps the local model from being faster or mo
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 # Only sys at import: the cold-start bench installs the finder in the interpreter it then measures.
 PROJECT = "pollgate"  # this repository's own distribution: the layer's code and the local runtime
 
 
-def _canonical(name: str) -> str:
-    import re
-
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def absent_on_lambda(lock: Path | None = None) -> frozenset[str]:
-    """Top-level modules installed here that a function on Lambda could not import (`lock`: the layer's)."""
+def absent_on_lambda() -> frozenset[str]:
+    """Top-level modules installed here that a function on Lambda could not import."""
     import re
     from importlib import metadata
     from pathlib import Path
 
-    lock = lock or Path(__file__).resolve().parents[2] / "layers" / "core" / "requirements.txt"
-    locked = {_canonical(name) for name in re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==", lock.read_text(), re.M)}
-    allowed = locked | {PROJECT}
+    from packaging.utils import canonicalize_name
+
+    lock = Path(__file__).resolve().parents[2] / "layers" / "core" / "requirements.txt"
+    pinned = re.findall(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==", lock.read_text(), re.M)
+    allowed = {canonicalize_name(name) for name in pinned} | {PROJECT}
     absent, present = set(), set()
     for top_level, distributions in metadata.packages_distributions().items():
-        if any(_canonical(d) in allowed for d in distributions):
+        if any(canonicalize_name(d) in allowed for d in distributions):
             present.add(top_level)
         else:
             absent.add(top_level)
@@ -63,8 +55,8 @@ class AbsentOnLambda:
         return None
 
 
-def hide_what_lambda_lacks(names: frozenset[str] | None = None) -> AbsentOnLambda:
-    """Install the finder for `names` (default: absent_on_lambda()); answers it."""
-    finder = AbsentOnLambda(absent_on_lambda() if names is None else names)
+def hide_what_lambda_lacks() -> AbsentOnLambda:
+    """Install the finder for absent_on_lambda(); answers it."""
+    finder = AbsentOnLambda(absent_on_lambda())
     sys.meta_path.insert(0, finder)
     return finder

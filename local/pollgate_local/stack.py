@@ -81,7 +81,7 @@ class TemplateError(RuntimeError):
 
 
 def checked_overrides(declared: dict[str, Any], overrides: dict[str, str]) -> None:
-    """Refuses overrides CloudFormation would refuse: each must name a parameter of the template and meets its
+    """Refuses overrides CloudFormation would refuse: each must name a parameter of the template and meet its
     constraints (Number, MinValue/MaxValue, AllowedValues, AllowedPattern, MinLength/MaxLength). Else a
     TemplateError worded as CreateStack's refusal, at start: a value AWS refuses never runs locally."""
     unknown = sorted(set(overrides) - set(declared))

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from samcli.yamlhelper import yaml_parse
 
-from tests.helpers.build import BUILD, NEEDS_BUILD, ROOT
+from tests.helpers.build import BUILD, NEEDS_BUILD, ROOT, python313
 
 # What the Lambda python3.13 runtime provides beside the standard library (the layer's own must shadow them).
 RUNTIME_PACKAGES = ("boto3", "s3transfer")
@@ -81,13 +81,10 @@ print(json.dumps(report))
 
 
 def _python313() -> str:
-    # pyenv's own interpreter first: its shim on PATH fails unless PYENV_VERSION selects 3.13.
-    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates = [*sorted(glob.glob(f"{pyenv_root}/versions/3.13*/bin/python3.13")), shutil.which("python3.13") or ""]
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.fail("the build output exists but no python3.13 was found to import it with")
+    found = python313()
+    if found is None:
+        pytest.fail("the build output exists but no python3.13 was found to import it with")
+    return found
 
 
 def _layer_folders(build: Path, properties: dict[str, Any], template: dict[str, Any]) -> list[str]:

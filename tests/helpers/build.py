@@ -1,8 +1,12 @@
-"""Where `make build-check` leaves the build the tests/build modules import from, and their shared skip."""
+"""Where `make build-check` leaves the build the tests/build modules (and bench_cold_start) import from, the
+Python 3.13 that imports it, and the tests' shared skip."""
 
 from __future__ import annotations
 
+import glob
+import os
 import platform
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,3 +20,11 @@ NEEDS_BUILD = pytest.mark.skipif(
     not (BUILD / "template.yaml").exists(),
     reason=f"no build output at {BUILD}: run `make build-check` (make test does)",
 )
+
+
+def python313() -> str | None:
+    """The python3.13 interpreter the build is loaded with (Lambda's runtime version), or None."""
+    # pyenv's own interpreter first: its shim on PATH fails unless PYENV_VERSION selects 3.13.
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates = [*sorted(glob.glob(f"{pyenv_root}/versions/3.13*/bin/python3.13")), shutil.which("python3.13") or ""]
+    return next((candidate for candidate in candidates if candidate and Path(candidate).exists()), None)
