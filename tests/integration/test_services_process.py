@@ -7,14 +7,19 @@ installs them. Talks to loopback only.
 
 from __future__ import annotations
 
+import http.client
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from pollgate_local.iam import PolicySet, PolicyTemplate
 from pollgate_local.services import ServicesProcess
@@ -82,6 +87,34 @@ def test_transactions_and_scans_at_once_never_see_each_other_half_done(services:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(write, range(8)))  # any error (moto's "dictionary changed size") is raised here
     assert dynamodb.scan(TableName="busy", Select="COUNT")["Count"] == 8 * 20 * 2
+
+
+def test_calls_on_one_connection_keep_it_open_as_aws_endpoints_do(services: ServicesProcess) -> None:
+    """An SDK reuses its connection from call to call (every sandbox's, on AWS as here): the endpoint keeps it."""
+    request = AWSRequest(
+        "POST",
+        services.url + "/",
+        data=b"{}",
+        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    SigV4Auth(
+        Credentials(ADMIN["aws_access_key_id"], ADMIN["aws_secret_access_key"]), "dynamodb", "us-east-1"
+    ).add_auth(request)
+    address = urllib.parse.urlsplit(services.url)
+    connection = http.client.HTTPConnection(str(address.hostname), address.port, timeout=10)
+    try:
+        sockets = []
+        for _ in range(3):
+            connection.request("POST", "/", body=b"{}", headers=dict(request.headers.items()))
+            answer = connection.getresponse()
+            assert answer.status == 200, answer.read()
+            assert "TableNames" in answer.read().decode()
+            assert (answer.getheader("Connection") or "").lower() != "close"
+            sockets.append(connection.sock)
+        assert sockets[0] is not None
+        assert sockets == [sockets[0]] * 3  # http.client opens a new socket after an answer that closes
+    finally:
+        connection.close()
 
 
 def test_a_long_poll_waits_without_the_lock_and_wakes_when_a_message_is_sent(services: ServicesProcess) -> None:
