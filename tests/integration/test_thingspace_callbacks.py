@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,12 +15,15 @@ import boto3
 import pytest
 from moto import mock_aws
 from pollgate import clock
+from pollgate.operations import OperationStore
 from pollgate.settings import reset_settings
+from pollgate.thingspace import carrier_service
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers, issue_token, login
 from pollgate.thingspace.carrier_service import CALLBACK_CLAIM_SECONDS, OWNER_KIND, CallbackClaimHeld, CallbackStore
 from pollgate.thingspace.device_results import DeviceResultStore
 from pollgate.thingspace.inventory import InventoryStore
-from pollgate.thingspace.tasks import finish
+from pollgate.thingspace.tasks import apply_single_device, finish
+from pollgate.thingspace.workflow import WORKFLOW
 from pollgate.webhooks import DeliveryMessage, handle_message, list_attempts
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 from pytest_httpserver import HTTPServer
@@ -289,6 +293,50 @@ def test_each_device_callback_is_queued_once_whoever_finishes_the_request(world:
         assert finish(crashed, claimant="attempt-1") == "Success"  # the slow one, at last: nothing more to queue
         assert world.deliver_queued() == 0
     assert len(world.listener.log) == 2
+
+
+def test_a_single_device_task_claims_the_callback_in_the_write_that_records_the_outcome(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one task of a single-device request records the outcome with the callback claimed (no claim of its
+    own): an attempt that dies before queueing holds the others off until its claim lapses, and the callback is
+    queued once, the device moved once."""
+    world.listener.expect_request("/carrier", method="POST").respond_with_data("ok")
+    world.register(name="CarrierService", url=world.listener.url_for("/carrier"))
+    world.inventory.add_device(ACCOUNT, {"imei": "6001"}, "pre-active")
+    request_id = str(uuid.uuid4())
+    work = {
+        "action": "activate",
+        "accountName": ACCOUNT,
+        "devices": [[{"kind": "imei", "id": "6001"}]],
+        "options": {"servicePlan": "M2M_4G"},
+        "submittedAt": clock.epoch(),
+    }
+    OperationStore().create(request_id, WORKFLOW, ACCOUNT, work)  # Pending; its workflow is this test
+
+    def dies(**_: Any) -> str:
+        raise ConnectionError("the attempt's sandbox ended")
+
+    def claimed_apart(*_: Any) -> str:
+        raise AssertionError("the claim was a write of its own")
+
+    with clock.frozen(time.time()) as advance:
+        with monkeypatch.context() as dying:
+            dying.setattr(carrier_service, "enqueue_delivery", dies)
+            dying.setattr(DeviceResultStore, "claim_callback", claimed_apart)
+            with pytest.raises(ConnectionError):
+                apply_single_device(request_id, claimant="attempt-1")
+        recorded = DeviceResultStore().get(request_id, 0)
+        assert recorded is not None and recorded["status"] == "Success"
+        assert recorded["callbackClaim"] == "attempt-1" and "callbackDeliveryId" not in recorded
+        with pytest.raises(CallbackClaimHeld):
+            apply_single_device(request_id, claimant="attempt-2")
+        advance(CALLBACK_CLAIM_SECONDS + 1)
+        assert apply_single_device(request_id, claimant="attempt-2") == "Success"
+        assert apply_single_device(request_id, claimant="attempt-3") == "Success"  # nothing more to queue
+        assert world.deliver_queued() == 1
+    assert len(world.listener.log) == 1
+    assert world.inventory.devices(ACCOUNT)[0].get("transitions") == 1
 
 
 # ---------------------------------------------------------------- a listener's deliveries and secret (issue 13)

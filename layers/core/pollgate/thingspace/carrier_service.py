@@ -149,6 +149,11 @@ def listener_target(registration: Item) -> WebhookTarget:
     return WebhookTarget(url=str(registration["url"]), secret=str(registration["signingSecret"]), auth_header=auth)
 
 
+def live_listener(tenant: str, table: Table | None = None) -> Item | None:
+    """The account's CarrierService listener, unless none is registered or it was disabled."""
+    return CallbackStore(table).live(tenant, CARRIER_SERVICE)
+
+
 # How long one Finish attempt may take to queue a device's callback before another attempt may take over.
 CALLBACK_CLAIM_SECONDS = 30.0
 
@@ -159,21 +164,31 @@ class CallbackClaimHeld(Exception):
 
 
 def queue_carrier_service_results(
-    operation: Operation, device_results: Sequence[DeviceResult], results: DeviceResultStore, claimant: str
+    operation: Operation,
+    device_results: Sequence[DeviceResult],
+    results: DeviceResultStore,
+    claimant: str,
+    registration: Item | None,
+    claimed: frozenset[int] = frozenset(),
 ) -> int:
     """Queue each device's result for the account's CarrierService listener, once. Answers how many were queued.
 
     Each device's callback is claimed by one attempt (`claimant`) before it is queued, so a slow attempt and its
     retry never both queue it; a crash between queueing and marking can still queue it twice (at least once, as
-    webhooks are). Raises CallbackClaimHeld when another attempt's claim is still live.
+    webhooks are). `registration`: the account's live CarrierService listener (`live_listener`); `claimed`: the
+    device indexes whose claim `claimant` took as it recorded their outcome. Raises CallbackClaimHeld when another
+    attempt's claim is still live.
     """
-    registration = CallbackStore(results.table).live(operation.tenant, CARRIER_SERVICE)
     if registration is None:
         return 0  # as the vendor: no listener, no callback
     target = listener_target(registration)
     queued = held = 0
     for result in device_results:
-        claim = results.claim_callback(operation.id, result.index, claimant, CALLBACK_CLAIM_SECONDS)
+        claim = (
+            "mine"
+            if result.index in claimed
+            else results.claim_callback(operation.id, result.index, claimant, CALLBACK_CLAIM_SECONDS)
+        )
         if claim != "mine":
             held += claim == "held"
             continue

@@ -48,9 +48,11 @@ class DeviceResultStore:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
-    def record(self, result: DeviceResult, expires_at: int) -> bool:
-        """Keep the first outcome of a device; False when one was already recorded."""
-        attributes = {
+    def record(self, result: DeviceResult, expires_at: int, callback_claim: tuple[str, float] | None = None) -> bool:
+        """Keep the first outcome of a device; False when one was already recorded. `callback_claim` (claimant,
+        seconds): the attempt that records the outcome also takes the claim on its callback (`claim_callback`'s
+        "mine"), in the same write."""
+        attributes: dict[str, Any] = {
             "requestId": result.request_id,
             "index": result.index,
             "deviceIds": result.device_ids,
@@ -61,6 +63,9 @@ class DeviceResultStore:
             "recordedAt": clock.iso(),
             "expiresAt": expires_at,
         }
+        if callback_claim is not None:
+            claimant, seconds = callback_claim
+            attributes.update(callbackClaim=claimant, callbackClaimUntil=clock.epoch() + seconds)
         return self.table.put(
             items.device_result(result.request_id, result.index), attributes, condition="attribute_not_exists(pk)"
         )
