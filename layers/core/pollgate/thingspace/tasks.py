@@ -71,25 +71,26 @@ def apply_device(
     operation: Operation | None = None,
 ) -> str:
     """Apply the action to one device and record its outcome once. Answers the recorded status."""
-    return _apply(polling_id, index, store, backend, results, operation)[0]
+    store = store or OperationStore()
+    operation = operation or store.for_task(polling_id, KIND)
+    return _apply(operation, index, store, backend=backend, results=results)[0]
 
 
 def _apply(
-    polling_id: str,
+    operation: Operation,
     index: int,
-    store: OperationStore | None = None,
+    store: OperationStore,
+    *,
     backend: ProvisioningBackend | None = None,
     results: DeviceResultStore | None = None,
-    operation: Operation | None = None,
     callback_claim: tuple[str, float] | None = None,
 ) -> tuple[str, DeviceResult | None]:
     """`apply_device`, and the outcome when this call is the one that recorded it (with `callback_claim` taken)."""
     from pollgate.thingspace.device_results import DeviceResult, DeviceResultStore
     from pollgate.thingspace.inventory import configured_backend
 
-    store = store or OperationStore()
+    polling_id = operation.id
     results = results or DeviceResultStore(store.table)
-    operation = operation or store.for_task(polling_id, KIND)
     recorded = results.get(polling_id, index)
     if recorded is not None:
         return str(recorded["status"]), None
@@ -133,7 +134,7 @@ def apply_single_device(polling_id: str, claimant: str | None = None, store: Ope
     claim = (claimant, CALLBACK_CLAIM_SECONDS) if listener is not None else None
     recorded = None
     try:
-        _, recorded = _apply(polling_id, 0, store, operation=operation, callback_claim=claim)
+        _, recorded = _apply(operation, 0, store, callback_claim=claim)
     except BackendUnavailable:
         raise
     except Exception:
