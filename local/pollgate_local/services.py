@@ -2,7 +2,8 @@
 
 moto's backends are plain Python objects with no locking of their own: two requests handled at once can see each
 other half done (a transaction iterating a table another request is writing: "dictionary changed size during
-iteration"). AWS never shows that, so here every request runs alone, in arrival order, under one lock. The only
+iteration"). AWS never shows that, so here every request runs alone under one lock (not in strict arrival order: a
+`threading.Lock` is not fair; a first-come handoff lock measured no better, within noise). The only
 request that waits without the lock is an SQS long poll: it is answered at once when messages are there, else
 waits (lock released) until a message is sent or its wait time ends, as SQS does.
 
