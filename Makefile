@@ -55,9 +55,12 @@ openapi: install
 template: install
 	$(BIN)/python -m tools.template_alarms
 
-# The build first, when a Python 3.13 is there: bench_cold_start also measures the functions as built.
+# The build first, when a Python 3.13 is there: bench_cold_start also measures the functions as built. Its
+# output goes to build/bench-build.log, shown only if the build fails, so the figures are what the bench prints.
 bench: install
-	@if $(WITH_SAM_PYTHON) python3.13 --version >/dev/null 2>&1; then $(MAKE) --no-print-directory build-check; fi
+	@if $(WITH_SAM_PYTHON) python3.13 --version >/dev/null 2>&1; then mkdir -p build; \
+		echo "make bench: sam build (build-check), output in build/bench-build.log"; \
+		$(MAKE) --no-print-directory build-check > build/bench-build.log 2>&1 || { cat build/bench-build.log; exit 1; }; fi
 	$(BIN)/python -m bench
 
 # AWS list-price cost of a million operations from the template's settings and durations measured on moto.
