@@ -26,7 +26,7 @@ from typing import Any
 from pollgate_local.client import call
 from pollgate_local.process import RuntimeProcess
 
-from bench.figures import Figure, Figures
+from bench.figures import Figure, Figures, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 SINGLE_CLIENT_OPERATIONS = int(os.environ.get("RUNTIME_BENCH_SINGLE", "100"))
@@ -54,13 +54,6 @@ def _call(
 ) -> tuple[int, Any]:
     answer = call(base_url, method, path, body, headers, timeout=CALL_TIMEOUT_SECONDS)
     return answer.status, answer.body
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return -1.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _demo_token(runtime: RuntimeProcess) -> str:
@@ -267,13 +260,13 @@ def run() -> Figures:
         "runtime.submit_to_done_p50": Figure(
             round(statistics.median(single.done_ms), 1) if single.done_ms else -1, "ms", "<= 250"
         ),
-        "runtime.submit_to_done_p95": Figure(round(_percentile(single.done_ms, 0.95), 1), "ms", "<= 500"),
-        "runtime.submit_p50_1_client": Figure(round(_percentile(single.submit_ms, 0.5), 1), "ms", ""),
-        "runtime.submit_p95_1_client": Figure(round(_percentile(single.submit_ms, 0.95), 1), "ms", ""),
-        "runtime.submit_p50_16_clients": Figure(round(_percentile(concurrent.submit_ms, 0.5), 1), "ms", ""),
-        "runtime.submit_p95_16_clients": Figure(round(_percentile(concurrent.submit_ms, 0.95), 1), "ms", "<= 250"),
-        "runtime.submit_to_done_p50_16_clients": Figure(round(_percentile(concurrent.done_ms, 0.5), 1), "ms", ""),
-        "runtime.submit_to_done_p95_16_clients": Figure(round(_percentile(concurrent.done_ms, 0.95), 1), "ms", ""),
+        "runtime.submit_to_done_p95": Figure(round(percentile(single.done_ms, 0.95), 1), "ms", "<= 500"),
+        "runtime.submit_p50_1_client": Figure(round(percentile(single.submit_ms, 0.5), 1), "ms", ""),
+        "runtime.submit_p95_1_client": Figure(round(percentile(single.submit_ms, 0.95), 1), "ms", ""),
+        "runtime.submit_p50_16_clients": Figure(round(percentile(concurrent.submit_ms, 0.5), 1), "ms", ""),
+        "runtime.submit_p95_16_clients": Figure(round(percentile(concurrent.submit_ms, 0.95), 1), "ms", "<= 250"),
+        "runtime.submit_to_done_p50_16_clients": Figure(round(percentile(concurrent.done_ms, 0.5), 1), "ms", ""),
+        "runtime.submit_to_done_p95_16_clients": Figure(round(percentile(concurrent.done_ms, 0.95), 1), "ms", ""),
         "runtime.polls_per_second": Figure(round(polls, 1), "polls/s", ">= 100"),
         "runtime.memory_every_function_warm": Figure(round(memory_mib), "MiB", ""),
         "runtime.memory_pss_every_function_warm": Figure(round(proportional_mib), "MiB", ""),

@@ -312,11 +312,6 @@ SLOW_SECONDS = 8.0
 FIRST_ATTEMPT_DEADLINE_SECONDS = 180.0
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
-
-
 def _transactions_until(table: str, stop: threading.Event) -> None:
     """Two-item transactions on the runtime's table, back to back, until `stop` (bounded: at most 5,000)."""
     from pollgate import aws
@@ -430,20 +425,20 @@ def _first_attempt_delays(*runtime_arguments: str) -> list[float]:
 
 def run() -> dict[str, Any]:
     from bench.bench_densify import delivery_settings
-    from bench.figures import Figure
+    from bench.figures import Figure, percentile
 
     delays = _first_attempt_delays()
     former = _first_attempt_delays("--parameter-overrides", f"WebhookMaxConcurrency={FORMER_MAX_CONCURRENCY}")
     first_attempt = {
         "webhooks.local_max_concurrency": Figure(delivery_settings()[0], "functions", ""),
-        "webhooks.local_first_attempt_p50_s": Figure(round(_percentile(delays, 0.5), 3), "s", ""),
-        "webhooks.local_first_attempt_p99_s": Figure(round(_percentile(delays, 0.99), 3), "s", "<= 5"),
+        "webhooks.local_first_attempt_p50_s": Figure(round(percentile(delays, 0.5), 3), "s", ""),
+        "webhooks.local_first_attempt_p99_s": Figure(round(percentile(delays, 0.99), 3), "s", "<= 5"),
         "webhooks.local_first_attempt_max_s": Figure(round(max(delays), 3), "s", ""),
         f"webhooks.local_first_attempt_p50_s_at_{FORMER_MAX_CONCURRENCY}": Figure(
-            round(_percentile(former, 0.5), 3), "s", ""
+            round(percentile(former, 0.5), 3), "s", ""
         ),
         f"webhooks.local_first_attempt_p99_s_at_{FORMER_MAX_CONCURRENCY}": Figure(
-            round(_percentile(former, 0.99), 3), "s", ""
+            round(percentile(former, 0.99), 3), "s", ""
         ),
     }
     return {**_engine_run(), **first_attempt}

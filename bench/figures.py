@@ -30,3 +30,11 @@ class Figure:
 
 
 Figures = dict[str, Figure]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at `fraction` (0.95: p95) of `values` by nearest rank; -1.0 when there are none."""
+    if not values:
+        return -1.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
