@@ -22,13 +22,12 @@ import os
 import statistics
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pollgate_local.client import call
 from pollgate_local.process import RuntimeProcess
 
 from bench.figures import Figure, Figures, percentile
@@ -64,25 +63,6 @@ class _Listener(BaseHTTPRequestHandler):
         pass
 
 
-def _call(
-    base_url: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    raw: bytes | None = None,
-) -> tuple[int, Any]:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(  # noqa: S310 - loopback runtime started by this module
-        base_url + path, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=CALL_TIMEOUT_SECONDS) as answer:  # noqa: S310
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     """The operator's part, straight into the runtime's moto: a client, the account, a user, ACTIONS devices."""
     table = runtime.wait_for("table          Table:").rsplit(": ", 1)[1]
@@ -111,21 +91,23 @@ def _seed(runtime: RuntimeProcess) -> tuple[str, str]:
     for n in range(ACTIONS + PACED_ACTIONS):
         inventory.add_device(ACCOUNT, {"imei": f"35{n:013d}"})
     basic = "Basic " + base64.b64encode(b"bench-client:bench-client-secret").decode()
-    status, token = _call(
+    status, _, token = call(
         runtime.base_url,
         "POST",
         "/api/ts/v1/oauth2/token",
         raw=b"grant_type=client_credentials",
         headers={"authorization": basic, "content-type": "application/x-www-form-urlencoded"},
+        timeout=CALL_TIMEOUT_SECONDS,
     )
     assert status == 200, token
     bearer = f"Bearer {token['access_token']}"
-    status, session = _call(
+    status, _, session = call(
         runtime.base_url,
         "POST",
         "/api/m2m/v1/session/login",
         {"username": "bench-user", "password": "bench-password"},
         {"authorization": bearer},
+        timeout=CALL_TIMEOUT_SECONDS,
     )
     assert status == 200, session
     return bearer, str(session["sessionToken"])
@@ -175,12 +157,13 @@ def run() -> Figures:
             bearer, session = _seed(runtime)
             m2m = {"authorization": bearer, "vz-m2m-token": session}
             url = f"http://127.0.0.1:{listener.server_address[1]}/carrier"
-            status, _ = _call(
+            status, _, _ = call(
                 runtime.base_url,
                 "POST",
                 f"/api/m2m/v1/callbacks/{ACCOUNT}",
                 {"name": "CarrierService", "url": url},
                 m2m,
+                timeout=CALL_TIMEOUT_SECONDS,
             )
             assert status == 200
 
@@ -208,8 +191,13 @@ def run() -> Figures:
                             retried[last] += 1
                         time.sleep(min(2.0**attempt, 30.0))
                     try:
-                        status, answer = _call(
-                            runtime.base_url, "POST", "/api/m2m/v1/devices/actions/activate", body, headers
+                        status, _, answer = call(
+                            runtime.base_url,
+                            "POST",
+                            "/api/m2m/v1/devices/actions/activate",
+                            body,
+                            headers,
+                            timeout=CALL_TIMEOUT_SECONDS,
                         )
                     except OSError as error:  # no answer in time: retry with the same key
                         last = f"unanswered ({type(error).__name__})"
@@ -218,7 +206,7 @@ def run() -> Figures:
                         with lock:
                             into[answer["requestId"]] = started
                         return
-                    last = f"{status} {(answer or {}).get('errorCode', '')}"
+                    last = f"{status} {answer.get('errorCode', '') if isinstance(answer, dict) else ''}"
                     if status < 500 and status not in (409, 429):
                         break  # a refusal a retry cannot change
                 with lock:
@@ -261,8 +249,12 @@ def run() -> Figures:
             statuses: Counter[str] = Counter()
             failed: list[str] = []
             for request_id in submitted:
-                status, answer = _call(
-                    runtime.base_url, "GET", f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status", headers=m2m
+                status, _, answer = call(
+                    runtime.base_url,
+                    "GET",
+                    f"/api/m2m/v1/accounts/{ACCOUNT}/requests/{request_id}/status",
+                    headers=m2m,
+                    timeout=CALL_TIMEOUT_SECONDS,
                 )
                 statuses[answer.get("status", "error") if status == 200 else "error"] += 1
                 if status == 200 and answer.get("status") == "Failed":
