@@ -17,10 +17,8 @@ Every loop is bounded in count and time.
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +128,7 @@ def run() -> Figures:
     from pollgate import aws, settings
     from pollgate.densify.push import OWNER_KIND, SCHEDULER_WORKERS, record_outcome, run_scheduler
     from pollgate.densify.subscriptions import SubscriptionStore
-    from pollgate.webhooks import DeliveryOutcome, engine, register_outcome_handler
-    from pollgate.webhooks.engine import DeliveryMessage
+    from pollgate.webhooks import DeliveryOutcome, register_outcome_handler
 
     from bench import bench_webhooks
     from tests.aws_fixtures import create_table
@@ -147,29 +144,8 @@ def run() -> Figures:
         recorded.append(outcome)
 
     register_outcome_handler(OWNER_KIND, handle)
-    store = bench_webhooks._memory_store()
-    messages: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    def send_to_queue(ref: Any, *, attempt: int, delay: float) -> bool:
-        messages.put(
-            {"MessageId": uuid.uuid4().hex, "ReceiptHandle": "", "Body": DeliveryMessage(ref, attempt).to_json()}
-        )
-        return True
-
-    def receive() -> list[dict[str, Any]]:
-        taken: list[dict[str, Any]] = []
-        while len(taken) < batch:
-            try:
-                taken.append(messages.get_nowait())
-            except queue.Empty:
-                break
-        return taken
-
-    saved = {name: getattr(engine, name) for name in ("send_to_queue", "DeliveryStore")}
-    setattr(engine, "send_to_queue", send_to_queue)  # noqa: B010 - the in-memory queue for this run
-    setattr(engine, "DeliveryStore", lambda table=None: store)  # noqa: B010
     try:
-        with mock_aws():
+        with bench_webhooks.in_memory_engine(batch) as receive, mock_aws():
             create_table(os.environ["TABLE_NAME"])
             settings.reset_settings()
             aws.reset_clients()
@@ -187,8 +163,6 @@ def run() -> Figures:
             wall = time.perf_counter() - started
             pushed = sum(s.last_triggered.startswith("Scheduled Success") for s in SubscriptionStore().many(refs))
     finally:
-        for name, value in saved.items():
-            setattr(engine, name, value)
         receiver.shutdown()
         receiver.server_close()
     ideal = SUBSCRIPTIONS * bench_webhooks.RECEIVER_SECONDS / concurrency

@@ -17,6 +17,7 @@ Everything is on loopback; every loop is bounded in count and time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import queue
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -213,8 +214,11 @@ def _drain(
     return time.perf_counter() - started
 
 
-def _in_memory_run(url: str, succeeded: list[Any]) -> float:
-    from pollgate.webhooks import WebhookTarget, engine, enqueue_delivery, new_signing_secret
+@contextlib.contextmanager
+def in_memory_engine(batch: int) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The webhook engine on an in-memory store and queue while the block runs; yields the queue's receive (at most
+    `batch` messages at a time, as an SQS event source batches them)."""
+    from pollgate.webhooks import engine
     from pollgate.webhooks.engine import DeliveryMessage
 
     store = _memory_store()
@@ -227,18 +231,28 @@ def _in_memory_run(url: str, succeeded: list[Any]) -> float:
         return True
 
     def receive() -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        while len(batch) < BATCH:
+        taken: list[dict[str, Any]] = []
+        while len(taken) < batch:
             try:
-                batch.append(messages.get_nowait())
+                taken.append(messages.get_nowait())
             except queue.Empty:
                 break
-        return batch
+        return taken
 
     saved = {name: getattr(engine, name) for name in ("send_to_queue", "DeliveryStore")}
     setattr(engine, "send_to_queue", send_to_queue)  # noqa: B010 - swapping the module's queue for the run
     setattr(engine, "DeliveryStore", lambda table=None: store)  # noqa: B010
     try:
+        yield receive
+    finally:
+        for name, value in saved.items():
+            setattr(engine, name, value)
+
+
+def _in_memory_run(url: str, succeeded: list[Any]) -> float:
+    from pollgate.webhooks import WebhookTarget, enqueue_delivery, new_signing_secret
+
+    with in_memory_engine(BATCH) as receive:
         target = WebhookTarget(url, new_signing_secret())
         for n in range(DELIVERIES):
             enqueue_delivery(
@@ -250,9 +264,6 @@ def _in_memory_run(url: str, succeeded: list[Any]) -> float:
                 event_type="bench",
             )
         return _drain(receive, lambda: len(succeeded) >= DELIVERIES, lambda message: None)
-    finally:
-        for name, value in saved.items():
-            setattr(engine, name, value)
 
 
 def _moto_run(url: str, succeeded: list[Any]) -> float:
