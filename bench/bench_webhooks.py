@@ -175,6 +175,7 @@ def _drain(
 ) -> float:
     """FUNCTIONS threads, each a delivery function taking batches until every delivery is done; wall seconds."""
     from pollgate.webhooks import process_delivery_batch
+    from pollgate_local.events import sqs_event
 
     deadline = time.monotonic() + DEADLINE_SECONDS
 
@@ -184,22 +185,7 @@ def _drain(
             if not messages:
                 time.sleep(0.005)
                 continue
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": {},
-                        "messageAttributes": {},
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:bench",
-                        "awsRegion": "us-east-1",
-                        "md5OfBody": "",
-                    }
-                    for m in messages
-                ]
-            }
+            event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:bench")
             failed = {f["itemIdentifier"] for f in process_delivery_batch(event)["batchItemFailures"]}
             for message in messages:
                 if message["MessageId"] not in failed:

@@ -729,6 +729,7 @@ class _ThingSpaceFlow(_Flow):
 
     def _deliver(self) -> None:
         import boto3
+        from pollgate_local.events import sqs_event
 
         sqs = boto3.client("sqs")
         queue_url = self.stack.provisioned.queues[QUEUE]
@@ -736,20 +737,7 @@ class _ThingSpaceFlow(_Flow):
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
+            records = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q")["Records"]
             for record, message in zip(records, messages, strict=True):  # one message per invocation: the worst
                 self.stack.invoke(DELIVERY, {"Records": [record]})
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -21,6 +21,7 @@ from moto import mock_aws
 from pollgate.densify.auth import UserStore
 from pollgate.thingspace.auth import CredentialStore, forget_cached_bearers
 from pollgate.thingspace.inventory import InventoryStore
+from pollgate_local.events import sqs_event
 from pollgate_local.stack import MOTO_CONFIG, LocalStack
 from pytest_httpserver import HTTPServer
 
@@ -71,20 +72,7 @@ class Flow:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 break
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
+            records = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:webhooks")["Records"]
             answer = self.stack.invoke("WebhookDeliveryFunction", {"Records": records})
             assert answer["batchItemFailures"] == []
             for message in messages:

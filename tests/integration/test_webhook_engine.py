@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +42,7 @@ from pollgate.webhooks import (
 from pollgate.webhooks import engine as engine_module
 from pollgate.webhooks.engine import LEASE_SECONDS, DeliveryMessage, handle_message
 from pollgate.webhooks.store import DeliveryRef, DeliveryStore
+from pollgate_local.events import sqs_event
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -62,7 +63,7 @@ class Queue:
     def batch(self) -> dict[str, Any]:
         """Every message now on the queue as one SQS event (deleted from the queue, as a consumer would)."""
         sqs = boto3.client("sqs")
-        records: list[dict[str, Any]] = []
+        records: list[Mapping[str, Any]] = []
         for _ in range(20):  # bounded: at most 200 messages per call
             answer = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, VisibilityTimeout=0)
             messages = answer.get("Messages", [])
@@ -70,20 +71,8 @@ class Queue:
                 break
             for message in messages:
                 sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-                records.append(
-                    {
-                        "messageId": message["MessageId"],
-                        "receiptHandle": message["ReceiptHandle"],
-                        "body": message["Body"],
-                        "attributes": {},
-                        "messageAttributes": {},
-                        "md5OfBody": message["MD5OfBody"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
-                        "awsRegion": "us-east-1",
-                    }
-                )
-        return {"Records": records}
+            records.extend(messages)
+        return sqs_event(records, "arn:aws:sqs:us-east-1:123456789012:webhooks")
 
     def attempts_queued(self) -> list[int]:
         return [DeliveryMessage.from_json(r["body"]).attempt for r in self.batch()["Records"]]
