@@ -63,7 +63,7 @@ class Queue:
     def batch(self) -> dict[str, Any]:
         """Every message now on the queue as one SQS event (deleted from the queue, as a consumer would)."""
         sqs = boto3.client("sqs")
-        records: list[Mapping[str, Any]] = []
+        received: list[Mapping[str, Any]] = []
         for _ in range(20):  # bounded: at most 200 messages per call
             answer = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, VisibilityTimeout=0)
             messages = answer.get("Messages", [])
@@ -71,8 +71,8 @@ class Queue:
                 break
             for message in messages:
                 sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-            records.extend(messages)
-        return sqs_event(records, "arn:aws:sqs:us-east-1:123456789012:webhooks")
+            received.extend(messages)
+        return sqs_event(received, "arn:aws:sqs:us-east-1:123456789012:webhooks")
 
     def attempts_queued(self) -> list[int]:
         return [DeliveryMessage.from_json(r["body"]).attempt for r in self.batch()["Records"]]
